@@ -1,0 +1,53 @@
+//! The error-code funnel.
+//!
+//! Every crate has its own error enum; each implements [`CodedError`] and answers one of the few
+//! [`ErrorCode`]s below. The server maps an `ErrorCode` to an HTTP status in exactly one `match`,
+//! so a new code fails to compile until it is mapped.
+
+/// What kind of failure an error is, independent of transport.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    /// The request is malformed or names something invalid; retrying it will not help.
+    BadRequest,
+    /// No or wrong credentials.
+    Unauthorized,
+    /// Valid credentials that may not do this.
+    Forbidden,
+    /// The named thing does not exist (or is not visible to the caller).
+    NotFound,
+    /// The thing already exists or was changed concurrently.
+    Conflict,
+    /// The request body (or a record in it) is larger than a configured limit.
+    PayloadTooLarge,
+    /// The request's content type or encoding is not supported.
+    UnsupportedMediaType,
+    /// The caller should slow down; retry after a delay.
+    TooManyRequests,
+    /// The server is temporarily unable to take the request (overload, start-up); retry later.
+    Unavailable,
+    /// The operation ran out of time.
+    Timeout,
+    /// A bug or an unexpected failure of a dependency; details are logged, not returned.
+    Internal,
+}
+
+impl ErrorCode {
+    /// Whether a client should retry the same request later.
+    pub fn is_retryable(self) -> bool {
+        matches!(
+            self,
+            ErrorCode::TooManyRequests | ErrorCode::Unavailable | ErrorCode::Timeout
+        )
+    }
+}
+
+/// An error that knows its [`ErrorCode`].
+pub trait CodedError: std::error::Error + Send + Sync + 'static {
+    /// The kind of failure.
+    fn code(&self) -> ErrorCode;
+
+    /// For retryable errors, the suggested delay before retrying, in seconds.
+    fn retry_after_secs(&self) -> Option<u64> {
+        None
+    }
+}

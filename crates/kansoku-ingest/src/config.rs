@@ -1,0 +1,68 @@
+//! Configuration of the write path (built by the server from `KANSOKU_*` settings).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Limits and behaviour of ingestion.
+#[derive(Debug, Clone)]
+pub struct IngestConfig {
+    /// This node's id (names WAL checkpoints and data files).
+    pub node_id: String,
+    /// Directory of the WAL segments.
+    pub wal_dir: PathBuf,
+    /// `fdatasync` before acknowledging (on by default; off trades durability for speed).
+    pub wal_fsync: bool,
+    /// Largest record, in bytes of names and values.
+    pub max_record_bytes: usize,
+    /// Most fields in one record.
+    pub max_fields_per_record: usize,
+    /// Most columns in one stream.
+    pub max_fields_per_stream: usize,
+    /// Longest field name, in bytes.
+    pub max_field_name_bytes: usize,
+    /// Default nested-object depth flattened into columns.
+    pub flatten_level: u32,
+    /// Default zone for timestamps without one.
+    pub default_time_zone: String,
+    /// Oldest accepted event time, relative to now.
+    pub max_age: Duration,
+    /// Furthest accepted event time in the future.
+    pub max_future: Duration,
+    /// The in-memory table is frozen and flushed to Parquet at this size.
+    pub memtable_flush_bytes: usize,
+    /// Above this much unflushed data, ingest answers 503 with `Retry-After`.
+    pub memtable_max_bytes: usize,
+    /// The in-memory table is flushed at least this often.
+    pub flush_interval: Duration,
+    /// Map `name-YYYY.MM.DD` bulk indexes to the stream `name`.
+    pub bulk_strip_date_suffix: bool,
+    /// Days stored data is kept when a stream sets no retention; 0 keeps it forever.
+    pub retention_days: i64,
+    /// How often expired files are looked for.
+    pub retention_interval: Duration,
+}
+
+impl IngestConfig {
+    /// Defaults for a node whose WAL lives in `wal_dir`.
+    pub fn with_defaults(node_id: impl Into<String>, wal_dir: impl Into<PathBuf>) -> IngestConfig {
+        IngestConfig {
+            node_id: node_id.into(),
+            wal_dir: wal_dir.into(),
+            wal_fsync: true,
+            max_record_bytes: 4 * 1024 * 1024,
+            max_fields_per_record: 1_000,
+            max_fields_per_stream: 5_000,
+            max_field_name_bytes: 256,
+            flatten_level: 3,
+            default_time_zone: "UTC".to_string(),
+            max_age: Duration::from_secs(30 * 24 * 3600),
+            max_future: Duration::from_secs(24 * 3600),
+            memtable_flush_bytes: 48 * 1024 * 1024,
+            memtable_max_bytes: 128 * 1024 * 1024,
+            flush_interval: Duration::from_secs(60),
+            bulk_strip_date_suffix: true,
+            retention_days: 0,
+            retention_interval: Duration::from_secs(3600),
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! Wire formats → flattened records: `_json` ([`json`]), `_multi` ([`ndjson`]) and the
+//! Elasticsearch bulk API ([`bulk`]).
+
+pub mod bulk;
+pub mod flatten;
+pub mod json;
+pub mod ndjson;
+
+/// Strips a UTF-8 byte-order mark.
+pub fn strip_bom(body: &[u8]) -> &[u8] {
+    body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body)
+}

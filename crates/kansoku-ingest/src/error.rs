@@ -1,0 +1,130 @@
+//! Errors of the write path that fail a whole request. Problems with single records are
+//! [`RecordError`]s and reported per record instead.
+
+use kansoku_core::{CodedError, ErrorCode, NameError};
+
+/// Result alias of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A failure of a whole ingest request (or of a background flush).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The body cannot be read as the format it claims to be.
+    #[error("{0}")]
+    InvalidBody(String),
+    /// A stream or organisation name is invalid.
+    #[error(transparent)]
+    InvalidName(#[from] NameError),
+    /// Too much data is waiting to be flushed; retry later.
+    #[error("ingest buffers are full ({detail}); retry after {retry_after_secs} s")]
+    Overloaded {
+        /// What is full.
+        detail: String,
+        /// Suggested delay.
+        retry_after_secs: u64,
+    },
+    /// The node is still replaying its WAL or shutting down.
+    #[error("ingester is not ready ({0}); retry shortly")]
+    NotReady(&'static str),
+    /// The WAL failed.
+    #[error(transparent)]
+    Wal(#[from] kansoku_wal::Error),
+    /// The metadata database failed.
+    #[error(transparent)]
+    Meta(#[from] kansoku_meta::Error),
+    /// Object storage or encoding failed.
+    #[error(transparent)]
+    Storage(#[from] kansoku_storage::Error),
+    /// Arrow failed.
+    #[error("arrow error: {0}")]
+    Arrow(#[from] arrow::error::ArrowError),
+    /// A bug.
+    #[error("internal ingest error: {0}")]
+    Internal(String),
+}
+
+impl CodedError for Error {
+    fn code(&self) -> ErrorCode {
+        match self {
+            Error::InvalidBody(_) | Error::InvalidName(_) => ErrorCode::BadRequest,
+            Error::Overloaded { .. } | Error::NotReady(_) => ErrorCode::Unavailable,
+            Error::Wal(e) => e.code(),
+            Error::Meta(e) => e.code(),
+            Error::Storage(e) => e.code(),
+            Error::Arrow(_) | Error::Internal(_) => ErrorCode::Internal,
+        }
+    }
+
+    fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            Error::Overloaded {
+                retry_after_secs, ..
+            } => Some(*retry_after_secs),
+            Error::NotReady(_) => Some(1),
+            Error::Wal(_) | Error::Meta(_) | Error::Storage(_) => Some(5),
+            _ => None,
+        }
+    }
+}
+
+/// Why a single record was not stored (the label of the discard metric).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DiscardReason {
+    /// The record (line, document) is not valid JSON.
+    InvalidJson,
+    /// The record is not a JSON object.
+    NotAnObject,
+    /// Its time could not be parsed.
+    TimestampUnparsable,
+    /// Its time is outside the accepted window.
+    TimestampOutOfWindow,
+    /// It has more fields than allowed.
+    TooManyFields,
+    /// It is larger than allowed.
+    RecordTooLarge,
+    /// A field name is longer than allowed.
+    FieldNameTooLong,
+    /// The stream already has the maximum number of columns.
+    StreamFieldLimit,
+    /// A bulk item names an invalid index or none.
+    InvalidIndex,
+    /// A bulk item's action is not supported or is malformed.
+    UnsupportedAction,
+}
+
+impl DiscardReason {
+    /// The metric label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DiscardReason::InvalidJson => "invalid_json",
+            DiscardReason::NotAnObject => "not_an_object",
+            DiscardReason::TimestampUnparsable => "timestamp_unparsable",
+            DiscardReason::TimestampOutOfWindow => "timestamp_out_of_window",
+            DiscardReason::TooManyFields => "too_many_fields",
+            DiscardReason::RecordTooLarge => "record_too_large",
+            DiscardReason::FieldNameTooLong => "field_name_too_long",
+            DiscardReason::StreamFieldLimit => "stream_field_limit",
+            DiscardReason::InvalidIndex => "invalid_index",
+            DiscardReason::UnsupportedAction => "unsupported_action",
+        }
+    }
+}
+
+/// Why one record was refused, with a message naming the record and the limit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordError {
+    /// The category.
+    pub reason: DiscardReason,
+    /// The message returned to the client.
+    pub message: String,
+}
+
+impl RecordError {
+    /// Builds an error.
+    pub fn new(reason: DiscardReason, message: impl Into<String>) -> RecordError {
+        RecordError {
+            reason,
+            message: message.into(),
+        }
+    }
+}

@@ -1,0 +1,266 @@
+//! Freezing the active generation and flushing frozen generations to Parquet.
+//!
+//! ```text
+//! freeze:  generation write lock → WAL rotate (seal segment N) → memtable.freeze(N)
+//! flush:   per stream, hour and partition values: encode Parquet (blocking pool) → object store put (durable)
+//!          (+ its trigram index for full-text fields, kansoku-index)
+//!          → one metadata transaction: manifest rows + WAL checkpoint N
+//!          → drop the frozen generation from memory → delete WAL segments ≤ N
+//! ```
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use arrow::array::{BooleanArray, RecordBatch};
+use arrow::compute::filter_record_batch;
+use arrow::datatypes::SchemaRef;
+use bytes::Bytes;
+use kansoku_index::IndexBuilder;
+use kansoku_meta::FileEntry;
+use kansoku_storage::DATA_FORMAT_VERSION;
+use kansoku_storage::parquet_file::{self, EncodedFile};
+use kansoku_storage::partition::{Grouping, group_rows};
+use kansoku_storage::schema::arrow_schema;
+use tokio::sync::watch;
+
+use crate::Ingester;
+use crate::error::{Error, Result};
+use crate::memtable::{Frozen, MemBatch, PendingFile};
+
+const IDLE_POLL: Duration = Duration::from_millis(500);
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// Runs flush cycles until `shutdown` turns true.
+pub(crate) async fn run_flusher(ingester: Arc<Ingester>, mut shutdown: watch::Receiver<bool>) {
+    let mut backoff = IDLE_POLL;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(backoff) => {}
+            _ = ingester.flush_wakeup.notified() => {}
+            _ = shutdown.changed() => return,
+        }
+        match ingester.flush_cycle(false).await {
+            Ok(()) => backoff = IDLE_POLL,
+            Err(error) => {
+                ingester.metrics.flush_failures.inc();
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+                tracing::warn!(%error, retry_in = ?backoff, "flush failed; data stays in the wal and in memory");
+            }
+        }
+    }
+}
+
+impl Ingester {
+    /// Freezes if due (or if `force`), then flushes every frozen generation, oldest first.
+    pub(crate) async fn flush_cycle(&self, force: bool) -> Result<()> {
+        let _flushing = self.flush_lock.lock().await;
+        self.flush_cycle_locked(force).await
+    }
+
+    pub(crate) async fn flush_cycle_locked(&self, force: bool) -> Result<()> {
+        if force || self.freeze_due() {
+            self.freeze().await?;
+        }
+        while let Some(frozen) = self.memtable.oldest_frozen() {
+            self.flush_frozen(frozen).await?;
+        }
+        self.update_memory_gauges();
+        Ok(())
+    }
+
+    fn freeze_due(&self) -> bool {
+        let (has_data, started) = self.memtable.active_state();
+        let (active_bytes, _) = self.memtable.bytes();
+        has_data
+            && (active_bytes >= self.config.memtable_flush_bytes
+                || started.elapsed() >= self.config.flush_interval)
+    }
+
+    /// Seals the current WAL segment and freezes the data written to it.
+    pub(crate) async fn freeze(&self) -> Result<()> {
+        let _generation = self.generation.write().await;
+        let (has_data, _) = self.memtable.active_state();
+        if !has_data {
+            return Ok(());
+        }
+        // Settings are read under the lock, so the files planned here are the files written.
+        let mut partition_keys = HashMap::new();
+        for key in self.memtable.active_streams() {
+            let keys = &self.catalog.entry(&key).await?.settings.partition_keys;
+            if !keys.is_empty() {
+                partition_keys.insert(key, keys.clone());
+            }
+        }
+        let sealed = self.wal.rotate().await?;
+        self.memtable.freeze(sealed, &partition_keys);
+        Ok(())
+    }
+
+    async fn flush_frozen(&self, frozen: Frozen) -> Result<()> {
+        let started = Instant::now();
+        let mut entries = Vec::new();
+        for (key, buffer) in &frozen.streams {
+            let Some(planned) = frozen.files.get(key) else {
+                continue;
+            };
+            let keys = frozen.partition_keys.get(key).cloned().unwrap_or_default();
+            let mut schema = self.catalog.stored_schema(key).await?;
+            if schema.version == 0 {
+                // The stream was deleted while this data (sent after the deletion) was in memory:
+                // recreate it rather than lose the data.
+                self.catalog.invalidate(key);
+                for batch in &buffer.batches {
+                    self.catalog.merge_batch_schema(key, &batch.batch).await?;
+                }
+                schema = self.catalog.stored_schema(key).await?;
+            }
+            let arrow = arrow_schema(&schema);
+            let batches = buffer.batches.clone();
+            let planned = planned.clone();
+            let version = schema.version;
+            let settings = self.catalog.entry(key).await?.settings.clone();
+            // Without any text full-text field, `match_all` cannot be used: no index is needed.
+            let indexed = if settings.full_text_fields(&schema).is_empty() {
+                Vec::new()
+            } else {
+                settings.indexed_fields(&schema)
+            };
+            let encoded = tokio::task::spawn_blocking(move || {
+                encode_stream(&arrow, &batches, &planned, &keys, version, &indexed)
+            })
+            .await
+            .map_err(|e| Error::Internal(format!("parquet encoding task failed: {e}")))??;
+            for EncodedStreamFile {
+                path,
+                partition,
+                file,
+                raw_bytes,
+                index,
+            } in encoded
+            {
+                let stored_bytes = file.bytes.len() as i64;
+                let (index_path, index_bytes) = match index {
+                    Some(index) => {
+                        let index_path = kansoku_storage::layout::index_path(&path);
+                        let index_bytes = index.len() as i64;
+                        self.store.put(&index_path, Bytes::from(index)).await?;
+                        (Some(index_path), index_bytes)
+                    }
+                    None => (None, 0),
+                };
+                self.store.put(&path, Bytes::from(file.bytes)).await?;
+                self.metrics.flushed_files.inc();
+                self.metrics
+                    .flushed_bytes
+                    .inc_by((stored_bytes + index_bytes) as u64);
+                entries.push(FileEntry {
+                    path,
+                    stream: key.clone(),
+                    min_ts: file.min_ts,
+                    max_ts: file.max_ts,
+                    records: file.rows as i64,
+                    raw_bytes: raw_bytes as i64,
+                    stored_bytes,
+                    partition,
+                    index_path,
+                    index_bytes,
+                    schema_version: version,
+                    format_version: DATA_FORMAT_VERSION,
+                    node: self.config.node_id.clone(),
+                    created_at: kansoku_meta::now_micros(),
+                });
+            }
+        }
+        let checkpoint = i64::try_from(frozen.last_segment)
+            .map_err(|_| Error::Internal("wal segment id out of range".to_string()))?;
+        self.meta
+            .publish_files(&entries, Some((&self.config.node_id, checkpoint)))
+            .await?;
+        self.memtable.remove_frozen(frozen.id);
+        let dir = self.config.wal_dir.clone();
+        let last = frozen.last_segment;
+        let removed =
+            tokio::task::spawn_blocking(move || kansoku_wal::remove_segments_through(&dir, last))
+                .await;
+        match removed {
+            Ok(Ok(_)) => {}
+            Ok(Err(error)) => {
+                tracing::warn!(%error, "could not delete flushed wal segments; they are skipped at replay")
+            }
+            Err(error) => tracing::warn!(%error, "wal cleanup task failed"),
+        }
+        self.metrics.flushes.inc();
+        self.metrics
+            .flush_seconds
+            .observe(started.elapsed().as_secs_f64());
+        tracing::debug!(files = entries.len(), segment = last, elapsed = ?started.elapsed(), "flushed");
+        Ok(())
+    }
+}
+
+/// One encoded data file of a flush, with its full-text index.
+struct EncodedStreamFile {
+    path: String,
+    partition: Vec<(String, Option<String>)>,
+    file: EncodedFile,
+    raw_bytes: u64,
+    index: Option<Vec<u8>>,
+}
+
+/// Encodes one stream's frozen batches into the planned files (one per hour and partition
+/// values), indexing the `indexed` columns.
+fn encode_stream(
+    schema: &SchemaRef,
+    batches: &[Arc<MemBatch>],
+    planned: &[PendingFile],
+    partition_keys: &[String],
+    schema_version: i64,
+    indexed: &[String],
+) -> Result<Vec<EncodedStreamFile>> {
+    // Row groups of every batch, computed once; without partition keys only hours matter.
+    let groupings: Vec<Option<Grouping>> = batches
+        .iter()
+        .map(|batch| {
+            let single_file = partition_keys.is_empty() && batch.hours.len() == 1;
+            (!single_file).then(|| group_rows(&batch.batch, partition_keys))
+        })
+        .collect();
+    let mut files = Vec::with_capacity(planned.len());
+    for target in planned {
+        let mut parts: Vec<RecordBatch> = Vec::new();
+        let mut raw_bytes = 0u64;
+        for (batch, grouping) in batches.iter().zip(&groupings) {
+            let Some(grouping) = grouping else {
+                if batch.hours.contains(&target.group.hour) {
+                    parts.push(batch.batch.clone());
+                    raw_bytes += batch.raw_bytes;
+                }
+                continue;
+            };
+            let Some(wanted) = grouping.groups.iter().position(|g| *g == target.group) else {
+                continue;
+            };
+            let mask: BooleanArray = grouping
+                .row_groups
+                .iter()
+                .map(|group| Some(*group as usize == wanted))
+                .collect();
+            let part = filter_record_batch(&batch.batch, &mask)?;
+            let total_rows = batch.batch.num_rows().max(1) as u64;
+            raw_bytes += batch.raw_bytes * part.num_rows() as u64 / total_rows;
+            parts.push(part);
+        }
+        let mut index = IndexBuilder::new(indexed.to_vec(), parquet_file::ROW_GROUP_ROWS);
+        let file = parquet_file::encode(schema, &parts, schema_version, |batch| index.add(batch))?;
+        let index = (!index.is_empty()).then(|| index.finish().to_bytes());
+        files.push(EncodedStreamFile {
+            path: target.path.clone(),
+            partition: target.group.values.clone(),
+            file,
+            raw_bytes,
+            index,
+        });
+    }
+    Ok(files)
+}

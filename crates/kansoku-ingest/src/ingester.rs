@@ -1,0 +1,389 @@
+//! The [`Ingester`]: the write path's one public entry point.
+//!
+//! ```text
+//! request body ─► (blocking pool) decode → flatten → limits → event time → Arrow batch → WAL payload
+//!              ─► merge batch schemas into the stored stream schemas
+//!              ─► generation read lock: WAL append (group commit, fsync) → memtable insert
+//!              ─► report (the 2xx is sent only now)
+//! ```
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use bytes::Bytes;
+use kansoku_core::{OrgId, StreamKey, StreamName, StreamType};
+use kansoku_meta::MetaStore;
+use kansoku_storage::{FreshData, ObjectStore};
+use kansoku_wal::{WalMetrics, WalWriter};
+use prometheus_client::registry::Registry;
+use tokio::sync::{Mutex, Notify, RwLock, broadcast, watch};
+
+use crate::catalog::{Catalog, CatalogDefaults};
+use crate::config::IngestConfig;
+use crate::error::{Error, Result};
+use crate::memtable::{MemBatch, Memtable};
+use crate::metrics::{IngestMetrics, reason_labels, stream_labels};
+use crate::pipeline::{self, BulkOptions, JsonFormat};
+use crate::prepare::{Prepared, Preparer};
+use crate::report::{BulkReport, IngestReport};
+use crate::timestamp::parse_time_zone;
+
+/// A batch that was just acknowledged (for live tails).
+#[derive(Debug)]
+pub struct CommittedBatch {
+    /// Its stream.
+    pub stream: StreamKey,
+    /// Its rows (the batch's own schema).
+    pub batch: arrow::array::RecordBatch,
+}
+
+/// Batches a slow live-tail subscriber may lag behind before it skips ahead.
+const COMMITTED_CAPACITY: usize = 1024;
+
+/// The write path of one node.
+pub struct Ingester {
+    pub(crate) config: IngestConfig,
+    pub(crate) meta: MetaStore,
+    pub(crate) store: ObjectStore,
+    pub(crate) catalog: Catalog,
+    pub(crate) memtable: Arc<Memtable>,
+    pub(crate) wal: WalWriter,
+    /// Held (read) by writers across WAL append + memtable insert; held (write) by a freeze, so a
+    /// freeze never separates a record's WAL segment from its generation.
+    pub(crate) generation: RwLock<()>,
+    /// Serialises flushes and stream deletions.
+    pub(crate) flush_lock: Mutex<()>,
+    pub(crate) flush_wakeup: Notify,
+    pub(crate) metrics: IngestMetrics,
+    accepting: AtomicBool,
+    shutdown: watch::Sender<bool>,
+    committed: broadcast::Sender<Arc<CommittedBatch>>,
+}
+
+impl Ingester {
+    /// Replays the WAL, then starts accepting writes and flushing in the background.
+    pub async fn start(
+        config: IngestConfig,
+        meta: MetaStore,
+        store: ObjectStore,
+        registry: &mut Registry,
+    ) -> Result<Arc<Ingester>> {
+        let metrics = IngestMetrics::register(registry);
+        let wal_metrics = WalMetrics::register(registry);
+        let zone = parse_time_zone(&config.default_time_zone).map_err(Error::InvalidBody)?;
+        let catalog = Catalog::new(
+            meta.clone(),
+            CatalogDefaults {
+                zone,
+                flatten_level: config.flatten_level,
+            },
+        );
+        let replayed = crate::replay::replay(&config, &meta, &wal_metrics).await?;
+        let wal = WalWriter::start(
+            &config.wal_dir,
+            replayed.next_segment,
+            config.wal_fsync,
+            wal_metrics,
+        )?;
+        let memtable = Arc::new(Memtable::new(&config.node_id));
+        let restored = replayed.batches.len();
+        let mut replayed_rows = 0u64;
+        for wal_batch in replayed.batches {
+            catalog
+                .merge_batch_schema(&wal_batch.key, &wal_batch.batch)
+                .await?;
+            replayed_rows += wal_batch.batch.num_rows() as u64;
+            memtable.insert([(
+                wal_batch.key,
+                MemBatch::new(wal_batch.batch, wal_batch.raw_bytes),
+            )]);
+        }
+        metrics.replayed_records.inc_by(replayed_rows);
+        tracing::info!(
+            batches = restored,
+            records = replayed_rows,
+            corrupt_segments = replayed.corrupt_segments,
+            next_segment = replayed.next_segment,
+            "wal replayed"
+        );
+        let (shutdown, shutdown_receiver) = watch::channel(false);
+        let ingester = Arc::new(Ingester {
+            config,
+            meta,
+            store,
+            catalog,
+            memtable,
+            wal,
+            generation: RwLock::new(()),
+            flush_lock: Mutex::new(()),
+            flush_wakeup: Notify::new(),
+            metrics,
+            accepting: AtomicBool::new(true),
+            shutdown,
+            committed: broadcast::channel(COMMITTED_CAPACITY).0,
+        });
+        ingester.update_memory_gauges();
+        tokio::spawn(crate::flush::run_flusher(
+            Arc::clone(&ingester),
+            shutdown_receiver.clone(),
+        ));
+        tokio::spawn(crate::retention::run_retention(
+            Arc::clone(&ingester),
+            ingester.config.retention_interval,
+            shutdown_receiver,
+        ));
+        Ok(ingester)
+    }
+
+    /// The not-yet-flushed data, for the read path.
+    pub fn fresh_data(&self) -> Arc<dyn FreshData> {
+        Arc::clone(&self.memtable) as Arc<dyn FreshData>
+    }
+
+    /// Every batch acknowledged from now on, in commit order (for live tails). A subscriber
+    /// that falls more than 1024 batches behind is told how many it missed.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<CommittedBatch>> {
+        self.committed.subscribe()
+    }
+
+    /// The stream settings/schema cache (invalidate it after changing settings).
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// The metrics of the write path.
+    pub fn metrics(&self) -> &IngestMetrics {
+        &self.metrics
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &IngestConfig {
+        &self.config
+    }
+
+    /// Refuses new work when buffers are full or the node is stopping.
+    pub fn check_admission(&self) -> Result<()> {
+        if !self.accepting.load(Ordering::Acquire) {
+            return Err(Error::NotReady("shutting down"));
+        }
+        let (active, frozen) = self.memtable.bytes();
+        if active + frozen >= self.config.memtable_max_bytes {
+            self.metrics
+                .rejected_requests
+                .get_or_create(&reason_labels("memtable_full"))
+                .inc();
+            self.flush_wakeup.notify_one();
+            return Err(Error::Overloaded {
+                detail: format!(
+                    "{} MiB unflushed, limit {} MiB (KANSOKU_MEMTABLE_MAX_BYTES)",
+                    (active + frozen) >> 20,
+                    self.config.memtable_max_bytes >> 20
+                ),
+                retry_after_secs: 2,
+            });
+        }
+        Ok(())
+    }
+
+    /// Ingests a `_json` or `_multi` body into one stream.
+    pub async fn ingest_json(
+        self: &Arc<Self>,
+        org: OrgId,
+        stream_type: StreamType,
+        stream: StreamName,
+        format: JsonFormat,
+        body: Bytes,
+    ) -> Result<IngestReport> {
+        self.check_admission()?;
+        let this = Arc::clone(self);
+        let runtime = tokio::runtime::Handle::current();
+        let prepared = tokio::task::spawn_blocking(move || {
+            let preparer = this.preparer(runtime, org, stream_type);
+            pipeline::run(preparer, |p| {
+                pipeline::prepare_json(p, stream, format, &body)
+            })
+            .map(|((), prepared)| prepared)
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("ingest task failed: {e}")))??;
+        let streams = self.commit(prepared).await?;
+        Ok(IngestReport { streams })
+    }
+
+    /// Ingests an Elasticsearch bulk body (`default_index` from `/{index}/_bulk` routes).
+    pub async fn ingest_bulk(
+        self: &Arc<Self>,
+        org: OrgId,
+        body: Bytes,
+        default_index: Option<String>,
+    ) -> Result<BulkReport> {
+        self.check_admission()?;
+        let this = Arc::clone(self);
+        let runtime = tokio::runtime::Handle::current();
+        let options = BulkOptions {
+            strip_date_suffix: self.config.bulk_strip_date_suffix,
+        };
+        let (items, prepared) = tokio::task::spawn_blocking(move || {
+            let preparer = this.preparer(runtime, org, StreamType::Logs);
+            pipeline::run(preparer, |p| {
+                pipeline::prepare_bulk(p, &body, options, default_index.as_deref())
+            })
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("ingest task failed: {e}")))??;
+        let streams = self.commit(prepared).await?;
+        Ok(BulkReport { items, streams })
+    }
+
+    fn preparer<'b>(
+        &self,
+        runtime: tokio::runtime::Handle,
+        org: OrgId,
+        stream_type: StreamType,
+    ) -> Preparer<'b, '_> {
+        Preparer::new(
+            &self.config,
+            &self.catalog,
+            runtime,
+            org,
+            stream_type,
+            kansoku_meta::now_micros(),
+        )
+    }
+
+    /// Makes prepared batches durable and visible; returns the per-stream reports.
+    async fn commit(&self, prepared: Prepared) -> Result<Vec<crate::report::StreamReport>> {
+        let Prepared {
+            batches,
+            streams,
+            discarded,
+            duplicate_fields,
+        } = prepared;
+        for (reason, count) in &discarded {
+            self.metrics
+                .discarded
+                .get_or_create(&reason_labels(reason.as_str()))
+                .inc_by(*count);
+        }
+        self.metrics.duplicate_fields.inc_by(duplicate_fields);
+        if batches.is_empty() {
+            return Ok(streams);
+        }
+        for batch in &batches {
+            if self
+                .catalog
+                .merge_batch_schema(&batch.key, &batch.mem.batch)
+                .await?
+            {
+                self.metrics.schema_changes.inc();
+            }
+        }
+        let mut payloads = Vec::with_capacity(batches.len());
+        let mut mem_batches = Vec::with_capacity(batches.len());
+        let mut counts = Vec::with_capacity(batches.len());
+        for batch in batches {
+            counts.push((
+                batch.key.clone(),
+                batch.rows,
+                batch.mem.raw_bytes,
+                batch.coercions,
+            ));
+            payloads.push(batch.wal_payload);
+            mem_batches.push((batch.key, batch.mem));
+        }
+        {
+            let _generation = self.generation.read().await;
+            if !self.accepting.load(Ordering::Acquire) {
+                return Err(Error::NotReady("shutting down"));
+            }
+            self.wal.append(payloads).await?;
+            let announced: Vec<Arc<CommittedBatch>> = if self.committed.receiver_count() > 0 {
+                mem_batches
+                    .iter()
+                    .map(|(key, mem)| {
+                        Arc::new(CommittedBatch {
+                            stream: key.clone(),
+                            batch: mem.batch.clone(),
+                        })
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            self.memtable.insert(mem_batches);
+            for batch in announced {
+                let _ = self.committed.send(batch);
+            }
+        }
+        for (key, rows, raw_bytes, coercions) in counts {
+            let labels = stream_labels(
+                key.org.as_str(),
+                key.stream_type.as_str(),
+                key.name.as_str(),
+            );
+            self.metrics.records.get_or_create(&labels).inc_by(rows);
+            self.metrics.bytes.get_or_create(&labels).inc_by(raw_bytes);
+            if coercions > 0 {
+                self.metrics
+                    .coercions
+                    .get_or_create(&labels)
+                    .inc_by(coercions);
+            }
+        }
+        self.update_memory_gauges();
+        let (active, _) = self.memtable.bytes();
+        if active >= self.config.memtable_flush_bytes {
+            self.flush_wakeup.notify_one();
+        }
+        Ok(streams)
+    }
+
+    /// Freezes and flushes everything in memory now (tests, `PUT /node/flush`, shutdown).
+    pub async fn flush_now(&self) -> Result<()> {
+        self.flush_cycle(true).await
+    }
+
+    /// Deletes a stream's unflushed data and its metadata; returns the object paths of its files,
+    /// which the caller deletes. Everything else in memory is flushed first, so the deleted data
+    /// also leaves the WAL and cannot come back at replay.
+    pub async fn delete_stream(&self, key: &StreamKey) -> Result<Vec<String>> {
+        let _flushing = self.flush_lock.lock().await;
+        self.freeze().await?;
+        self.memtable.drop_stream(key);
+        self.flush_cycle_locked(false).await?;
+        let paths = self.meta.delete_stream(key).await?;
+        self.catalog.invalidate(key);
+        Ok(paths)
+    }
+
+    /// Stops accepting writes, stops the background flusher and flushes what is in memory.
+    pub async fn shutdown(&self) -> Result<()> {
+        self.accepting.store(false, Ordering::Release);
+        let _ = self.shutdown.send(true);
+        self.flush_cycle(true).await
+    }
+
+    /// Stops writes and the background flusher *without* flushing, leaving the WAL as a crash
+    /// would. For tests of recovery.
+    #[doc(hidden)]
+    pub fn halt(&self) {
+        self.accepting.store(false, Ordering::Release);
+        let _ = self.shutdown.send(true);
+    }
+
+    /// Whether the ingester accepts writes.
+    pub fn is_accepting(&self) -> bool {
+        self.accepting.load(Ordering::Acquire)
+    }
+
+    /// Bytes of unflushed data, `(active, frozen)`.
+    pub fn memtable_bytes(&self) -> (usize, usize) {
+        self.memtable.bytes()
+    }
+
+    pub(crate) fn update_memory_gauges(&self) {
+        let (active, frozen) = self.memtable.bytes();
+        self.metrics.memtable_active_bytes.set(active as i64);
+        self.metrics.memtable_frozen_bytes.set(frozen as i64);
+    }
+}

@@ -1,0 +1,37 @@
+//! The write path: every byte that kansoku stores goes through here.
+//!
+//! ```text
+//! decode/ (json, ndjson, bulk) → flatten → prepare (limits, event time, columns → Arrow)
+//!   → catalog (schema merge) → WAL (kansoku-wal, group commit) → memtable
+//!   → flush: Parquet (kansoku-storage) → object store → manifest + WAL checkpoint (kansoku-meta)
+//! ```
+//!
+//! Guarantees (see `docs/durability.md`): a request returns success only after all its accepted
+//! records are in the WAL and fsynced; refused records are reported per record and counted by
+//! reason; a type conflict never drops a record; memory use is bounded and overload is reported
+//! as a retryable error. Not-yet-flushed data is exposed to the read path through
+//! [`kansoku_storage::FreshData`], so this crate never depends on the query crate.
+
+pub mod catalog;
+pub mod columns;
+pub mod config;
+pub mod decode;
+mod error;
+mod flush;
+mod ingester;
+pub mod memtable;
+pub mod metrics;
+pub mod pipeline;
+pub mod prepare;
+pub mod record;
+mod replay;
+pub mod report;
+pub mod retention;
+pub mod timestamp;
+pub mod walrec;
+
+pub use config::IngestConfig;
+pub use error::{DiscardReason, Error, RecordError, Result};
+pub use ingester::{CommittedBatch, Ingester};
+pub use pipeline::JsonFormat;
+pub use report::{BulkItem, BulkReport, IngestReport, StreamReport};

@@ -1,0 +1,67 @@
+//! A decoded, flattened record before it becomes a row of a record batch.
+//!
+//! Strings borrow from the request body wherever the JSON had no escapes, so decoding a record
+//! allocates only for its field list.
+
+use std::borrow::Cow;
+
+/// One scalar value of a flattened record.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Scalar<'a> {
+    /// JSON `true` / `false`.
+    Bool(bool),
+    /// A JSON integer that fits `i64`.
+    Int(i64),
+    /// A JSON integer above `i64::MAX`.
+    UInt(u64),
+    /// A JSON number with a fraction or exponent.
+    Float(f64),
+    /// A JSON string, or an array / too-deep object kept as its JSON text.
+    Str(Cow<'a, str>),
+}
+
+impl Scalar<'_> {
+    /// Bytes the value takes as text, for size limits and raw-byte accounting.
+    pub fn approx_len(&self) -> usize {
+        match self {
+            Scalar::Bool(_) => 5,
+            Scalar::Int(_) | Scalar::UInt(_) | Scalar::Float(_) => 8,
+            Scalar::Str(text) => text.len(),
+        }
+    }
+}
+
+/// A record flattened into `(normalised field name, scalar)` pairs, in document order.
+/// Later duplicates of a name win when the row is built.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct FlatRecord<'a> {
+    /// The fields.
+    pub fields: Vec<(Cow<'a, str>, Scalar<'a>)>,
+}
+
+impl<'a> FlatRecord<'a> {
+    /// Bytes of names and values, the measure used for the per-record size limit.
+    pub fn approx_bytes(&self) -> usize {
+        self.fields
+            .iter()
+            .map(|(name, value)| name.len() + value.approx_len() + 2)
+            .sum()
+    }
+
+    /// Removes and returns the last value of `name`.
+    pub fn take(&mut self, name: &str) -> Option<Scalar<'a>> {
+        let position = self.fields.iter().rposition(|(field, _)| field == name)?;
+        let value = self.fields.remove(position).1;
+        self.fields.retain(|(field, _)| field != name);
+        Some(value)
+    }
+
+    /// The last value of `name`.
+    pub fn get(&self, name: &str) -> Option<&Scalar<'a>> {
+        self.fields
+            .iter()
+            .rev()
+            .find(|(field, _)| field == name)
+            .map(|(_, value)| value)
+    }
+}

@@ -1,0 +1,292 @@
+//! The file manifest: which Parquet files exist, and for what.
+//!
+//! A query lists the files of a stream overlapping its time range here before reading anything
+//! from object storage. A file is visible to queries exactly when its row is committed.
+
+use kansoku_core::{OrgId, StreamKey, StreamType};
+use sqlx::Row;
+
+use crate::{Error, MetaStore, Result};
+
+/// One stored Parquet file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileEntry {
+    /// Object-store path of the data file.
+    pub path: String,
+    /// The stream it belongs to.
+    pub stream: StreamKey,
+    /// Smallest `_timestamp` in the file, µs.
+    pub min_ts: i64,
+    /// Largest `_timestamp` in the file, µs.
+    pub max_ts: i64,
+    /// Number of records.
+    pub records: i64,
+    /// Bytes the records had when ingested (JSON).
+    pub raw_bytes: i64,
+    /// Size of the Parquet file.
+    pub stored_bytes: i64,
+    /// The stream's partition keys and this file's value of each (`None`: null or absent).
+    pub partition: Vec<(String, Option<String>)>,
+    /// Object-store path of the full-text index, if one was built.
+    pub index_path: Option<String>,
+    /// Size of the index file.
+    pub index_bytes: i64,
+    /// The stream schema version the file was written with.
+    pub schema_version: i64,
+    /// The data file format version (see `kansoku-storage`).
+    pub format_version: i64,
+    /// The node that wrote it.
+    pub node: String,
+    /// When it was committed, µs.
+    pub created_at: i64,
+}
+
+/// Totals of a stream's stored files.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StreamStats {
+    /// The stream's name.
+    pub stream: String,
+    /// The stream's type.
+    pub stream_type: String,
+    /// Number of files.
+    pub files: i64,
+    /// Records in them.
+    pub records: i64,
+    /// Ingested bytes they hold.
+    pub raw_bytes: i64,
+    /// Their stored size.
+    pub stored_bytes: i64,
+    /// Size of their indexes.
+    pub index_bytes: i64,
+    /// Earliest event time, µs.
+    pub min_ts: Option<i64>,
+    /// Latest event time, µs.
+    pub max_ts: Option<i64>,
+}
+
+macro_rules! file_columns {
+    () => {
+        "path, org, stream_type, stream, min_ts, max_ts, records, raw_bytes, stored_bytes, index_path, index_bytes, schema_version, format_version, node, created_at, partition_values"
+    };
+}
+
+impl MetaStore {
+    /// Commits `files` and, if given, moves `node`'s WAL checkpoint to `segment`, atomically.
+    pub async fn publish_files(
+        &self,
+        files: &[FileEntry],
+        checkpoint: Option<(&str, i64)>,
+    ) -> Result<()> {
+        let mut transaction = self
+            .pool()
+            .begin()
+            .await
+            .map_err(Error::query("begin publish"))?;
+        for file in files {
+            sqlx::query(concat!(
+                "INSERT INTO file_manifest (",
+                file_columns!(),
+                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+                 ON CONFLICT (path) DO UPDATE SET min_ts = excluded.min_ts, max_ts = excluded.max_ts,
+                   records = excluded.records, raw_bytes = excluded.raw_bytes, stored_bytes = excluded.stored_bytes,
+                   index_path = excluded.index_path, index_bytes = excluded.index_bytes,
+                   schema_version = excluded.schema_version, format_version = excluded.format_version,
+                   node = excluded.node, created_at = excluded.created_at,
+                   partition_values = excluded.partition_values"
+            ))
+            .bind(&file.path)
+            .bind(file.stream.org.as_str())
+            .bind(file.stream.stream_type.as_str())
+            .bind(file.stream.name.as_str())
+            .bind(file.min_ts)
+            .bind(file.max_ts)
+            .bind(file.records)
+            .bind(file.raw_bytes)
+            .bind(file.stored_bytes)
+            .bind(file.index_path.as_deref())
+            .bind(file.index_bytes)
+            .bind(file.schema_version)
+            .bind(file.format_version)
+            .bind(&file.node)
+            .bind(file.created_at)
+            .bind(encode_partition(&file.partition)?)
+            .execute(&mut *transaction)
+            .await
+            .map_err(Error::query("insert file"))?;
+        }
+        if let Some((node, segment)) = checkpoint {
+            sqlx::query(
+                "INSERT INTO wal_checkpoints (node, segment, updated_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (node) DO UPDATE SET segment = excluded.segment, updated_at = excluded.updated_at",
+            )
+            .bind(node)
+            .bind(segment)
+            .bind(crate::now_micros())
+            .execute(&mut *transaction)
+            .await
+            .map_err(Error::query("move wal checkpoint"))?;
+        }
+        transaction
+            .commit()
+            .await
+            .map_err(Error::query("commit publish"))
+    }
+
+    /// The files of `stream` whose time range overlaps `[start, end)` (µs), oldest first.
+    pub async fn list_files(
+        &self,
+        stream: &StreamKey,
+        start: i64,
+        end: i64,
+    ) -> Result<Vec<FileEntry>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            file_columns!(),
+            " FROM file_manifest
+             WHERE org = $1 AND stream_type = $2 AND stream = $3 AND max_ts >= $4 AND min_ts < $5
+             ORDER BY min_ts, path"
+        ))
+        .bind(stream.org.as_str())
+        .bind(stream.stream_type.as_str())
+        .bind(stream.name.as_str())
+        .bind(start)
+        .bind(end)
+        .fetch_all(self.pool())
+        .await
+        .map_err(Error::query("list files"))?;
+        rows.iter().map(|row| file_from_row(row, stream)).collect()
+    }
+
+    /// Per-stream totals of the stored files of `org` (optionally one type).
+    pub async fn stream_stats(
+        &self,
+        org: &OrgId,
+        stream_type: Option<StreamType>,
+    ) -> Result<Vec<StreamStats>> {
+        let rows = sqlx::query(
+            "SELECT stream, stream_type, COUNT(*) AS files,
+                    CAST(SUM(records) AS BIGINT) AS records, CAST(SUM(raw_bytes) AS BIGINT) AS raw_bytes,
+                    CAST(SUM(stored_bytes) AS BIGINT) AS stored_bytes, CAST(SUM(index_bytes) AS BIGINT) AS index_bytes,
+                    MIN(min_ts) AS min_ts, MAX(max_ts) AS max_ts
+             FROM file_manifest WHERE org = $1 AND ($2 = '' OR stream_type = $2)
+             GROUP BY stream, stream_type ORDER BY stream_type, stream",
+        )
+        .bind(org.as_str())
+        .bind(stream_type.map(StreamType::as_str).unwrap_or_default())
+        .fetch_all(self.pool())
+        .await
+        .map_err(Error::query("stream stats"))?;
+        rows.iter()
+            .map(|row| {
+                let read = || Error::query("read stream stats");
+                Ok(StreamStats {
+                    stream: row.try_get("stream").map_err(read())?,
+                    stream_type: row.try_get("stream_type").map_err(read())?,
+                    files: row.try_get("files").map_err(read())?,
+                    records: row.try_get("records").map_err(read())?,
+                    raw_bytes: row.try_get("raw_bytes").map_err(read())?,
+                    stored_bytes: row.try_get("stored_bytes").map_err(read())?,
+                    index_bytes: row.try_get("index_bytes").map_err(read())?,
+                    min_ts: row.try_get("min_ts").map_err(read())?,
+                    max_ts: row.try_get("max_ts").map_err(read())?,
+                })
+            })
+            .collect()
+    }
+
+    /// The last WAL segment of `node` whose data is in the manifest.
+    pub async fn wal_checkpoint(&self, node: &str) -> Result<Option<i64>> {
+        sqlx::query_scalar("SELECT segment FROM wal_checkpoints WHERE node = $1")
+            .bind(node)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(Error::query("get wal checkpoint"))
+    }
+}
+
+fn file_from_row(row: &sqlx::any::AnyRow, stream: &StreamKey) -> Result<FileEntry> {
+    let read = || Error::query("read file");
+    Ok(FileEntry {
+        path: row.try_get("path").map_err(read())?,
+        stream: stream.clone(),
+        min_ts: row.try_get("min_ts").map_err(read())?,
+        max_ts: row.try_get("max_ts").map_err(read())?,
+        records: row.try_get("records").map_err(read())?,
+        raw_bytes: row.try_get("raw_bytes").map_err(read())?,
+        stored_bytes: row.try_get("stored_bytes").map_err(read())?,
+        index_path: row.try_get("index_path").map_err(read())?,
+        index_bytes: row.try_get("index_bytes").map_err(read())?,
+        schema_version: row.try_get("schema_version").map_err(read())?,
+        format_version: row.try_get("format_version").map_err(read())?,
+        node: row.try_get("node").map_err(read())?,
+        created_at: row.try_get("created_at").map_err(read())?,
+        partition: decode_partition(
+            &row.try_get::<String, _>("partition_values")
+                .map_err(read())?,
+        )?,
+    })
+}
+
+/// Partition values as stored: `""` for none, else a JSON array of `[key, value]` pairs.
+fn encode_partition(partition: &[(String, Option<String>)]) -> Result<String> {
+    if partition.is_empty() {
+        return Ok(String::new());
+    }
+    serde_json::to_string(partition).map_err(|e| Error::Corrupt {
+        what: "partition values",
+        detail: e.to_string(),
+    })
+}
+
+fn decode_partition(text: &str) -> Result<Vec<(String, Option<String>)>> {
+    if text.is_empty() {
+        return Ok(Vec::new());
+    }
+    serde_json::from_str(text).map_err(|e| Error::Corrupt {
+        what: "partition values",
+        detail: e.to_string(),
+    })
+}
+
+impl MetaStore {
+    /// Files of `stream` whose newest record is older than `cutoff` (µs).
+    pub async fn files_older_than(
+        &self,
+        stream: &StreamKey,
+        cutoff: i64,
+    ) -> Result<Vec<FileEntry>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            file_columns!(),
+            " FROM file_manifest WHERE org = $1 AND stream_type = $2 AND stream = $3 AND max_ts < $4 ORDER BY path"
+        ))
+        .bind(stream.org.as_str())
+        .bind(stream.stream_type.as_str())
+        .bind(stream.name.as_str())
+        .bind(cutoff)
+        .fetch_all(self.pool())
+        .await
+        .map_err(Error::query("list expired files"))?;
+        rows.iter().map(|row| file_from_row(row, stream)).collect()
+    }
+
+    /// Removes manifest rows (the files stop being visible to queries).
+    pub async fn remove_files(&self, paths: &[String]) -> Result<()> {
+        let mut transaction = self
+            .pool()
+            .begin()
+            .await
+            .map_err(Error::query("begin remove files"))?;
+        for path in paths {
+            sqlx::query("DELETE FROM file_manifest WHERE path = $1")
+                .bind(path)
+                .execute(&mut *transaction)
+                .await
+                .map_err(Error::query("remove file"))?;
+        }
+        transaction
+            .commit()
+            .await
+            .map_err(Error::query("commit remove files"))
+    }
+}

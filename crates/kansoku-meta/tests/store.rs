@@ -1,0 +1,229 @@
+//! The metadata store's contract, run against SQLite and against the machine's PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use kansoku_core::{FieldType, OrgId, StreamKey, StreamName, StreamSchema, StreamType};
+use kansoku_meta::{Error, FileEntry, MetaStore, Role, User};
+
+async fn stores() -> Vec<(&'static str, MetaStore, tempfile::TempDir)> {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite_dsn = format!("sqlite://{}/meta.sqlite", dir.path().display());
+    let sqlite = MetaStore::connect(&sqlite_dsn).await.unwrap();
+    let postgres = MetaStore::connect(&kansoku_testkit::fresh_postgres_dsn().await)
+        .await
+        .unwrap();
+    let pg_dir = tempfile::tempdir().unwrap();
+    vec![("sqlite", sqlite, dir), ("postgres", postgres, pg_dir)]
+}
+
+fn key(name: &str) -> StreamKey {
+    StreamKey::new(
+        OrgId::parse("default").unwrap(),
+        StreamType::Logs,
+        StreamName::normalise(name).unwrap(),
+    )
+}
+
+fn file(path: &str, stream: &StreamKey, min_ts: i64, max_ts: i64) -> FileEntry {
+    FileEntry {
+        path: path.to_string(),
+        stream: stream.clone(),
+        min_ts,
+        max_ts,
+        records: 10,
+        raw_bytes: 1000,
+        stored_bytes: 100,
+        partition: Vec::new(),
+        index_path: None,
+        index_bytes: 0,
+        schema_version: 1,
+        format_version: 1,
+        node: "n1".to_string(),
+        created_at: 1,
+    }
+}
+
+#[tokio::test]
+async fn migrations_are_idempotent() {
+    for (backend, store, _dir) in stores().await {
+        kansoku_meta::migrations::apply(&store).await.unwrap();
+        store
+            .ping()
+            .await
+            .unwrap_or_else(|e| panic!("{backend}: {e}"));
+    }
+}
+
+#[tokio::test]
+async fn users_memberships_and_roles() {
+    for (backend, store, _dir) in stores().await {
+        let org = OrgId::parse("default").unwrap();
+        assert!(store.ensure_org(&org).await.unwrap(), "{backend}");
+        assert!(!store.ensure_org(&org).await.unwrap(), "{backend}");
+        let user = User {
+            email: "a@example.com".into(),
+            password_hash: "$argon2id$x".into(),
+            first_name: "A".into(),
+            last_name: "B".into(),
+            is_root: false,
+            created_at: 0,
+        };
+        store.create_user(&user).await.unwrap();
+        assert!(matches!(
+            store.create_user(&user).await,
+            Err(Error::Conflict(_))
+        ));
+        store
+            .set_member_role(&org, &user.email, Role::Viewer)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.member_role(&org, &user.email).await.unwrap(),
+            Some(Role::Viewer)
+        );
+        store
+            .set_member_role(&org, &user.email, Role::Editor)
+            .await
+            .unwrap();
+        let members = store.list_members(&org).await.unwrap();
+        assert_eq!(members.len(), 1);
+        assert_eq!(members[0].role, Role::Editor, "{backend}");
+        let other = OrgId::parse("other").unwrap();
+        assert_eq!(store.member_role(&other, &user.email).await.unwrap(), None);
+        assert!(store.remove_member(&org, &user.email).await.unwrap());
+        assert_eq!(store.membership_count(&user.email).await.unwrap(), 0);
+        store.delete_user(&user.email).await.unwrap();
+        assert!(store.get_user(&user.email).await.unwrap().is_none());
+    }
+}
+
+#[tokio::test]
+async fn ingestion_tokens_are_found_by_digest_until_revoked() {
+    for (backend, store, _dir) in stores().await {
+        let org = OrgId::parse("default").unwrap();
+        store
+            .create_ingestion_token(&org, "fluentbit", "digest1", "kso_abc", "root@x")
+            .await
+            .unwrap();
+        assert!(matches!(
+            store
+                .create_ingestion_token(&org, "fluentbit", "digest2", "kso_def", "root@x")
+                .await,
+            Err(Error::Conflict(_))
+        ));
+        let found = store
+            .find_ingestion_token("digest1")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(found.name, "fluentbit", "{backend}");
+        assert!(
+            store
+                .revoke_ingestion_token(&org, "fluentbit")
+                .await
+                .unwrap()
+        );
+        assert!(
+            store
+                .find_ingestion_token("digest1")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        // A revoked name can be reused.
+        store
+            .create_ingestion_token(&org, "fluentbit", "digest3", "kso_ghi", "root@x")
+            .await
+            .unwrap();
+        assert_eq!(store.list_ingestion_tokens(&org).await.unwrap().len(), 1);
+    }
+}
+
+#[tokio::test]
+async fn schema_versions_are_written_once() {
+    for (backend, store, _dir) in stores().await {
+        let stream = key("app");
+        store.ensure_stream(&stream).await.unwrap();
+        assert_eq!(store.latest_schema(&stream).await.unwrap().version, 0);
+        let (v1, _) = StreamSchema::default().merged([("level", FieldType::Utf8)]);
+        store.save_schema(&stream, &v1).await.unwrap();
+        assert!(
+            matches!(
+                store.save_schema(&stream, &v1).await,
+                Err(Error::Conflict(_))
+            ),
+            "{backend}"
+        );
+        let (v2, _) = v1.merged([("code", FieldType::Int64)]);
+        store.save_schema(&stream, &v2).await.unwrap();
+        assert_eq!(store.latest_schema(&stream).await.unwrap(), v2);
+    }
+}
+
+#[tokio::test]
+async fn manifest_lists_by_time_and_publishes_with_checkpoint() {
+    for (backend, store, _dir) in stores().await {
+        let stream = key("app");
+        store.ensure_stream(&stream).await.unwrap();
+        assert_eq!(store.wal_checkpoint("n1").await.unwrap(), None);
+        store
+            .publish_files(
+                &[
+                    file("a.parquet", &stream, 0, 99),
+                    file("b.parquet", &stream, 100, 199),
+                ],
+                Some(("n1", 7)),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            store.wal_checkpoint("n1").await.unwrap(),
+            Some(7),
+            "{backend}"
+        );
+        let mut partitioned = file("c.parquet", &stream, 300, 399);
+        partitioned.partition = vec![
+            ("ns".to_string(), Some("kube-system".to_string())),
+            ("app".to_string(), None),
+        ];
+        store
+            .publish_files(&[partitioned.clone()], None)
+            .await
+            .unwrap();
+        let listed = store.list_files(&stream, 300, 400).await.unwrap();
+        assert_eq!(listed, vec![partitioned], "{backend}");
+        store
+            .remove_files(&["c.parquet".to_string()])
+            .await
+            .unwrap();
+        let paths = |files: Vec<FileEntry>| files.into_iter().map(|f| f.path).collect::<Vec<_>>();
+        assert_eq!(
+            paths(store.list_files(&stream, 0, 1000).await.unwrap()),
+            ["a.parquet", "b.parquet"]
+        );
+        assert_eq!(
+            paths(store.list_files(&stream, 100, 150).await.unwrap()),
+            ["b.parquet"]
+        );
+        assert_eq!(
+            paths(store.list_files(&stream, 99, 100).await.unwrap()),
+            ["a.parquet"]
+        );
+        assert!(
+            store
+                .list_files(&stream, 200, 300)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let stats = store.stream_stats(&stream.org, None).await.unwrap();
+        assert_eq!(stats.len(), 1);
+        assert_eq!(stats[0].records, 20);
+        assert_eq!(stats[0].stored_bytes, 200);
+        assert_eq!(stats[0].min_ts, Some(0));
+        assert_eq!(stats[0].max_ts, Some(199));
+        let deleted = store.delete_stream(&stream).await.unwrap();
+        assert_eq!(deleted.len(), 2);
+        assert!(store.get_stream(&stream).await.unwrap().is_none());
+        assert!(store.list_files(&stream, 0, 1000).await.unwrap().is_empty());
+    }
+}

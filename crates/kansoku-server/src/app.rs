@@ -1,0 +1,154 @@
+//! The state shared by every request handler.
+
+use std::collections::HashSet;
+use std::ops::Deref;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Instant;
+
+use kansoku_core::{ErrorCode, OrgId};
+use kansoku_ingest::Ingester;
+use kansoku_meta::MetaStore;
+use kansoku_query::QueryEngine;
+use kansoku_storage::ObjectStore;
+use prometheus_client::registry::Registry;
+
+use crate::auth::{Access, Authenticator};
+use crate::config::Config;
+use crate::http::body::BodyLimits;
+use crate::http::error::ApiError;
+
+/// Parts that exist once the WAL has been replayed.
+pub struct Ready {
+    /// The write path.
+    pub ingester: Arc<Ingester>,
+    /// The read path.
+    pub engine: Arc<QueryEngine>,
+    /// All metrics.
+    pub registry: Registry,
+}
+
+/// Everything handlers need; cheap to clone.
+#[derive(Clone)]
+pub struct App {
+    inner: Arc<AppInner>,
+}
+
+/// The shared state.
+pub struct AppInner {
+    /// The configuration.
+    pub config: Config,
+    /// This node's id.
+    pub node_id: String,
+    /// Metadata database.
+    pub meta: MetaStore,
+    /// Object storage.
+    pub store: ObjectStore,
+    /// Credential checks.
+    pub auth: Authenticator,
+    /// Body limits and budget.
+    pub body_limits: BodyLimits,
+    /// When the process started.
+    pub started_at: Instant,
+    /// Live tails open on this node.
+    pub open_tails: Arc<std::sync::atomic::AtomicUsize>,
+    ready: OnceLock<Ready>,
+    known_orgs: Mutex<HashSet<String>>,
+}
+
+impl Deref for App {
+    type Target = AppInner;
+    fn deref(&self) -> &AppInner {
+        &self.inner
+    }
+}
+
+impl App {
+    /// State for a node whose WAL is not replayed yet.
+    pub fn new(
+        config: Config,
+        node_id: String,
+        meta: MetaStore,
+        store: ObjectStore,
+    ) -> Result<App, String> {
+        let auth = Authenticator::new(meta.clone())?;
+        let body_limits = BodyLimits::new(config.max_body_bytes, config.max_inflight_body_bytes);
+        Ok(App {
+            inner: Arc::new(AppInner {
+                config,
+                node_id,
+                meta,
+                store,
+                auth,
+                body_limits,
+                started_at: Instant::now(),
+                open_tails: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
+                ready: OnceLock::new(),
+                known_orgs: Mutex::new(HashSet::new()),
+            }),
+        })
+    }
+
+    /// Marks the node ready (called once, after WAL replay).
+    pub fn set_ready(&self, ready: Ready) {
+        let _ = self.inner.ready.set(ready);
+    }
+
+    /// The ready parts, if ready.
+    pub fn ready(&self) -> Option<&Ready> {
+        self.inner.ready.get()
+    }
+
+    /// The write path, or 503 while the WAL is being replayed.
+    pub fn ingester(&self) -> Result<&Arc<Ingester>, ApiError> {
+        self.ready().map(|ready| &ready.ingester).ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::Unavailable,
+                "starting up (replaying the WAL); retry shortly",
+            )
+            .with_retry_after(1)
+        })
+    }
+
+    /// The read path, or 503 while the WAL is being replayed.
+    pub fn query_engine(&self) -> Result<&Arc<QueryEngine>, ApiError> {
+        self.ready().map(|ready| &ready.engine).ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::Unavailable,
+                "starting up (replaying the WAL); retry shortly",
+            )
+            .with_retry_after(1)
+        })
+    }
+
+    /// Makes sure `org` exists before data is written to it. Only root may create organisations
+    /// this way; for others, membership (checked by the guard) implies the organisation exists.
+    pub async fn ensure_org_for_ingest(
+        &self,
+        access: &Access,
+        org: &OrgId,
+    ) -> Result<(), ApiError> {
+        if self.org_known(org) {
+            return Ok(());
+        }
+        if access.principal.is_root() {
+            if self.meta.ensure_org(org).await? {
+                tracing::info!(%org, "created organization on first ingest");
+            }
+        } else if self.meta.get_org(org).await?.is_none() {
+            return Err(ApiError::forbidden(format!(
+                "no access to organization '{org}'"
+            )));
+        }
+        if let Ok(mut known) = self.known_orgs.lock() {
+            known.insert(org.to_string());
+        }
+        Ok(())
+    }
+
+    fn org_known(&self, org: &OrgId) -> bool {
+        self.known_orgs
+            .lock()
+            .map(|known| known.contains(org.as_str()))
+            .unwrap_or(false)
+    }
+}

@@ -1,0 +1,455 @@
+//! The node's configuration: one typed struct, from flags and `KANSOKU_*` environment variables,
+//! parsed once in `main` and passed down. `kansoku config` prints it with secrets redacted.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{ArgAction, Args, Parser, Subcommand};
+use kansoku_ingest::IngestConfig;
+use kansoku_storage::StorageConfig;
+
+/// The command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "kansoku",
+    version,
+    about = "Self-hosted observability for Kubernetes: logs, metrics and traces on Parquet"
+)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Sub-commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run every role in this process (HTTP on 5080).
+    Serve(Box<Config>),
+    /// Print the effective configuration (secrets redacted) and exit.
+    Config(Box<Config>),
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Every setting of a node. Each has a flag, an environment variable and a default.
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// Directory for the WAL, the SQLite database and (by default) stored files.
+    #[arg(long, env = "KANSOKU_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// Address to listen on for HTTP.
+    #[arg(long, env = "KANSOKU_HTTP_ADDR", default_value = "0.0.0.0")]
+    pub http_addr: IpAddr,
+    /// HTTP port (API and UI).
+    #[arg(long, env = "KANSOKU_HTTP_PORT", default_value_t = 5080)]
+    pub http_port: u16,
+    /// gRPC port (OTLP).
+    #[arg(long, env = "KANSOKU_GRPC_PORT", default_value_t = 5081)]
+    pub grpc_port: u16,
+    /// E-mail of the root user created on first start.
+    #[arg(
+        long,
+        env = "KANSOKU_ROOT_USER_EMAIL",
+        default_value = "root@example.com"
+    )]
+    pub root_user_email: String,
+    /// Password of the root user created on first start. If unset on first start, one is
+    /// generated and printed once. Ignored once the root user exists.
+    #[arg(long, env = "KANSOKU_ROOT_USER_PASSWORD", hide_env_values = true)]
+    pub root_user_password: Option<String>,
+    /// This node's id; default: generated once and kept in DATA_DIR/node_id.
+    #[arg(long, env = "KANSOKU_NODE_ID")]
+    pub node_id: Option<String>,
+    /// Metadata database: `sqlite://PATH` or `postgres://USER:PASS@HOST/DB`.
+    /// Default: sqlite://DATA_DIR/meta.sqlite.
+    #[arg(long, env = "KANSOKU_META_DSN", hide_env_values = true)]
+    pub meta_dsn: Option<String>,
+    /// S3 bucket for stored files; when unset, files go to DATA_DIR/storage.
+    #[arg(long, env = "KANSOKU_S3_BUCKET")]
+    pub s3_bucket: Option<String>,
+    /// S3 endpoint URL (for MinIO and other S3-compatible servers).
+    #[arg(long, env = "KANSOKU_S3_ENDPOINT", default_value = "")]
+    pub s3_endpoint: String,
+    /// S3 region.
+    #[arg(long, env = "KANSOKU_S3_REGION", default_value = "us-east-1")]
+    pub s3_region: String,
+    /// S3 access key id (empty: use the environment / instance role).
+    #[arg(long, env = "KANSOKU_S3_ACCESS_KEY", default_value = "")]
+    pub s3_access_key: String,
+    /// S3 secret key.
+    #[arg(
+        long,
+        env = "KANSOKU_S3_SECRET_KEY",
+        default_value = "",
+        hide_env_values = true
+    )]
+    pub s3_secret_key: String,
+    /// Key prefix inside the bucket.
+    #[arg(long, env = "KANSOKU_S3_PREFIX", default_value = "")]
+    pub s3_prefix: String,
+    /// fdatasync the WAL before acknowledging a write. Turning this off trades durability on
+    /// power loss or kernel crash for speed (see docs/durability.md).
+    #[arg(long, env = "KANSOKU_WAL_FSYNC", default_value_t = true, action = ArgAction::Set)]
+    pub wal_fsync: bool,
+    /// Largest request body accepted, after decompression.
+    #[arg(long, env = "KANSOKU_MAX_BODY_BYTES", default_value = "64MiB", value_parser = parse_bytes)]
+    pub max_body_bytes: usize,
+    /// Request bodies held in memory at once; further requests wait, then get 503.
+    #[arg(long, env = "KANSOKU_MAX_INFLIGHT_BODY_BYTES", default_value = "64MiB", value_parser = parse_bytes)]
+    pub max_inflight_body_bytes: usize,
+    /// Largest single record.
+    #[arg(long, env = "KANSOKU_MAX_RECORD_BYTES", default_value = "4MiB", value_parser = parse_bytes)]
+    pub max_record_bytes: usize,
+    /// Most fields in one record.
+    #[arg(long, env = "KANSOKU_MAX_FIELDS_PER_RECORD", default_value_t = 1000)]
+    pub max_fields_per_record: usize,
+    /// Most columns in one stream.
+    #[arg(long, env = "KANSOKU_MAX_FIELDS_PER_STREAM", default_value_t = 5000)]
+    pub max_fields_per_stream: usize,
+    /// Nested-object levels flattened into columns (0 = unlimited).
+    #[arg(long, env = "KANSOKU_FLATTEN_LEVEL", default_value_t = 3)]
+    pub flatten_level: u32,
+    /// Time zone for timestamps that carry none (IANA name or offset like +09:00).
+    #[arg(long, env = "KANSOKU_DEFAULT_TIMEZONE", default_value = "UTC")]
+    pub default_timezone: String,
+    /// Oldest accepted event time, relative to now.
+    #[arg(long, env = "KANSOKU_INGEST_MAX_AGE", default_value = "720h", value_parser = parse_duration)]
+    pub ingest_max_age: Duration,
+    /// Furthest accepted event time in the future.
+    #[arg(long, env = "KANSOKU_INGEST_MAX_FUTURE", default_value = "24h", value_parser = parse_duration)]
+    pub ingest_max_future: Duration,
+    /// In-memory data is flushed to Parquet at this size.
+    #[arg(long, env = "KANSOKU_MEMTABLE_FLUSH_BYTES", default_value = "48MiB", value_parser = parse_bytes)]
+    pub memtable_flush_bytes: usize,
+    /// Above this much unflushed data, ingest answers 503 with Retry-After.
+    #[arg(long, env = "KANSOKU_MEMTABLE_MAX_BYTES", default_value = "128MiB", value_parser = parse_bytes)]
+    pub memtable_max_bytes: usize,
+    /// In-memory data is flushed at least this often.
+    #[arg(long, env = "KANSOKU_FLUSH_INTERVAL", default_value = "60s", value_parser = parse_duration)]
+    pub flush_interval: Duration,
+    /// Map Logstash-style daily bulk indexes (`name-2020.03.02`) to the stream `name`.
+    #[arg(long, env = "KANSOKU_BULK_STRIP_DATE_SUFFIX", default_value_t = true, action = ArgAction::Set)]
+    pub bulk_strip_date_suffix: bool,
+    /// Days stored data is kept when a stream sets no `data_retention`; 0 keeps it forever.
+    #[arg(long, env = "KANSOKU_RETENTION_DAYS", default_value_t = 0)]
+    pub retention_days: i64,
+    /// How often expired files are looked for and deleted.
+    #[arg(long, env = "KANSOKU_RETENTION_INTERVAL", default_value = "1h", value_parser = parse_duration)]
+    pub retention_interval: Duration,
+    /// Memory one query may use for sorts, aggregations and joins.
+    #[arg(long, env = "KANSOKU_QUERY_MEMORY_LIMIT", default_value = "512MiB", value_parser = parse_bytes)]
+    pub query_memory_limit: usize,
+    /// Longest a query may run.
+    #[arg(long, env = "KANSOKU_QUERY_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
+    pub query_timeout: Duration,
+    /// Most hits one search may return (downloads are not capped).
+    #[arg(long, env = "KANSOKU_QUERY_MAX_HITS", default_value_t = 10_000)]
+    pub query_max_hits: usize,
+    /// Mark the UI session cookie `Secure` (set when kansoku is served over HTTPS).
+    #[arg(long, env = "KANSOKU_COOKIE_SECURE", default_value_t = false, action = ArgAction::Set)]
+    pub cookie_secure: bool,
+    /// Allow reading /metrics without credentials (for Prometheus scrapes inside the cluster).
+    #[arg(long, env = "KANSOKU_METRICS_PUBLIC", default_value_t = false, action = ArgAction::Set)]
+    pub metrics_public: bool,
+    /// Log format.
+    #[arg(long, env = "KANSOKU_LOG_FORMAT", value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+    /// Log filter (tracing syntax, e.g. `info,kansoku_ingest=debug`).
+    #[arg(long, env = "KANSOKU_LOG", default_value = "info")]
+    pub log: String,
+}
+
+impl Config {
+    /// The metadata DSN, defaulted.
+    pub fn meta_dsn(&self) -> String {
+        self.meta_dsn
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("meta.sqlite").display()))
+    }
+
+    /// Where stored files go.
+    pub fn storage(&self) -> StorageConfig {
+        match &self.s3_bucket {
+            Some(bucket) if !bucket.is_empty() => StorageConfig::S3 {
+                endpoint: self.s3_endpoint.clone(),
+                bucket: bucket.clone(),
+                region: self.s3_region.clone(),
+                access_key: self.s3_access_key.clone(),
+                secret_key: self.s3_secret_key.clone(),
+                prefix: self.s3_prefix.clone(),
+            },
+            _ => StorageConfig::Local {
+                root: self.data_dir.join("storage"),
+            },
+        }
+    }
+
+    /// The write path's configuration.
+    pub fn ingest(&self, node_id: &str) -> IngestConfig {
+        let mut ingest = IngestConfig::with_defaults(node_id, self.data_dir.join("wal"));
+        ingest.wal_fsync = self.wal_fsync;
+        ingest.max_record_bytes = self.max_record_bytes;
+        ingest.max_fields_per_record = self.max_fields_per_record;
+        ingest.max_fields_per_stream = self.max_fields_per_stream;
+        ingest.flatten_level = self.flatten_level;
+        ingest.default_time_zone = self.default_timezone.clone();
+        ingest.max_age = self.ingest_max_age;
+        ingest.max_future = self.ingest_max_future;
+        ingest.memtable_flush_bytes = self.memtable_flush_bytes;
+        ingest.memtable_max_bytes = self.memtable_max_bytes;
+        ingest.flush_interval = self.flush_interval;
+        ingest.bulk_strip_date_suffix = self.bulk_strip_date_suffix;
+        ingest.retention_days = self.retention_days;
+        ingest.retention_interval = self.retention_interval;
+        ingest
+    }
+
+    /// The read path's limits.
+    pub fn query(&self) -> kansoku_query::QueryConfig {
+        kansoku_query::QueryConfig {
+            memory_limit: self.query_memory_limit,
+            timeout: self.query_timeout,
+            max_hits: self.query_max_hits,
+            ..kansoku_query::QueryConfig::default()
+        }
+    }
+
+    /// The configuration as `KEY=value` lines, secrets shown only as set/unset. Only the fields
+    /// listed here are printed (an allowlist, so a new secret cannot leak by accident).
+    pub fn redacted(&self) -> Vec<(String, String)> {
+        let secret = |value: &str| {
+            if value.is_empty() {
+                "(unset)".to_string()
+            } else {
+                "***".to_string()
+            }
+        };
+        vec![
+            (
+                "KANSOKU_DATA_DIR".into(),
+                self.data_dir.display().to_string(),
+            ),
+            ("KANSOKU_HTTP_ADDR".into(), self.http_addr.to_string()),
+            ("KANSOKU_HTTP_PORT".into(), self.http_port.to_string()),
+            ("KANSOKU_GRPC_PORT".into(), self.grpc_port.to_string()),
+            (
+                "KANSOKU_ROOT_USER_EMAIL".into(),
+                self.root_user_email.clone(),
+            ),
+            (
+                "KANSOKU_ROOT_USER_PASSWORD".into(),
+                secret(self.root_user_password.as_deref().unwrap_or("")),
+            ),
+            (
+                "KANSOKU_NODE_ID".into(),
+                self.node_id.clone().unwrap_or_else(|| "(generated)".into()),
+            ),
+            (
+                "KANSOKU_META_DSN".into(),
+                kansoku_meta::redact_dsn(&self.meta_dsn()),
+            ),
+            (
+                "KANSOKU_S3_BUCKET".into(),
+                self.s3_bucket.clone().unwrap_or_default(),
+            ),
+            ("KANSOKU_S3_ENDPOINT".into(), self.s3_endpoint.clone()),
+            ("KANSOKU_S3_REGION".into(), self.s3_region.clone()),
+            ("KANSOKU_S3_ACCESS_KEY".into(), self.s3_access_key.clone()),
+            ("KANSOKU_S3_SECRET_KEY".into(), secret(&self.s3_secret_key)),
+            ("KANSOKU_S3_PREFIX".into(), self.s3_prefix.clone()),
+            ("KANSOKU_WAL_FSYNC".into(), self.wal_fsync.to_string()),
+            (
+                "KANSOKU_MAX_BODY_BYTES".into(),
+                self.max_body_bytes.to_string(),
+            ),
+            (
+                "KANSOKU_MAX_INFLIGHT_BODY_BYTES".into(),
+                self.max_inflight_body_bytes.to_string(),
+            ),
+            (
+                "KANSOKU_MAX_RECORD_BYTES".into(),
+                self.max_record_bytes.to_string(),
+            ),
+            (
+                "KANSOKU_MAX_FIELDS_PER_RECORD".into(),
+                self.max_fields_per_record.to_string(),
+            ),
+            (
+                "KANSOKU_MAX_FIELDS_PER_STREAM".into(),
+                self.max_fields_per_stream.to_string(),
+            ),
+            (
+                "KANSOKU_FLATTEN_LEVEL".into(),
+                self.flatten_level.to_string(),
+            ),
+            (
+                "KANSOKU_DEFAULT_TIMEZONE".into(),
+                self.default_timezone.clone(),
+            ),
+            (
+                "KANSOKU_INGEST_MAX_AGE".into(),
+                format!("{}s", self.ingest_max_age.as_secs()),
+            ),
+            (
+                "KANSOKU_INGEST_MAX_FUTURE".into(),
+                format!("{}s", self.ingest_max_future.as_secs()),
+            ),
+            (
+                "KANSOKU_MEMTABLE_FLUSH_BYTES".into(),
+                self.memtable_flush_bytes.to_string(),
+            ),
+            (
+                "KANSOKU_MEMTABLE_MAX_BYTES".into(),
+                self.memtable_max_bytes.to_string(),
+            ),
+            (
+                "KANSOKU_FLUSH_INTERVAL".into(),
+                format!("{}s", self.flush_interval.as_secs()),
+            ),
+            (
+                "KANSOKU_BULK_STRIP_DATE_SUFFIX".into(),
+                self.bulk_strip_date_suffix.to_string(),
+            ),
+            (
+                "KANSOKU_RETENTION_DAYS".into(),
+                self.retention_days.to_string(),
+            ),
+            (
+                "KANSOKU_RETENTION_INTERVAL".into(),
+                format!("{}s", self.retention_interval.as_secs()),
+            ),
+            (
+                "KANSOKU_QUERY_MEMORY_LIMIT".into(),
+                self.query_memory_limit.to_string(),
+            ),
+            (
+                "KANSOKU_QUERY_TIMEOUT".into(),
+                format!("{}s", self.query_timeout.as_secs()),
+            ),
+            (
+                "KANSOKU_QUERY_MAX_HITS".into(),
+                self.query_max_hits.to_string(),
+            ),
+            (
+                "KANSOKU_COOKIE_SECURE".into(),
+                self.cookie_secure.to_string(),
+            ),
+            (
+                "KANSOKU_METRICS_PUBLIC".into(),
+                self.metrics_public.to_string(),
+            ),
+            (
+                "KANSOKU_LOG_FORMAT".into(),
+                format!("{:?}", self.log_format).to_lowercase(),
+            ),
+            ("KANSOKU_LOG".into(), self.log.clone()),
+        ]
+    }
+}
+
+/// Parses `123`, `64KiB`, `64MiB`, `1GiB`, `10MB`, `1GB` (case-insensitive).
+pub fn parse_bytes(raw: &str) -> Result<usize, String> {
+    let text = raw.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let number: usize = digits.parse().map_err(|_| {
+        format!("invalid size '{raw}': use a number with an optional unit like 64MiB")
+    })?;
+    let multiplier: usize = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" => 1_000,
+        "kib" => 1 << 10,
+        "m" | "mb" => 1_000_000,
+        "mib" => 1 << 20,
+        "g" | "gb" => 1_000_000_000,
+        "gib" => 1 << 30,
+        other => {
+            return Err(format!(
+                "invalid size unit '{other}' in '{raw}': use B, KiB, MiB, GiB, KB, MB or GB"
+            ));
+        }
+    };
+    number
+        .checked_mul(multiplier)
+        .ok_or_else(|| format!("size '{raw}' is too large"))
+}
+
+/// Parses `500ms`, `30s`, `5m`, `720h`, `7d`, or a plain number of seconds.
+pub fn parse_duration(raw: &str) -> Result<Duration, String> {
+    let text = raw.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let number: u64 = digits.parse().map_err(|_| {
+        format!("invalid duration '{raw}': use a number with a unit like 30s, 5m, 720h or 7d")
+    })?;
+    let seconds = |factor: u64| {
+        number
+            .checked_mul(factor)
+            .map(Duration::from_secs)
+            .ok_or_else(|| format!("duration '{raw}' is too large"))
+    };
+    match unit.trim() {
+        "ms" => Ok(Duration::from_millis(number)),
+        "" | "s" => seconds(1),
+        "m" => seconds(60),
+        "h" => seconds(3600),
+        "d" => seconds(86_400),
+        other => Err(format!(
+            "invalid duration unit '{other}' in '{raw}': use ms, s, m, h or d"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_durations_parse() {
+        assert_eq!(parse_bytes("64MiB"), Ok(64 << 20));
+        assert_eq!(parse_bytes("10mb"), Ok(10_000_000));
+        assert_eq!(parse_bytes("123"), Ok(123));
+        assert!(parse_bytes("x").is_err());
+        assert!(parse_bytes("5 parsecs").is_err());
+        assert_eq!(parse_duration("720h"), Ok(Duration::from_secs(720 * 3600)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("30"), Ok(Duration::from_secs(30)));
+        assert!(parse_duration("3w").is_err());
+    }
+
+    #[test]
+    fn redaction_hides_secrets() {
+        let cli = Cli::try_parse_from([
+            "kansoku",
+            "config",
+            "--root-user-password",
+            "hunter2hunter2",
+            "--meta-dsn",
+            "postgres://u:pw@db/x",
+            "--s3-secret-key",
+            "s3cr3t",
+        ])
+        .unwrap();
+        let Command::Config(config) = cli.command else {
+            panic!("config command")
+        };
+        let printed = format!("{:?}", config.redacted());
+        assert!(!printed.contains("hunter2"));
+        assert!(!printed.contains("pw@"));
+        assert!(!printed.contains("s3cr3t"));
+        assert!(printed.contains("KANSOKU_ROOT_USER_PASSWORD"));
+    }
+}

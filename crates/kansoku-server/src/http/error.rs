@@ -1,0 +1,181 @@
+//! The one place where an error becomes an HTTP status, and the JSON error body.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use kansoku_core::{CodedError, ErrorCode};
+use serde_json::json;
+
+/// An error answered to a client: `{"code": <status>, "message": "..."}`.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    /// The kind of failure.
+    pub code: ErrorCode,
+    /// What the client is told.
+    pub message: String,
+    /// Seconds to wait before retrying, for retryable errors.
+    pub retry_after: Option<u64>,
+    /// A code to put in the body instead of the HTTP status (OpenObserve's search codes).
+    pub body_code: Option<u32>,
+    /// Extra fields for the body (for example the position of a SQL syntax error).
+    pub extra: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// The HTTP status of each error code. No wildcard: a new code must be mapped here.
+pub fn status_of(code: ErrorCode) -> StatusCode {
+    match code {
+        ErrorCode::BadRequest => StatusCode::BAD_REQUEST,
+        ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
+        ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+        ErrorCode::NotFound => StatusCode::NOT_FOUND,
+        ErrorCode::Conflict => StatusCode::CONFLICT,
+        ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ErrorCode::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+        ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::Timeout => StatusCode::GATEWAY_TIMEOUT,
+        ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+impl ApiError {
+    /// An error with a message for the client.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> ApiError {
+        ApiError {
+            code,
+            message: message.into(),
+            retry_after: None,
+            body_code: None,
+            extra: None,
+        }
+    }
+
+    /// 400.
+    pub fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError::new(ErrorCode::BadRequest, message)
+    }
+
+    /// 403.
+    pub fn forbidden(message: impl Into<String>) -> ApiError {
+        ApiError::new(ErrorCode::Forbidden, message)
+    }
+
+    /// 404.
+    pub fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError::new(ErrorCode::NotFound, message)
+    }
+
+    /// 401 (with a `WWW-Authenticate` challenge).
+    pub fn unauthorized() -> ApiError {
+        ApiError::new(
+            ErrorCode::Unauthorized,
+            "unauthorized: send valid credentials (HTTP Basic)",
+        )
+    }
+
+    /// From any crate's error. Internal errors are logged in full and answered generically.
+    pub fn from_coded(error: &dyn CodedError) -> ApiError {
+        let code = error.code();
+        let message = if code == ErrorCode::Internal {
+            tracing::error!(error = %error, "internal error");
+            "internal server error; see the server log".to_string()
+        } else {
+            if code == ErrorCode::Unavailable {
+                tracing::warn!(error = %error, "request failed with a retryable error");
+            }
+            error.to_string()
+        };
+        ApiError {
+            code,
+            message,
+            retry_after: error.retry_after_secs(),
+            body_code: None,
+            extra: None,
+        }
+    }
+
+    /// Adds a retry hint.
+    pub fn with_retry_after(mut self, seconds: u64) -> ApiError {
+        self.retry_after = Some(seconds);
+        self
+    }
+}
+
+impl From<kansoku_ingest::Error> for ApiError {
+    fn from(error: kansoku_ingest::Error) -> Self {
+        ApiError::from_coded(&error)
+    }
+}
+
+impl From<kansoku_meta::Error> for ApiError {
+    fn from(error: kansoku_meta::Error) -> Self {
+        ApiError::from_coded(&error)
+    }
+}
+
+impl From<crate::auth::AuthError> for ApiError {
+    fn from(error: crate::auth::AuthError) -> Self {
+        match error {
+            crate::auth::AuthError::Meta(error) => ApiError::from(error),
+            crate::auth::AuthError::Throttled { retry_after_secs } => {
+                ApiError::new(ErrorCode::TooManyRequests, error.to_string())
+                    .with_retry_after(retry_after_secs)
+            }
+        }
+    }
+}
+
+impl From<kansoku_storage::Error> for ApiError {
+    fn from(error: kansoku_storage::Error) -> Self {
+        ApiError::from_coded(&error)
+    }
+}
+
+impl From<kansoku_query::Error> for ApiError {
+    fn from(error: kansoku_query::Error) -> Self {
+        let mut api = ApiError::from_coded(&error);
+        api.body_code = Some(error.search_code());
+        if let Some((line, column)) = error.position() {
+            let mut extra = serde_json::Map::new();
+            extra.insert(
+                "position".to_string(),
+                json!({"line": line, "column": column}),
+            );
+            api.extra = Some(extra);
+        }
+        api
+    }
+}
+
+impl From<kansoku_core::NameError> for ApiError {
+    fn from(error: kansoku_core::NameError) -> Self {
+        ApiError::bad_request(error.to_string())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = status_of(self.code);
+        let mut body = json!({
+            "code": self.body_code.unwrap_or(u32::from(status.as_u16())),
+            "message": self.message,
+        });
+        if let (Some(extra), Some(object)) = (self.extra, body.as_object_mut()) {
+            object.extend(extra);
+        }
+        let mut response = (status, Json(body)).into_response();
+        let headers = response.headers_mut();
+        if let Some(seconds) = self.retry_after
+            && let Ok(value) = HeaderValue::from_str(&seconds.to_string())
+        {
+            headers.insert(header::RETRY_AFTER, value);
+        }
+        if self.code == ErrorCode::Unauthorized {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"kansoku\", charset=\"UTF-8\""),
+            );
+        }
+        response
+    }
+}

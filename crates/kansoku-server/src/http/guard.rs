@@ -1,0 +1,126 @@
+//! The middleware every `/api` route passes: authenticate, find the organisation in the path,
+//! check the route's [`Permission`] with the permission table, attach the [`Access`].
+
+use axum::extract::{RawPathParams, Request, State};
+use axum::http::{HeaderMap, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use kansoku_core::{ErrorCode, OrgId};
+
+use super::error::ApiError;
+use crate::app::App;
+use crate::auth::permission::{Denied, authorize};
+use crate::auth::{Permission, Principal};
+
+/// Name of the UI session cookie.
+pub const SESSION_COOKIE: &str = "kansoku_session";
+/// Header a browser must send with cookie-authenticated changes (CSRF defence).
+pub const CSRF_HEADER: &str = "x-kansoku-csrf";
+
+/// The middleware; its state is the app and the route's permission.
+pub async fn guard(
+    State((app, permission)): State<(App, Permission)>,
+    params: Result<RawPathParams, axum::extract::rejection::RawPathParamsRejection>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let principal = match authenticate(&app, request.headers(), request.method()).await {
+        Ok(Some(principal)) => principal,
+        Ok(None) => return ApiError::unauthorized().into_response(),
+        Err(error) => return error.into_response(),
+    };
+    let org_param = params.ok().and_then(|params| {
+        params
+            .iter()
+            .find(|(name, _)| *name == "org")
+            .map(|(_, value)| value.to_string())
+    });
+    let org = match org_param.map(|raw| OrgId::parse(&raw)).transpose() {
+        Ok(org) => org,
+        Err(error) => return ApiError::from(error).into_response(),
+    };
+    match authorize(&app.meta, principal, org, permission).await {
+        Ok(access) => {
+            request.extensions_mut().insert(access);
+            next.run(request).await
+        }
+        Err(Denied::Forbidden(message)) => ApiError::forbidden(message).into_response(),
+        Err(Denied::Unavailable(message)) => ApiError::new(ErrorCode::Unavailable, message)
+            .with_retry_after(2)
+            .into_response(),
+    }
+}
+
+/// Basic credentials, or else a session cookie (with the CSRF header on changes).
+pub async fn authenticate(
+    app: &App,
+    headers: &HeaderMap,
+    method: &axum::http::Method,
+) -> Result<Option<Principal>, ApiError> {
+    let mut authorization = headers.get_all(header::AUTHORIZATION).iter();
+    if let Some(value) = authorization.next() {
+        if authorization.next().is_some() {
+            return Err(ApiError::bad_request("more than one Authorization header"));
+        }
+        let Some((username, password)) = value.to_str().ok().and_then(parse_basic) else {
+            return Ok(None);
+        };
+        return Ok(app.auth.basic(&username, &password).await?);
+    }
+    let Some(session) = session_cookie(headers) else {
+        return Ok(None);
+    };
+    let changes_state = !matches!(*method, axum::http::Method::GET | axum::http::Method::HEAD);
+    if changes_state && !headers.contains_key(CSRF_HEADER) {
+        return Err(ApiError::forbidden(format!(
+            "cookie-authenticated changes need the {CSRF_HEADER} header"
+        )));
+    }
+    Ok(app.auth.session(&session).await?)
+}
+
+/// `Basic base64(user:password)` → `(user, password)`.
+pub fn parse_basic(value: &str) -> Option<(String, String)> {
+    let (scheme, encoded) = value.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (user, password) = text.split_once(':')?;
+    Some((user.to_string(), password.to_string()))
+}
+
+/// The session id in the request's cookies.
+pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_credentials_parse_strictly() {
+        let encoded =
+            base64::engine::general_purpose::STANDARD.encode("root@example.com:Complex:pass");
+        assert_eq!(
+            parse_basic(&format!("Basic {encoded}")),
+            Some(("root@example.com".into(), "Complex:pass".into()))
+        );
+        let no_colon = base64::engine::general_purpose::STANDARD.encode("rootonly");
+        assert_eq!(parse_basic(&format!("Basic {no_colon}")), None);
+        assert_eq!(parse_basic("Bearer abc"), None);
+        assert_eq!(parse_basic("Basic !!!"), None);
+    }
+}

@@ -1,0 +1,70 @@
+//! `GET /healthz` (liveness: the process answers), `GET /readyz` (WAL replayed and metadata
+//! database reachable), `GET /metrics` (Prometheus text), `PUT /node/flush` (root: flush now).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use super::error::ApiError;
+use crate::app::App;
+
+/// `GET /healthz`
+pub async fn healthz() -> Response {
+    Json(json!({"status": "ok"})).into_response()
+}
+
+/// `GET /readyz`
+pub async fn readyz(State(app): State<App>) -> Response {
+    let Some(ready) = app.ready() else {
+        return not_ready("replaying the write-ahead log");
+    };
+    if !ready.ingester.is_accepting() {
+        return not_ready("shutting down");
+    }
+    if let Err(error) = app.meta.ping().await {
+        tracing::warn!(%error, "readiness: metadata database unreachable");
+        return not_ready("metadata database unreachable");
+    }
+    Json(json!({"status": "ready"})).into_response()
+}
+
+fn not_ready(reason: &str) -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        Json(json!({"status": "not ready", "reason": reason})),
+    )
+        .into_response()
+}
+
+/// `GET /metrics`
+pub async fn metrics(State(app): State<App>) -> Result<Response, ApiError> {
+    let ready = app.ready().ok_or_else(|| {
+        ApiError::new(kansoku_core::ErrorCode::Unavailable, "starting up").with_retry_after(1)
+    })?;
+    let mut text = String::new();
+    prometheus_client::encoding::text::encode(&mut text, &ready.registry).map_err(|e| {
+        ApiError::new(
+            kansoku_core::ErrorCode::Internal,
+            format!("encoding metrics: {e}"),
+        )
+    })?;
+    text = text.trim_end_matches("# EOF\n").to_string();
+    text.push_str(&crate::process::process_metrics(app.started_at));
+    text.push_str("# EOF\n");
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response())
+}
+
+/// `PUT /node/flush`
+pub async fn flush(State(app): State<App>) -> Result<Response, ApiError> {
+    app.ingester()?.flush_now().await?;
+    Ok(Json(json!({"code": 200, "message": "flushed"})).into_response())
+}

@@ -1,0 +1,208 @@
+//! The HTTP API. Every `/api` route is declared here with the [`Permission`] it needs; the
+//! [`guard`] middleware enforces it before any handler runs.
+
+pub mod body;
+pub mod error;
+pub mod es;
+pub mod guard;
+pub mod health;
+pub mod ingest;
+pub mod orgs;
+pub mod search;
+pub mod session;
+pub mod streams;
+pub mod tail;
+pub mod tokens;
+pub mod users;
+
+use axum::Router;
+use axum::extract::Request;
+use axum::http::Uri;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, delete, get, post, put};
+use kansoku_core::ErrorCode;
+
+use crate::app::App;
+use crate::auth::Permission;
+use error::ApiError;
+
+/// The whole HTTP surface of a node.
+pub fn router(app: App) -> Router {
+    let with = |permission: Permission, route: MethodRouter<App>| {
+        route.route_layer(middleware::from_fn_with_state(
+            (app.clone(), permission),
+            guard::guard,
+        ))
+    };
+    use Permission::{Admin, Authenticated, Ingest, Read, Root, Write};
+
+    let ingest = Router::new()
+        .route(
+            "/api/{org}/{stream}/_json",
+            with(Ingest, post(ingest::json_array)),
+        )
+        .route(
+            "/api/{org}/{stream}/_multi",
+            with(Ingest, post(ingest::json_lines)),
+        );
+
+    let elasticsearch = Router::new()
+        .route(
+            "/api/{org}/_bulk",
+            with(Ingest, post(es::bulk).put(es::bulk)),
+        )
+        .route(
+            "/api/{org}/{stream}/_bulk",
+            with(Ingest, post(es::bulk_with_index).put(es::bulk_with_index)),
+        )
+        .route("/api/{org}/{stream}/_doc", with(Ingest, post(es::doc)))
+        .route(
+            "/api/{org}/{stream}/_doc/{id}",
+            with(Ingest, post(es::doc_with_id).put(es::doc_with_id)),
+        )
+        .route(
+            "/api/{org}/{stream}/_create/{id}",
+            with(Ingest, post(es::doc_with_id).put(es::doc_with_id)),
+        )
+        .route("/api/{org}", with(Ingest, get(es::info).head(es::info)))
+        .route("/api/{org}/", with(Ingest, get(es::info).head(es::info)))
+        .route("/api/{org}/_license", with(Ingest, get(es::license)))
+        .route("/api/{org}/_xpack", with(Ingest, get(es::xpack)))
+        .route(
+            "/api/{org}/_cluster/health",
+            with(Ingest, get(es::cluster_health)),
+        )
+        .route(
+            "/api/{org}/_ilm/policy/{name}",
+            with(Ingest, setup_methods()),
+        )
+        .route(
+            "/api/{org}/_index_template/{name}",
+            with(Ingest, setup_methods()),
+        )
+        .route("/api/{org}/_template/{name}", with(Ingest, setup_methods()))
+        .route(
+            "/api/{org}/_component_template/{name}",
+            with(Ingest, setup_methods()),
+        )
+        .route(
+            "/api/{org}/_data_stream/{name}",
+            with(Ingest, setup_methods()),
+        )
+        .route(
+            "/api/{org}/_ingest/pipeline/{name}",
+            with(Ingest, setup_methods()),
+        )
+        .layer(middleware::from_fn(es::product_header));
+
+    let search = Router::new()
+        .route("/api/{org}/_search", with(Read, post(search::search)))
+        .route(
+            "/api/{org}/_download",
+            with(Read, post(search::download).get(search::download_link)),
+        )
+        .route("/api/{org}/{stream}/_tail", with(Read, get(tail::tail)))
+        .route(
+            "/api/{org}/{stream}/_values",
+            with(Read, get(search::values)),
+        )
+        .route(
+            "/api/{org}/{stream}/_around",
+            with(Read, get(search::around)),
+        )
+        .route("/api/{org}/streams", with(Read, get(streams::list)))
+        .route(
+            "/api/{org}/streams/{stream}/schema",
+            with(Read, get(streams::schema)),
+        )
+        .route(
+            "/api/{org}/streams/{stream}/settings",
+            with(Write, put(streams::update_settings)),
+        )
+        .route(
+            "/api/{org}/streams/{stream}",
+            with(Admin, delete(streams::delete)),
+        );
+
+    let management = Router::new()
+        .route(
+            "/api/organizations",
+            with(Authenticated, get(orgs::list)).merge(with(Root, post(orgs::create))),
+        )
+        .route(
+            "/api/{org}/users",
+            with(Read, get(users::list)).merge(with(Admin, post(users::create))),
+        )
+        .route(
+            "/api/{org}/users/{email}",
+            with(Read, put(users::update)).merge(with(Admin, delete(users::remove))),
+        )
+        .route(
+            "/api/{org}/ingestion-tokens",
+            with(Admin, get(tokens::list).post(tokens::create)),
+        )
+        .route(
+            "/api/{org}/ingestion-tokens/{name}",
+            with(Admin, delete(tokens::revoke)),
+        );
+
+    let metrics_route = if app.config.metrics_public {
+        get(health::metrics)
+    } else {
+        with(Root, get(health::metrics))
+    };
+    let sessions = Router::new()
+        .route("/auth/login", post(session::login))
+        .route("/auth/logout", post(session::logout))
+        .route("/auth/me", get(session::me));
+
+    let operations = Router::new()
+        .route("/healthz", get(health::healthz).head(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", metrics_route)
+        .route("/node/flush", with(Root, put(health::flush)));
+
+    Router::new()
+        .merge(ingest)
+        .merge(elasticsearch)
+        .merge(search)
+        .merge(management)
+        .merge(sessions)
+        .merge(operations)
+        .merge(kansoku_ui::router())
+        .fallback(fallback)
+        .layer(middleware::from_fn(log_request))
+        .with_state(app)
+}
+
+/// Every method on an Elasticsearch set-up object (templates, policies, pipelines).
+fn setup_methods() -> MethodRouter<App> {
+    get(es::setup_object)
+        .head(es::setup_object)
+        .put(es::setup_object)
+        .post(es::setup_object)
+        .delete(es::setup_object)
+}
+
+/// Unknown `/api` paths get a JSON 404; anything else is a page of the single-page UI.
+async fn fallback(uri: Uri) -> Response {
+    if uri.path() == "/api" || uri.path().starts_with("/api/") {
+        return ApiError::new(ErrorCode::NotFound, "no such API route").into_response();
+    }
+    kansoku_ui::spa_fallback(uri).await
+}
+
+async fn log_request(request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    let status = response.status().as_u16();
+    if status >= 500 {
+        tracing::warn!(%method, %path, status, elapsed_ms = started.elapsed().as_millis() as u64, "request failed");
+    } else {
+        tracing::debug!(%method, %path, status, elapsed_ms = started.elapsed().as_millis() as u64, "request");
+    }
+    response
+}

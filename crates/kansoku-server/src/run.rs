@@ -1,0 +1,145 @@
+//! Starting and stopping a node.
+//!
+//! ```text
+//! data dir → node id → metadata DB (migrations) → bootstrap (default org, root user)
+//!   → object store → HTTP listening (health answers, the rest 503 "starting")
+//!   → WAL replay → ready
+//! SIGTERM/SIGINT → stop accepting connections, finish requests → flush memory to Parquet → exit
+//! ```
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use kansoku_ingest::Ingester;
+use kansoku_meta::MetaStore;
+use kansoku_query::QueryEngine;
+use kansoku_storage::ObjectStore;
+use prometheus_client::registry::Registry;
+use tokio::net::TcpListener;
+
+use crate::app::{App, Ready};
+use crate::bootstrap::{bootstrap, node_id};
+use crate::config::Config;
+
+/// A running node (for tests and the binary).
+pub struct Node {
+    /// The bound HTTP address.
+    pub http_addr: SocketAddr,
+    /// Shared state.
+    pub app: App,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+    shutdown: tokio::sync::watch::Sender<bool>,
+}
+
+impl Node {
+    /// Stops accepting requests, flushes, and returns when done.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        let _ = self.shutdown.send(true);
+        self.server.await??;
+        if let Some(ready) = self.app.ready() {
+            ready.ingester.shutdown().await?;
+        }
+        self.app.meta.close().await;
+        Ok(())
+    }
+}
+
+/// Starts a node and returns once it is ready.
+pub async fn start(config: Config) -> anyhow::Result<Node> {
+    std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot create data directory {}: {e}",
+            config.data_dir.display()
+        )
+    })?;
+    let node_id = node_id(&config)?;
+    let meta = MetaStore::connect(&config.meta_dsn()).await?;
+    bootstrap(&meta, &config).await?;
+    let store = ObjectStore::open(&config.storage())?;
+    tracing::info!(node = %node_id, storage = store.description(), meta = %kansoku_meta::redact_dsn(&config.meta_dsn()), "starting");
+    let app = App::new(config.clone(), node_id.clone(), meta.clone(), store.clone())
+        .map_err(anyhow::Error::msg)?;
+    let listener = TcpListener::bind((config.http_addr, config.http_port))
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot listen on {}:{}: {e}",
+                config.http_addr,
+                config.http_port
+            )
+        })?;
+    let http_addr = listener.local_addr()?;
+    let (shutdown, mut shutdown_receiver) = tokio::sync::watch::channel(false);
+    let router = crate::http::router(app.clone());
+    let server = tokio::spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                let _ = shutdown_receiver.wait_for(|stop| *stop).await;
+            })
+            .await
+    });
+    tracing::info!(%http_addr, "listening for HTTP");
+    let mut registry = Registry::default();
+    let ingester = match Ingester::start(config.ingest(&node_id), meta, store, &mut registry).await
+    {
+        Ok(ingester) => ingester,
+        Err(error) => {
+            server.abort();
+            return Err(error.into());
+        }
+    };
+    let engine = Arc::new(QueryEngine::new(
+        app.meta.clone(),
+        app.store.clone(),
+        ingester.fresh_data(),
+        config.query(),
+    ));
+    app.set_ready(Ready {
+        ingester: Arc::clone(&ingester),
+        engine,
+        registry,
+    });
+    tracing::info!("ready");
+    Ok(Node {
+        http_addr,
+        app,
+        server,
+        shutdown,
+    })
+}
+
+/// Runs a node until SIGTERM or SIGINT.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let node = start(config).await?;
+    wait_for_signal().await;
+    tracing::info!("shutting down: finishing requests and flushing data");
+    node.stop().await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let terminate = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut signal) => {
+                    signal.recv().await;
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "cannot listen for SIGTERM");
+                    std::future::pending::<()>().await;
+                }
+            }
+        };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}

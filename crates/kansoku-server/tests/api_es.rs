@@ -1,0 +1,360 @@
+//! Elasticsearch compatibility: `_bulk` (POST/PUT, vendor content types), single documents, the
+//! handshake endpoints, and real clients — elasticsearch-py, opensearch-py and syslog-ng's
+//! `elasticsearch-http()` — sending unchanged except for the host.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+const BULK: &str = concat!(
+    "{\"index\":{\"_index\":\"golang-app-metrics-2020.03.02\",\"_id\":\"a1\"}}\n",
+    "{\"level\":\"info\",\"count\":3,\"msg\":\"hello\"}\n",
+    "\n",
+    "{\"create\":{\"_index\":\"golang-app-metrics-2020.03.03\"}}\n",
+    "{\"level\":\"warn\",\"count\":4,\"msg\":\"world\"}\n",
+    "{\"delete\":{\"_index\":\"golang-app-metrics\",\"_id\":\"a1\"}}\n",
+    "{\"index\":{\"_index\":\"../bad\"}}\n",
+    "{\"msg\":\"never\"}\n",
+    "{\"index\":{\"_index\":\"other\"}}\n",
+    "{\"msg\":\"last line without newline\"}",
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_answers_per_item_like_elasticsearch() {
+    let server = TestServer::start().await;
+    for method in [Method::POST, Method::PUT] {
+        let response = server
+            .root(method.clone(), "/api/default/_bulk")
+            .header(
+                "content-type",
+                "application/vnd.elasticsearch+x-ndjson; compatible-with=9",
+            )
+            .header(
+                "accept",
+                "application/vnd.elasticsearch+json; compatible-with=9",
+            )
+            .body(BULK)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()["x-elastic-product"], "Elasticsearch");
+        assert!(
+            response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("application/json")
+        );
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["errors"], true);
+        let items = body["items"].as_array().unwrap();
+        assert_eq!(items.len(), 5, "{body}");
+        assert_eq!(items[0]["index"]["status"], 201);
+        assert_eq!(items[0]["index"]["_id"], "a1");
+        assert_eq!(items[0]["index"]["_index"], "golang-app-metrics-2020.03.02");
+        assert_eq!(items[1]["create"]["status"], 201);
+        assert_eq!(items[2]["delete"]["status"], 400);
+        assert_eq!(items[3]["index"]["status"], 400);
+        assert_eq!(
+            items[3]["index"]["error"]["type"],
+            "invalid_index_name_exception"
+        );
+        assert_eq!(items[4]["index"]["status"], 201, "{method}");
+    }
+    // Daily indexes land in one stream named by the prefix; the original name and _id are kept.
+    let hits = server
+        .search(
+            "default",
+            "SELECT _index, _id, level FROM golang_app_metrics ORDER BY level, _index",
+        )
+        .await;
+    assert_eq!(hits.len(), 4);
+    assert_eq!(
+        hits[0],
+        json!({"_index": "golang-app-metrics-2020.03.02", "_id": "a1", "level": "info"})
+    );
+    let other = server.search("default", "SELECT msg FROM other").await;
+    assert_eq!(other.len(), 2);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handshake_endpoints_satisfy_agents() {
+    let server = TestServer::start().await;
+    let info = server
+        .root(Method::GET, "/api/default/")
+        .header("user-agent", "Elastic-filebeat/8.5.1 (linux; amd64; abc)")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(info.headers()["x-elastic-product"], "Elasticsearch");
+    let info: Value = info.json().await.unwrap();
+    assert_eq!(info["version"]["number"], "8.5.1");
+    assert_eq!(info["tagline"], "You Know, for Search");
+    let head = server
+        .root(Method::HEAD, "/api/default")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status(), StatusCode::OK);
+    for path in [
+        "/api/default/_license",
+        "/api/default/_xpack",
+        "/api/default/_cluster/health",
+    ] {
+        let response = server.root(Method::GET, path).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+    }
+    for path in [
+        "_ilm/policy/filebeat",
+        "_index_template/logs",
+        "_template/logstash",
+        "_ingest/pipeline/p",
+        "_data_stream/ds",
+        "_component_template/c",
+    ] {
+        let path = format!("/api/default/{path}");
+        let put = server
+            .root(Method::PUT, &path)
+            .json(&json!({"x": 1}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(put.status(), StatusCode::OK, "{path}");
+        assert_eq!(
+            put.json::<Value>().await.unwrap(),
+            json!({"acknowledged": true})
+        );
+        assert_eq!(
+            server
+                .root(Method::GET, &path)
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            StatusCode::OK
+        );
+    }
+    let anonymous = server
+        .anonymous(Method::GET, "/api/default/_license")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn single_documents_with_and_without_ids() {
+    let server = TestServer::start().await;
+    let pretty = "{\n  \"msg\": \"pretty\",\n  \"n\": 1\n}\n";
+    let response = server
+        .root(Method::POST, "/api/default/docs/_doc")
+        .header("content-type", "application/json")
+        .body(pretty)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(response.headers()["x-elastic-product"], "Elasticsearch");
+    let response = server
+        .root(Method::PUT, "/api/default/docs/_doc/id-7")
+        .json(&json!({"msg": "with id"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(response.json::<Value>().await.unwrap()["_id"], "id-7");
+    let response = server
+        .root(Method::POST, "/api/default/docs/_doc")
+        .body("{broken")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let hits = server
+        .search("default", "SELECT msg, _id FROM docs ORDER BY msg")
+        .await;
+    assert_eq!(
+        hits,
+        vec![
+            json!({"msg": "pretty"}),
+            json!({"msg": "with id", "_id": "id-7"})
+        ]
+    );
+    server.stop().await;
+}
+
+fn python() -> String {
+    let default = format!(
+        "{}/.cache/kansoku-tools/venv/bin/python",
+        std::env::var("HOME").unwrap_or_default()
+    );
+    let python = std::env::var("KANSOKU_TEST_PYTHON").unwrap_or(default);
+    assert!(
+        std::fs::metadata(&python).is_ok(),
+        "{python} not found: run scripts/test.sh, which creates the venv with elasticsearch and opensearch-py"
+    );
+    python
+}
+
+async fn run_python(script: &str, base: &str) -> String {
+    let child = tokio::process::Command::new(python())
+        .arg("-c")
+        .arg(script)
+        .env("BASE", base)
+        .env("USER", ROOT)
+        .env("PASSWORD", ROOT_PASSWORD)
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(Duration::from_secs(120), child)
+        .await
+        .expect("python client timed out")
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+    assert!(
+        output.status.success(),
+        "python client failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn elasticsearch_py_bulk_helper_and_index() {
+    let server = TestServer::start().await;
+    let script = r#"
+import os
+from elasticsearch import Elasticsearch, helpers
+es = Elasticsearch(os.environ["BASE"] + "/api/default", basic_auth=(os.environ["USER"], os.environ["PASSWORD"]))
+actions = ({"_index": "es_py", "_id": f"doc-{i}", "_source": {"msg": f"hello {i}", "level": "info" if i % 2 else "error", "n": i}} for i in range(250))
+ok, errors = helpers.bulk(es, actions, chunk_size=100)
+assert ok == 250 and not errors, (ok, errors)
+resp = es.index(index="es_py", document={"msg": "single", "n": -1})
+assert resp["result"] == "created", resp
+print("ok", ok)
+"#;
+    let out = run_python(script, &server.base).await;
+    assert!(out.contains("ok 250"), "{out}");
+    let counts = server
+        .search(
+            "default",
+            "SELECT count(*) AS n, count(DISTINCT _id) AS ids FROM es_py",
+        )
+        .await;
+    assert_eq!(counts, vec![json!({"n": 251, "ids": 250})]);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn opensearch_py_bulk_helper() {
+    let server = TestServer::start().await;
+    let script = r#"
+import os
+from opensearchpy import OpenSearch, helpers
+client = OpenSearch(hosts=[os.environ["BASE"] + "/api/default"], http_auth=(os.environ["USER"], os.environ["PASSWORD"]))
+ok, errors = helpers.bulk(client, ({"_index": "os_py", "_source": {"i": i}} for i in range(120)))
+assert ok == 120 and not errors, (ok, errors)
+print("ok", ok)
+"#;
+    let out = run_python(script, &server.base).await;
+    assert!(out.contains("ok 120"), "{out}");
+    assert_eq!(
+        server
+            .search("default", "SELECT count(*) AS n FROM os_py")
+            .await,
+        vec![json!({"n": 120})]
+    );
+    server.stop().await;
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn syslog_ng_elasticsearch_http_destination() {
+    let server = TestServer::start().await;
+    let syslog_port = free_port();
+    let work = tempfile::tempdir().unwrap();
+    let config = format!(
+        r#"@version: 3.38
+@include "scl.conf"
+source s_net {{ network(ip("127.0.0.1") port({syslog_port}) transport("tcp")); }};
+destination d_es {{
+  elasticsearch-http(
+    url("{base}/api/default/_bulk")
+    index("syslog_es") type("")
+    user("{ROOT}") password("{ROOT_PASSWORD}")
+    workers(1) batch-lines(20) batch-timeout(500));
+}};
+log {{ source(s_net); destination(d_es); }};
+"#,
+        base = server.base
+    );
+    let config_path = work.path().join("syslog-ng.conf");
+    std::fs::write(&config_path, config).unwrap();
+    let mut daemon = tokio::process::Command::new("syslog-ng")
+        .args(["-F", "--no-caps", "-f"])
+        .arg(&config_path)
+        .arg(format!(
+            "--persist-file={}",
+            work.path().join("persist").display()
+        ))
+        .arg(format!("--pidfile={}", work.path().join("pid").display()))
+        .arg(format!("--control={}", work.path().join("ctl").display()))
+        .kill_on_drop(true)
+        .spawn()
+        .expect("syslog-ng is not installed: run scripts/test.sh, which installs it");
+    let mut connection = None;
+    for _ in 0..100 {
+        if let Ok(stream) = tokio::net::TcpStream::connect(("127.0.0.1", syslog_port)).await {
+            connection = Some(stream);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut connection = connection.expect("syslog-ng did not start listening");
+    use tokio::io::AsyncWriteExt;
+    for i in 0..50 {
+        let line = format!("<13>Nov 22 04:00:00 testhost myapp[42]: kansoku syslog test {i}\n");
+        connection.write_all(line.as_bytes()).await.unwrap();
+    }
+    connection.flush().await.unwrap();
+    let mut delivered = 0;
+    for _ in 0..150 {
+        let (status, body) = server
+            .search_as((ROOT, ROOT_PASSWORD), "default", "SELECT count(*) AS n FROM syslog_es WHERE str_match(message, 'kansoku syslog test')", 10)
+            .await;
+        if status == StatusCode::OK {
+            delivered = body["hits"][0]["n"].as_i64().unwrap_or(0);
+            if delivered == 50 {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let _ = daemon.kill().await;
+    assert_eq!(
+        delivered, 50,
+        "syslog-ng delivered {delivered} of 50 messages"
+    );
+    // syslog-ng replaces the host with the sender's (keep-hostname(no) is its default).
+    let hits = server
+        .search(
+            "default",
+            "SELECT program, host IS NOT NULL AS has_host FROM syslog_es LIMIT 1",
+        )
+        .await;
+    assert_eq!(hits, vec![json!({"program": "myapp", "has_host": true})]);
+    server.stop().await;
+}

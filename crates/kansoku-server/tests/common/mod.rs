@@ -1,0 +1,182 @@
+//! A real node on a random loopback port, and helpers to talk to it over HTTP.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::time::Duration;
+
+use clap::Parser;
+use kansoku_server::{Cli, Command, Config, Node};
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use serde_json::{Value, json};
+
+pub const ROOT: &str = "root@example.com";
+pub const ROOT_PASSWORD: &str = "Complexpass#123";
+
+pub struct TestServer {
+    pub node: Option<Node>,
+    pub base: String,
+    pub client: reqwest::Client,
+    pub dir: tempfile::TempDir,
+}
+
+/// The configuration a test node starts from.
+pub fn test_config(dir: &std::path::Path) -> Config {
+    let cli = Cli::try_parse_from([
+        "kansoku",
+        "serve",
+        "--data-dir",
+        dir.to_str().unwrap(),
+        "--http-addr",
+        "127.0.0.1",
+        "--http-port",
+        "0",
+        "--root-user-password",
+        ROOT_PASSWORD,
+        "--flush-interval",
+        "3600s",
+    ])
+    .unwrap();
+    match cli.command {
+        Command::Serve(config) => *config,
+        Command::Config(_) => unreachable!(),
+    }
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        TestServer::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = test_config(dir.path());
+        adjust(&mut config);
+        TestServer::start_config(config, dir).await
+    }
+
+    pub async fn start_config(config: Config, dir: tempfile::TempDir) -> TestServer {
+        let node = kansoku_server::start(config).await.unwrap();
+        let base = format!("http://{}", node.http_addr);
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .unwrap();
+        TestServer {
+            node: Some(node),
+            base,
+            client,
+            dir,
+        }
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(node) = self.node.take() {
+            node.stop().await.unwrap();
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// A request with no credentials.
+    pub fn anonymous(&self, method: Method, path: &str) -> RequestBuilder {
+        self.client.request(method, self.url(path))
+    }
+
+    /// A request as `user`.
+    pub fn as_user(
+        &self,
+        user: &str,
+        password: &str,
+        method: Method,
+        path: &str,
+    ) -> RequestBuilder {
+        self.anonymous(method, path)
+            .basic_auth(user, Some(password))
+    }
+
+    /// A request as root.
+    pub fn root(&self, method: Method, path: &str) -> RequestBuilder {
+        self.as_user(ROOT, ROOT_PASSWORD, method, path)
+    }
+
+    /// Ingests NDJSON records as root into `org`/`stream`; asserts success.
+    pub async fn ingest(&self, org: &str, stream: &str, records: &[Value]) -> Value {
+        let body: Vec<String> = records.iter().map(|r| r.to_string()).collect();
+        let response = self
+            .root(Method::POST, &format!("/api/{org}/{stream}/_multi"))
+            .body(body.join("\n"))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
+    }
+
+    /// Runs a search as `user` over the last day; returns status and body.
+    pub async fn search_as(
+        &self,
+        user: (&str, &str),
+        org: &str,
+        sql: &str,
+        size: usize,
+    ) -> (StatusCode, Value) {
+        let now = now_micros();
+        let response = self
+            .as_user(user.0, user.1, Method::POST, &format!("/api/{org}/_search"))
+            .json(&json!({"query": {"sql": sql, "start_time": now - 86_400_000_000i64, "end_time": now + 3_600_000_000i64, "from": 0, "size": size}}))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Runs a search as root; asserts success and returns the hits.
+    pub async fn search(&self, org: &str, sql: &str) -> Vec<Value> {
+        let (status, body) = self
+            .search_as((ROOT, ROOT_PASSWORD), org, sql, 10_000)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{sql}: {body}");
+        body["hits"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// Creates a user in `org` with `role`; returns its credentials.
+    pub async fn create_user(&self, org: &str, email: &str, role: &str) -> (String, String) {
+        let password = "Userpass#123".to_string();
+        let response = self
+            .root(Method::POST, &format!("/api/{org}/users"))
+            .json(&json!({"email": email, "password": password, "role": role, "first_name": "T", "last_name": "U"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::OK,
+            "{}",
+            response.text().await.unwrap()
+        );
+        (email.to_string(), password)
+    }
+
+    pub async fn flush(&self) {
+        let response = self.root(Method::PUT, "/node/flush").send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+}
+
+pub fn now_micros() -> i64 {
+    kansoku_meta::now_micros()
+}
+
+/// Body of a response as JSON, with the status.
+pub async fn json_of(response: Response) -> (StatusCode, Value) {
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}

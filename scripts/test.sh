@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# The whole test suite — the README's test command, and what CI (.ci/run) runs.
+#
+# On a fresh machine it sets up everything the tests need:
+#   - starts the machine's PostgreSQL and NATS (JetStream) if they are down;
+#   - installs the test peers once into ~/.cache/kansoku-tools: s3s-fs (a real S3 server),
+#     a Python venv with elasticsearch-py and opensearch-py, syslog-ng (Debian packages);
+#   - builds the web UI when web/ exists;
+# then runs the gates (rustfmt, clippy -D warnings) and every test, with a private s3s-fs
+# instance that is killed by PID on exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/kansoku-target}"
+TOOLS="${KANSOKU_TOOLS_DIR:-$HOME/.cache/kansoku-tools}"
+mkdir -p "$TOOLS"
+log() { printf '\n==> %s\n' "$*"; }
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+ensure_services() {
+  if ! port_open 5432; then
+    log "starting PostgreSQL"
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start
+  fi
+  if ! port_open 4222; then
+    log "starting NATS (JetStream)"
+    start-stop-daemon --start --oknodo --background --exec /usr/sbin/nats-server -- \
+      -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server -l /var/log/nats-server.log
+  fi
+  for _ in $(seq 1 50); do port_open 5432 && break; sleep 0.2; done
+  port_open 5432 || { echo "PostgreSQL is not reachable on 127.0.0.1:5432" >&2; exit 1; }
+}
+
+ensure_tools() {
+  if [ ! -x "$TOOLS/bin/s3s-fs" ]; then
+    log "installing s3s-fs 0.14.1 (a real S3 server for the storage tests; once, ~5 min)"
+    CARGO_TARGET_DIR="$TOOLS/s3s-target" cargo install s3s-fs@0.14.1 --locked --features binary --root "$TOOLS"
+    rm -rf "$TOOLS/s3s-target"
+  fi
+  if [ ! -x "$TOOLS/venv/bin/python" ] || ! "$TOOLS/venv/bin/python" -c 'import elasticsearch, opensearchpy' 2>/dev/null; then
+    log "creating the Python venv with elasticsearch-py and opensearch-py"
+    python3 -m venv "$TOOLS/venv"
+    "$TOOLS/venv/bin/pip" install --quiet 'elasticsearch>=9,<10' opensearch-py
+  fi
+  if ! command -v syslog-ng >/dev/null 2>&1; then
+    log "installing syslog-ng (Debian packages)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      syslog-ng-core syslog-ng-mod-http syslog-ng-scl >/dev/null
+  fi
+}
+
+build_ui() {
+  if [ -f web/package.json ]; then
+    log "building the web UI"
+    bash scripts/build-ui.sh
+  fi
+}
+
+S3_PID=""
+S3_DIR=""
+cleanup() {
+  if [ -n "$S3_PID" ]; then kill "$S3_PID" 2>/dev/null || true; wait "$S3_PID" 2>/dev/null || true; fi
+  if [ -n "$S3_DIR" ]; then rm -rf "$S3_DIR"; fi
+}
+trap cleanup EXIT
+
+start_s3() {
+  S3_DIR="$(mktemp -d)"
+  local port
+  port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+  timeout 7200 "$TOOLS/bin/s3s-fs" --host 127.0.0.1 --port "$port" \
+    --access-key AKIATEST --secret-key SECRETTEST "$S3_DIR" >"$S3_DIR.log" 2>&1 &
+  S3_PID=$!
+  for _ in $(seq 1 100); do port_open "$port" && break; sleep 0.1; done
+  port_open "$port" || { echo "s3s-fs did not start" >&2; cat "$S3_DIR.log" >&2; exit 1; }
+  export KANSOKU_TEST_S3_ENDPOINT="http://127.0.0.1:$port"
+  export KANSOKU_TEST_S3_DATA_DIR="$S3_DIR"
+  export KANSOKU_TEST_S3_ACCESS_KEY=AKIATEST KANSOKU_TEST_S3_SECRET_KEY=SECRETTEST
+}
+
+drop_stale_test_databases() {
+  psql -h 127.0.0.1 -U postgres -d test -Atc \
+    "SELECT datname FROM pg_database WHERE datname LIKE 'kansoku_test_%'" 2>/dev/null |
+    while read -r name; do psql -h 127.0.0.1 -U postgres -d test -qc "DROP DATABASE IF EXISTS $name" >/dev/null 2>&1 || true; done
+}
+
+ensure_services
+ensure_tools
+build_ui
+
+log "rustfmt"
+cargo fmt --all --check
+log "clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+start_s3
+drop_stale_test_databases
+export KANSOKU_TEST_PG_DSN="${KANSOKU_TEST_PG_DSN:-postgres://postgres@127.0.0.1:5432/test}"
+export KANSOKU_TEST_PYTHON="$TOOLS/venv/bin/python"
+
+log "tests"
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --locked --no-fail-fast
+else
+  cargo test --workspace --locked --no-fail-fast
+fi
+
+if [ -f web/package.json ]; then
+  log "UI tests (Playwright in headless Chromium)"
+  bash scripts/test-ui.sh
+fi
+log "all tests passed"

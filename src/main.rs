@@ -1,0 +1,48 @@
+//! The `kansoku` binary: parse the configuration, set up logging, run the chosen command.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use kansoku_server::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Config(config) => {
+            print_config(&config);
+            ExitCode::SUCCESS
+        }
+        Command::Serve(config) => {
+            kansoku_server::telemetry::init(config.log_format, &config.log);
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime,
+                Err(error) => {
+                    report(&anyhow::anyhow!("cannot start the async runtime: {error}"));
+                    return ExitCode::FAILURE;
+                }
+            };
+            match runtime.block_on(kansoku_server::serve(*config)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => {
+                    report(&error);
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
+
+#[allow(clippy::print_stdout)]
+fn print_config(config: &kansoku_server::Config) {
+    for (key, value) in config.redacted() {
+        println!("{key}={value}");
+    }
+}
+
+#[allow(clippy::print_stderr)]
+fn report(error: &anyhow::Error) {
+    eprintln!("kansoku: {error:#}");
+}

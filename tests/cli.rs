@@ -1,0 +1,141 @@
+//! The binary's command line: `kansoku config`, root-password rules, graceful stop.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use std::process::Command;
+use std::time::Duration;
+
+use support::{Http, Process, ROOT, ROOT_PASSWORD, binary};
+
+#[test]
+fn config_prints_every_setting_with_secrets_redacted() {
+    let output = Command::new(binary())
+        .arg("config")
+        .env("KANSOKU_ROOT_USER_PASSWORD", "VerySecret#1")
+        .env(
+            "KANSOKU_META_DSN",
+            "postgres://kansoku:dbsecret@db:5432/kansoku",
+        )
+        .env("KANSOKU_S3_SECRET_KEY", "s3secret")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(text.contains("KANSOKU_HTTP_PORT=5080"), "{text}");
+    assert!(text.contains("KANSOKU_ROOT_USER_PASSWORD=***"), "{text}");
+    assert!(
+        text.contains("KANSOKU_META_DSN=postgres://kansoku:***@db:5432/kansoku"),
+        "{text}"
+    );
+    for secret in ["VerySecret", "dbsecret", "s3secret"] {
+        assert!(!text.contains(secret), "{secret} leaked:\n{text}");
+    }
+}
+
+#[test]
+fn an_empty_or_weak_root_password_stops_the_start() {
+    for password in ["", "   ", "short"] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut process = Process::spawn(dir.path(), Some(password), &[]);
+        let status = process.child.wait().unwrap();
+        assert!(!status.success(), "started with password {password:?}");
+        let log = process.log_text();
+        assert!(
+            log.contains("KANSOKU_ROOT_USER_PASSWORD is not acceptable"),
+            "{log}"
+        );
+    }
+}
+
+#[test]
+fn without_a_password_one_is_generated_and_shown_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let first = Process::spawn(&data, None, &[]);
+    first.wait_ready(Duration::from_secs(60));
+    let log = first.log_text();
+    let password = log
+        .lines()
+        .find_map(|line| line.split("password:").nth(1))
+        .map(|rest| rest.trim().trim_end_matches('│').trim().to_string())
+        .unwrap_or_else(|| panic!("no generated password in\n{log}"));
+    assert_eq!(password.len(), 20);
+    let http = Http::new();
+    assert_eq!(
+        http.get_status(
+            &format!("{}/api/organizations", first.base()),
+            ROOT,
+            &password
+        ),
+        200
+    );
+    assert!(first.terminate().success());
+    // Later starts neither print it again nor take a new one from the environment.
+    let second = Process::start(&data, &[("KANSOKU_ROOT_USER_PASSWORD", "Ignored#12345")]);
+    assert!(!second.log_text().contains("password:"));
+    assert_eq!(
+        http.get_status(
+            &format!("{}/api/organizations", second.base()),
+            ROOT,
+            &password
+        ),
+        200
+    );
+    assert_eq!(
+        http.get_status(
+            &format!("{}/api/organizations", second.base()),
+            ROOT,
+            "Ignored#12345"
+        ),
+        401
+    );
+}
+
+#[test]
+fn sigterm_flushes_memory_to_parquet_and_exits_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let process = Process::start(&data, &[]);
+    let http = Http::new();
+    let status = http.post_status(
+        &format!("{}/api/default/app/_json", process.base()),
+        ROOT,
+        ROOT_PASSWORD,
+        "[{\"msg\":\"bye\"}]",
+    );
+    assert_eq!(status, 200);
+    let exit = process.terminate();
+    assert!(exit.success(), "{exit:?}");
+    let files = walk(&data.join("storage"));
+    assert!(
+        files
+            .iter()
+            .any(|f| f.extension().is_some_and(|e| e == "parquet")),
+        "{files:?}"
+    );
+    for segment in walk(&data.join("wal")) {
+        let length = std::fs::metadata(&segment).unwrap().len();
+        assert!(
+            length <= 20,
+            "{segment:?} still holds {length} bytes after a clean stop"
+        );
+    }
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .flat_map(|entry| {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path)
+            } else {
+                vec![path]
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,189 @@
+//! Running the real `kansoku` binary in tests: start on a free loopback port, wait until ready,
+//! stop by PID (SIGTERM or SIGKILL), always bounded in time.
+// Synchronous helpers (never run on an async runtime), so std::thread::sleep is fine here.
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::disallowed_methods
+)]
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const ROOT: &str = "root@example.com";
+pub const ROOT_PASSWORD: &str = "Complexpass#123";
+
+pub fn binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_kansoku"))
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The status of `GET path` on `127.0.0.1:port`, or `None` if nothing answers.
+pub fn probe(port: u16, path: &str) -> Option<u16> {
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).ok()?;
+    std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
+}
+
+/// A `kansoku serve` child process.
+pub struct Process {
+    pub child: Child,
+    pub port: u16,
+    pub log: PathBuf,
+}
+
+impl Process {
+    /// Starts `kansoku serve` on `data_dir` (root password set unless `env` overrides it) and
+    /// waits for `/readyz`.
+    pub fn start(data_dir: &Path, env: &[(&str, &str)]) -> Process {
+        let process = Process::spawn(data_dir, Some(ROOT_PASSWORD), env);
+        process.wait_ready(Duration::from_secs(60));
+        process
+    }
+
+    /// Starts `kansoku serve` without waiting; `password` `None` leaves the variable unset.
+    pub fn spawn(data_dir: &Path, password: Option<&str>, env: &[(&str, &str)]) -> Process {
+        let port = free_port();
+        let log = data_dir.with_extension(format!("{port}.log"));
+        let log_file = std::fs::File::create(&log).unwrap();
+        let mut command = Command::new(binary());
+        command
+            .arg("serve")
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("KANSOKU_DATA_DIR", data_dir)
+            .env("KANSOKU_HTTP_ADDR", "127.0.0.1")
+            .env("KANSOKU_HTTP_PORT", port.to_string())
+            .env("KANSOKU_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(log_file);
+        if let Some(password) = password {
+            command.env("KANSOKU_ROOT_USER_PASSWORD", password);
+        }
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        Process {
+            child: command.spawn().unwrap(),
+            port,
+            log,
+        }
+    }
+
+    pub fn base(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn wait_ready(&self, limit: Duration) {
+        let started = Instant::now();
+        while started.elapsed() < limit {
+            if probe(self.port, "/readyz") == Some(200) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("kansoku did not become ready; log:\n{}", self.log_text());
+    }
+
+    /// SIGKILL, then reap.
+    pub fn kill(mut self) {
+        signal(self.child.id(), libc::SIGKILL);
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM, then wait (at most 60 s) for the exit status.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        signal(self.child.id(), libc::SIGTERM);
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            if started.elapsed() > Duration::from_secs(60) {
+                signal(self.child.id(), libc::SIGKILL);
+                panic!("kansoku did not stop within 60 s after SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            signal(self.child.id(), libc::SIGKILL);
+            let _ = self.child.wait();
+        }
+    }
+}
+
+#[allow(unsafe_code)]
+fn signal(pid: u32, signal: i32) {
+    // SAFETY: kill(2) on a child we spawned and have not reaped yet.
+    unsafe {
+        libc::kill(pid as i32, signal);
+    }
+}
+
+/// A blocking HTTP client for synchronous tests (reqwest on a private runtime).
+pub struct Http {
+    runtime: tokio::runtime::Runtime,
+    client: reqwest::Client,
+}
+
+impl Http {
+    pub fn new() -> Http {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let client = {
+            let _context = runtime.enter();
+            reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap()
+        };
+        Http { runtime, client }
+    }
+
+    pub fn get_status(&self, url: &str, user: &str, password: &str) -> u16 {
+        let request = self.client.get(url).basic_auth(user, Some(password));
+        self.runtime
+            .block_on(async { request.send().await })
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
+    pub fn post_status(&self, url: &str, user: &str, password: &str, body: &str) -> u16 {
+        let request = self
+            .client
+            .post(url)
+            .basic_auth(user, Some(password))
+            .body(body.to_string());
+        self.runtime
+            .block_on(async { request.send().await })
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+}
