@@ -14,10 +14,12 @@
 //! | `streams`, `stream_schemas` | stream settings and every schema version |
 //! | `file_manifest` | one row per Parquet file: stream, time range, rows, sizes, schema version |
 //! | `wal_checkpoints` | per node, the last WAL segment whose data is in the manifest |
+//! | `alert_objects`, `alert_states`, `alert_history` | alert templates, destinations and rules (JSON), their schedule, their evaluations |
 //!
 //! The manifest rows of a flush and the node's WAL checkpoint are written in one transaction, so
 //! after a crash a WAL segment is either replayed or known to be stored, never both.
 
+pub mod alerts;
 mod error;
 pub mod manifest;
 pub mod migrations;
@@ -33,6 +35,7 @@ use std::time::Duration;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
 
+pub use alerts::{AlertObject, AlertObjectKind, AlertState, HistoryEntry};
 pub use error::{Error, Result};
 pub use manifest::{FileEntry, StreamStats};
 pub use orgs::Org;

@@ -86,6 +86,34 @@ const MIGRATIONS: &[(i64, &[&str])] = &[
         2,
         &["ALTER TABLE file_manifest ADD COLUMN partition_values TEXT NOT NULL DEFAULT ''"],
     ),
+    (
+        3,
+        &[
+            "CREATE TABLE IF NOT EXISTS alert_objects (
+            org TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            object_key TEXT NOT NULL,
+            body TEXT NOT NULL,
+            updated_at BIGINT NOT NULL,
+            PRIMARY KEY (org, kind, object_key))",
+            "CREATE TABLE IF NOT EXISTS alert_states (
+            org TEXT NOT NULL,
+            alert_id TEXT NOT NULL,
+            next_run_at BIGINT NOT NULL,
+            last_run_at BIGINT NOT NULL,
+            last_fired_at BIGINT NOT NULL,
+            last_status TEXT NOT NULL,
+            PRIMARY KEY (org, alert_id))",
+            "CREATE TABLE IF NOT EXISTS alert_history (
+            org TEXT NOT NULL,
+            alert_id TEXT NOT NULL,
+            alert_name TEXT NOT NULL,
+            ts BIGINT NOT NULL,
+            status TEXT NOT NULL,
+            detail TEXT NOT NULL)",
+            "CREATE INDEX IF NOT EXISTS alert_history_org_ts ON alert_history (org, ts)",
+        ],
+    ),
 ];
 
 /// The newest migration version this build knows.

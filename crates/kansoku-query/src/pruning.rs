@@ -189,14 +189,15 @@ fn requirement_of(expr: &Expr) -> Requirement {
         },
         Expr::ScalarFunction(function) if function.name() == crate::icontains::NAME => {
             match function.args.as_slice() {
-                [Expr::Column(column), Expr::Literal(needle, _)] => match needle {
-                    ScalarValue::Utf8(Some(text))
-                    | ScalarValue::Utf8View(Some(text))
-                    | ScalarValue::LargeUtf8(Some(text)) => {
-                        Requirement::contains(&column.name, text)
-                    }
-                    _ => Requirement::Unknown,
-                },
+                [
+                    Expr::Column(column),
+                    Expr::Literal(
+                        ScalarValue::Utf8(Some(text))
+                        | ScalarValue::Utf8View(Some(text))
+                        | ScalarValue::LargeUtf8(Some(text)),
+                        _,
+                    ),
+                ] => Requirement::contains(&column.name, text),
                 _ => Requirement::Unknown,
             }
         }

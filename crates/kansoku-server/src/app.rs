@@ -25,6 +25,8 @@ pub struct Ready {
     pub engine: Arc<QueryEngine>,
     /// All metrics.
     pub registry: Registry,
+    /// Alerts: storage, scheduler, real-time evaluation.
+    pub alerts: Arc<kansoku_alerts::Alerts>,
 }
 
 /// Everything handlers need; cheap to clone.

@@ -160,6 +160,20 @@ pub struct Config {
     /// Allow reading /metrics without credentials (for Prometheus scrapes inside the cluster).
     #[arg(long, env = "KANSOKU_METRICS_PUBLIC", default_value_t = false, action = ArgAction::Set)]
     pub metrics_public: bool,
+    /// Hosts and networks (comma-separated, CIDR allowed) that alert destinations may reach
+    /// although they are not public, e.g. `127.0.0.1,10.0.0.0/8,receiver.monitoring.svc`.
+    #[arg(long, env = "KANSOKU_DESTINATION_ALLOWLIST", default_value = "")]
+    pub destination_allowlist: String,
+    /// How often the alert scheduler looks for due alerts.
+    #[arg(long, env = "KANSOKU_ALERT_SCHEDULER_INTERVAL", default_value = "10s", value_parser = parse_duration)]
+    pub alert_scheduler_interval: Duration,
+    /// Attempts per notification (with exponential backoff between them).
+    #[arg(long, env = "KANSOKU_ALERT_DELIVERY_ATTEMPTS", default_value_t = 3)]
+    pub alert_delivery_attempts: u32,
+    /// The address users reach the UI at, for links in notifications (`{alert_url}`); default
+    /// `http://localhost:<port>`.
+    #[arg(long, env = "KANSOKU_PUBLIC_URL")]
+    pub public_url: Option<String>,
     /// Log format.
     #[arg(long, env = "KANSOKU_LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,
@@ -169,6 +183,31 @@ pub struct Config {
 }
 
 impl Config {
+    /// The UI's public address, defaulted.
+    pub fn public_url(&self) -> String {
+        self.public_url
+            .clone()
+            .filter(|url| !url.trim().is_empty())
+            .unwrap_or_else(|| format!("http://localhost:{}", self.http_port))
+    }
+
+    /// The alert service's settings.
+    pub fn alerts(&self) -> Result<kansoku_alerts::AlertsConfig, String> {
+        let allowlist = kansoku_alerts::ssrf::Allowlist::parse(&self.destination_allowlist)
+            .map_err(|e| format!("KANSOKU_DESTINATION_ALLOWLIST: {e}"))?;
+        Ok(kansoku_alerts::AlertsConfig {
+            tick: self
+                .alert_scheduler_interval
+                .max(std::time::Duration::from_millis(50)),
+            delivery: kansoku_alerts::deliver::DeliveryConfig {
+                allowlist,
+                attempts: self.alert_delivery_attempts.clamp(1, 10),
+                ..kansoku_alerts::deliver::DeliveryConfig::default()
+            },
+            public_url: self.public_url(),
+        })
+    }
+
     /// The metadata DSN, defaulted.
     pub fn meta_dsn(&self) -> String {
         self.meta_dsn
@@ -347,6 +386,19 @@ impl Config {
                 "KANSOKU_METRICS_PUBLIC".into(),
                 self.metrics_public.to_string(),
             ),
+            (
+                "KANSOKU_DESTINATION_ALLOWLIST".into(),
+                self.destination_allowlist.clone(),
+            ),
+            (
+                "KANSOKU_ALERT_SCHEDULER_INTERVAL".into(),
+                format!("{}ms", self.alert_scheduler_interval.as_millis()),
+            ),
+            (
+                "KANSOKU_ALERT_DELIVERY_ATTEMPTS".into(),
+                self.alert_delivery_attempts.to_string(),
+            ),
+            ("KANSOKU_PUBLIC_URL".into(), self.public_url()),
             (
                 "KANSOKU_LOG_FORMAT".into(),
                 format!("{:?}", self.log_format).to_lowercase(),

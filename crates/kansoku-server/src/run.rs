@@ -94,10 +94,18 @@ pub async fn start(config: Config) -> anyhow::Result<Node> {
         ingester.fresh_data(),
         config.query(),
     ));
+    let alerts_config = config.alerts().map_err(anyhow::Error::msg)?;
+    let alerts = Arc::new(kansoku_alerts::Alerts::new(
+        app.meta.clone(),
+        Arc::clone(&engine),
+        alerts_config,
+    ));
+    spawn_alert_tasks(&alerts, &ingester, &shutdown);
     app.set_ready(Ready {
         ingester: Arc::clone(&ingester),
         engine,
         registry,
+        alerts,
     });
     tracing::info!("ready");
     Ok(Node {
@@ -142,4 +150,42 @@ async fn wait_for_signal() {
     {
         let _ = interrupt.await;
     }
+}
+
+/// The alert scheduler, and the real-time evaluation of every acknowledged batch; both stop
+/// when the node shuts down.
+fn spawn_alert_tasks(
+    alerts: &Arc<kansoku_alerts::Alerts>,
+    ingester: &Arc<Ingester>,
+    shutdown: &tokio::sync::watch::Sender<bool>,
+) {
+    let mut stop = shutdown.subscribe();
+    tokio::spawn(Arc::clone(alerts).scheduler(async move {
+        let _ = stop.wait_for(|stop| *stop).await;
+    }));
+    let mut stop = shutdown.subscribe();
+    let mut committed = ingester.subscribe();
+    let alerts = Arc::clone(alerts);
+    tokio::spawn(async move {
+        loop {
+            let batch = tokio::select! {
+                _ = stop.wait_for(|stop| *stop) => return,
+                batch = committed.recv() => batch,
+            };
+            match batch {
+                Ok(batch) => {
+                    if let Err(error) = alerts.on_batch(&batch.stream, &batch.batch).await {
+                        tracing::warn!(%error, "real-time alert evaluation failed");
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(skipped)) => {
+                    tracing::warn!(
+                        skipped,
+                        "real-time alerts fell behind ingest; batches skipped"
+                    );
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    });
 }

@@ -287,3 +287,26 @@ async fn repeated_wrong_passwords_lock_the_account_for_a_while() {
     login(&server, ROOT, ROOT_PASSWORD).await;
     server.stop().await;
 }
+
+/// Regression: a 401 with `WWW-Authenticate: Basic` makes browsers show their own password dialog
+/// and hold the UI's request, so the UI got stuck on "Loading…" instead of its login page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browsers_get_no_basic_challenge_but_api_clients_do() {
+    let server = TestServer::start().await;
+    let response = server
+        .anonymous(Method::GET, "/auth/me")
+        .header("x-kansoku-csrf", "1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(!response.headers().contains_key("www-authenticate"));
+    let response = server
+        .anonymous(Method::GET, "/api/default/streams")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(response.headers().contains_key("www-authenticate"));
+    server.stop().await;
+}

@@ -4,13 +4,15 @@
 //! - the bucket layout ([`layout`]): the only code that knows object paths;
 //! - object-store construction ([`store`]): local disk by default, S3-compatible when configured,
 //!   handed to everyone else as an [`ObjectStore`] handle;
-//! - the Parquet encoding of stream data ([`parquet_file`]) and the mapping from a stream schema to
+//! - the Parquet encoding of stream data ([`parquet_file`]), the row order inside a file
+//!   ([`cluster`]), and the mapping from a stream schema to
 //!   an Arrow schema, including reading older data with a newer schema ([`schema`]);
 //! - the interface through which the write path exposes not-yet-stored data to the read path
 //!   ([`fresh`]), so that ingest and query never depend on each other.
 //!
 //! The file manifest itself lives in the metadata database (`kansoku-meta`).
 
+pub mod cluster;
 mod error;
 pub mod fresh;
 pub mod layout;

@@ -1,8 +1,9 @@
 //! Encoding stream data as Parquet (data format version 1).
 //!
 //! - zstd compression, dictionary encoding, page-level statistics on every column;
-//! - row groups of at most [`ROW_GROUP_ROWS`] rows, so time-range and statistics pruning can skip
+//! - row groups of at most [`ROW_GROUP_ROWS`] rows, so statistics and index pruning can skip
 //!   parts of a file;
+//! - rows clustered by low-cardinality text columns, then time (see [`crate::cluster`]);
 //! - key-value metadata `kansoku.format_version` and `kansoku.schema_version`.
 
 use arrow::array::{AsArray, RecordBatch};
@@ -71,8 +72,11 @@ pub fn encode<'a>(
     let mut rows = 0;
     let mut min_ts = i64::MAX;
     let mut max_ts = i64::MIN;
-    for batch in batches {
-        let conformed = conform_batch(batch, schema)?;
+    let conformed = batches
+        .into_iter()
+        .map(|batch| conform_batch(batch, schema))
+        .collect::<Result<Vec<_>>>()?;
+    for conformed in crate::cluster::cluster(conformed)? {
         let timestamps = conformed.column(0).as_primitive::<Int64Type>();
         if let Some(min) = arrow::compute::min(timestamps) {
             min_ts = min_ts.min(min);

@@ -195,6 +195,35 @@ pub fn decompress(encoding: Encoding, raw: &[u8], max: usize) -> Result<Vec<u8>,
     Ok(out)
 }
 
+/// Longest a refused request's body is read for.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Passes `body` on when `admission` is `Ok`. Otherwise reads and discards the body (at most
+/// `KANSOKU_MAX_BODY_BYTES`, for at most 10 s) before answering the refusal, so a client that is
+/// still sending receives the 503 and its `Retry-After` instead of a reset connection.
+pub async fn admit(
+    admission: Result<(), kansoku_ingest::Error>,
+    body: Body,
+    limits: &BodyLimits,
+) -> Result<Body, ApiError> {
+    let Err(refusal) = admission else {
+        return Ok(body);
+    };
+    let drain = async {
+        use futures::StreamExt;
+        let mut stream = body.into_data_stream();
+        let mut read = 0usize;
+        while let Some(Ok(chunk)) = stream.next().await {
+            read += chunk.len();
+            if read > limits.max_bytes {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(DRAIN_TIMEOUT, drain).await;
+    Err(refusal.into())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -240,33 +269,4 @@ mod tests {
         let truncated = gzip(&data);
         assert!(decompress(Encoding::Gzip, &truncated[..truncated.len() - 5], 100).is_err());
     }
-}
-
-/// Longest a refused request's body is read for.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Passes `body` on when `admission` is `Ok`. Otherwise reads and discards the body (at most
-/// `KANSOKU_MAX_BODY_BYTES`, for at most 10 s) before answering the refusal, so a client that is
-/// still sending receives the 503 and its `Retry-After` instead of a reset connection.
-pub async fn admit(
-    admission: Result<(), kansoku_ingest::Error>,
-    body: Body,
-    limits: &BodyLimits,
-) -> Result<Body, ApiError> {
-    let Err(refusal) = admission else {
-        return Ok(body);
-    };
-    let drain = async {
-        use futures::StreamExt;
-        let mut stream = body.into_data_stream();
-        let mut read = 0usize;
-        while let Some(Ok(chunk)) = stream.next().await {
-            read += chunk.len();
-            if read > limits.max_bytes {
-                break;
-            }
-        }
-    };
-    let _ = tokio::time::timeout(DRAIN_TIMEOUT, drain).await;
-    Err(refusal.into())
 }

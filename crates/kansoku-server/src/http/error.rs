@@ -107,6 +107,12 @@ impl From<kansoku_ingest::Error> for ApiError {
     }
 }
 
+impl From<kansoku_alerts::Error> for ApiError {
+    fn from(error: kansoku_alerts::Error) -> Self {
+        ApiError::from_coded(&error)
+    }
+}
+
 impl From<kansoku_meta::Error> for ApiError {
     fn from(error: kansoku_meta::Error) -> Self {
         ApiError::from_coded(&error)

@@ -106,6 +106,22 @@ pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
         .map(|(_, value)| value.to_string())
 }
 
+/// Browsers answer a 401 carrying `WWW-Authenticate: Basic` with their own password dialog,
+/// which would block the web UI's requests. Requests from the UI (the CSRF header or the session
+/// cookie) therefore get their 401 without the challenge; API clients keep it.
+pub async fn no_basic_challenge_for_browsers(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let from_browser =
+        request.headers().contains_key(CSRF_HEADER) || session_cookie(request.headers()).is_some();
+    let mut response = next.run(request).await;
+    if from_browser {
+        response.headers_mut().remove(header::WWW_AUTHENTICATE);
+    }
+    response
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

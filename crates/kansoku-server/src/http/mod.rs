@@ -1,6 +1,7 @@
 //! The HTTP API. Every `/api` route is declared here with the [`Permission`] it needs; the
 //! [`guard`] middleware enforces it before any handler runs.
 
+pub mod alerts;
 pub mod body;
 pub mod error;
 pub mod es;
@@ -20,7 +21,7 @@ use axum::extract::Request;
 use axum::http::Uri;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, delete, get, post, put};
+use axum::routing::{MethodRouter, delete, get, patch, post, put};
 use kansoku_core::ErrorCode;
 
 use crate::app::App;
@@ -147,6 +148,63 @@ pub fn router(app: App) -> Router {
             with(Admin, delete(tokens::revoke)),
         );
 
+    let alerting = Router::new()
+        .route(
+            "/api/{org}/alerts/templates",
+            with(Read, get(alerts::list_templates))
+                .merge(with(Write, post(alerts::create_template))),
+        )
+        .route(
+            "/api/{org}/alerts/templates/preview",
+            with(Read, post(alerts::preview_template)),
+        )
+        .route(
+            "/api/{org}/alerts/templates/{name}",
+            with(Read, get(alerts::get_template)).merge(with(
+                Write,
+                put(alerts::update_template).delete(alerts::delete_template),
+            )),
+        )
+        .route(
+            "/api/{org}/alerts/destinations",
+            with(Read, get(alerts::list_destinations))
+                .merge(with(Write, post(alerts::create_destination))),
+        )
+        .route(
+            "/api/{org}/alerts/destinations/{name}",
+            with(Read, get(alerts::get_destination)).merge(with(
+                Write,
+                put(alerts::update_destination).delete(alerts::delete_destination),
+            )),
+        )
+        .route(
+            "/api/{org}/alerts/destinations/{name}/test",
+            with(Write, post(alerts::test_destination)),
+        )
+        .route(
+            "/api/v2/{org}/alerts",
+            with(Read, get(alerts::list_alerts)).merge(with(Write, post(alerts::create_alert))),
+        )
+        .route(
+            "/api/v2/{org}/alerts/history",
+            with(Read, get(alerts::history)),
+        )
+        .route(
+            "/api/v2/{org}/alerts/{id}",
+            with(Read, get(alerts::get_alert)).merge(with(
+                Write,
+                put(alerts::update_alert).delete(alerts::delete_alert),
+            )),
+        )
+        .route(
+            "/api/v2/{org}/alerts/{id}/enable",
+            with(Write, patch(alerts::enable_alert)),
+        )
+        .route(
+            "/api/v2/{org}/alerts/{id}/trigger",
+            with(Write, patch(alerts::trigger_alert)),
+        );
+
     let metrics_route = if app.config.metrics_public {
         get(health::metrics)
     } else {
@@ -168,10 +226,12 @@ pub fn router(app: App) -> Router {
         .merge(elasticsearch)
         .merge(search)
         .merge(management)
+        .merge(alerting)
         .merge(sessions)
         .merge(operations)
         .merge(kansoku_ui::router())
         .fallback(fallback)
+        .layer(middleware::from_fn(guard::no_basic_challenge_for_browsers))
         .layer(middleware::from_fn(log_request))
         .with_state(app)
 }

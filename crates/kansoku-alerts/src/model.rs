@@ -1,0 +1,352 @@
+//! Templates, destinations and alerts: the JSON shapes of the API (OpenObserve's, see
+//! `docs/alerts.md`), stored as they are in the metadata database. Every field has a default, so
+//! documents written by older or newer servers still read.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+
+/// A message template.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Template {
+    /// Unique in the organisation.
+    pub name: String,
+    /// The message (for HTTP destinations usually JSON) with `{variables}`.
+    pub body: String,
+    /// A title (e-mail subject).
+    pub title: String,
+    /// `http` or `email`.
+    #[serde(rename = "type")]
+    pub template_type: String,
+}
+
+/// Where notifications go.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Destination {
+    /// Unique in the organisation.
+    pub name: String,
+    /// `http` (webhooks, Slack) or `email`.
+    #[serde(rename = "type")]
+    pub destination_type: String,
+    /// The webhook URL.
+    pub url: String,
+    /// `post` (default), `put` or `get`.
+    pub method: String,
+    /// Extra request headers (e.g. `Authorization`).
+    pub headers: BTreeMap<String, String>,
+    /// The template used when the alert names none.
+    pub template: String,
+    /// Recipients of `email` destinations.
+    pub emails: Vec<String>,
+    /// A preset: `slack` renders a Block Kit message when no template is given.
+    pub destination_type_name: String,
+    /// Must stay false: kansoku always verifies TLS.
+    pub skip_tls_verify: bool,
+}
+
+/// One condition: `column operator value`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Condition {
+    /// The field.
+    pub column: String,
+    /// `=`, `!=`, `>`, `>=`, `<`, `<=`, `contains`, `not_contains`.
+    pub operator: String,
+    /// A string, number or boolean.
+    pub value: Value,
+    /// Case-insensitive comparison of text.
+    pub ignore_case: bool,
+}
+
+/// A tree of conditions: `{"and":[…]}`, `{"or":[…]}`, `{"not":…}`, a condition, or a list (AND).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ConditionTree {
+    /// All must hold.
+    And {
+        /// The parts.
+        and: Vec<ConditionTree>,
+    },
+    /// One must hold.
+    Or {
+        /// The parts.
+        or: Vec<ConditionTree>,
+    },
+    /// Must not hold.
+    Not {
+        /// The negated part.
+        not: Box<ConditionTree>,
+    },
+    /// The legacy flat list (AND).
+    List(Vec<ConditionTree>),
+    /// A single condition.
+    Leaf(Condition),
+}
+
+/// Aggregation of the matching records per group.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Aggregation {
+    /// Group-by fields.
+    pub group_by: Vec<String>,
+    /// `count`, `avg`, `min`, `max`, `sum`, `median`, `p50`, `p75`, `p90`, `p95`, `p99`.
+    pub function: String,
+    /// The aggregated field and the comparison each group must pass.
+    pub having: Condition,
+}
+
+/// What an alert looks at.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct QueryCondition {
+    /// `custom` (conditions + aggregation) or `sql`.
+    #[serde(rename = "type")]
+    pub query_type: String,
+    /// The conditions of a `custom` alert.
+    pub conditions: Option<ConditionTree>,
+    /// The SQL of a `sql` alert.
+    pub sql: Option<String>,
+    /// Aggregation of a `custom` alert.
+    pub aggregation: Option<Aggregation>,
+}
+
+/// When an alert runs and fires. Durations are minutes (fractions allowed).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TriggerCondition {
+    /// Look-back window.
+    pub period: f64,
+    /// `>=`, `>`, `<=`, `<`, `=`, `!=`: how the value compares with the threshold.
+    pub operator: String,
+    /// The threshold.
+    pub threshold: f64,
+    /// How often the alert is evaluated.
+    pub frequency: f64,
+    /// After a notification, further ones are held back this long.
+    pub silence: f64,
+}
+
+impl Default for TriggerCondition {
+    fn default() -> TriggerCondition {
+        TriggerCondition {
+            period: 10.0,
+            operator: ">=".to_string(),
+            threshold: 1.0,
+            frequency: 1.0,
+            silence: 10.0,
+        }
+    }
+}
+
+/// An alert rule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Alert {
+    /// Assigned by the server.
+    pub id: String,
+    /// Unique in the organisation.
+    pub name: String,
+    /// `logs` (default), `metrics`, `traces`.
+    pub stream_type: String,
+    /// The stream it watches.
+    pub stream_name: String,
+    /// Evaluated on every ingested batch instead of on a schedule.
+    pub is_real_time: bool,
+    /// What it looks at.
+    pub query_condition: QueryCondition,
+    /// When it fires.
+    pub trigger_condition: TriggerCondition,
+    /// Destination names.
+    pub destinations: Vec<String>,
+    /// Template name (else each destination's).
+    pub template: Option<String>,
+    /// Template for each result row in `{rows}`; default: the row as JSON.
+    pub row_template: String,
+    /// Free text, `{alert_description}`.
+    pub description: String,
+    /// Disabled alerts are never evaluated by the scheduler.
+    pub enabled: bool,
+}
+
+impl Default for Alert {
+    fn default() -> Alert {
+        Alert {
+            id: String::new(),
+            name: String::new(),
+            stream_type: "logs".to_string(),
+            stream_name: String::new(),
+            is_real_time: false,
+            query_condition: QueryCondition::default(),
+            trigger_condition: TriggerCondition::default(),
+            destinations: Vec::new(),
+            template: None,
+            row_template: String::new(),
+            description: String::new(),
+            enabled: true,
+        }
+    }
+}
+
+/// Comparison operators of thresholds.
+pub const OPERATORS: [&str; 6] = [">=", ">", "<=", "<", "=", "!="];
+
+/// Whether `value operator threshold` holds.
+pub fn compare(value: f64, operator: &str, threshold: f64) -> bool {
+    match operator {
+        ">=" => value >= threshold,
+        ">" => value > threshold,
+        "<=" => value <= threshold,
+        "<" => value < threshold,
+        "=" | "==" => value == threshold,
+        "!=" => value != threshold,
+        _ => false,
+    }
+}
+
+fn check_name(what: &str, name: &str) -> Result<()> {
+    if name.trim().is_empty() || name.len() > 128 {
+        return Err(Error::Invalid(format!(
+            "{what} name must be 1 to 128 characters"
+        )));
+    }
+    if name.contains('/') || name.chars().any(char::is_control) {
+        return Err(Error::Invalid(format!(
+            "{what} name '{name}' must not contain '/' or control characters"
+        )));
+    }
+    Ok(())
+}
+
+impl Template {
+    /// Checks a template before it is saved.
+    pub fn validate(&self) -> Result<()> {
+        check_name("template", &self.name)?;
+        if self.body.trim().is_empty() {
+            return Err(Error::Invalid(
+                "template body must not be empty".to_string(),
+            ));
+        }
+        if !matches!(self.template_type.as_str(), "" | "http" | "email") {
+            return Err(Error::Invalid(format!(
+                "template type '{}' is not http or email",
+                self.template_type
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl Destination {
+    /// Checks a destination before it is saved (the URL's address is checked again at delivery).
+    pub fn validate(&self) -> Result<()> {
+        check_name("destination", &self.name)?;
+        if self.skip_tls_verify {
+            return Err(Error::Invalid(
+                "skip_tls_verify is not supported: kansoku always verifies TLS certificates"
+                    .to_string(),
+            ));
+        }
+        match self.destination_type.as_str() {
+            "" | "http" => {
+                crate::ssrf::parse_destination_url(&self.url)?;
+                if !matches!(
+                    self.method.to_ascii_lowercase().as_str(),
+                    "" | "post" | "put" | "get"
+                ) {
+                    return Err(Error::Invalid(format!(
+                        "method '{}' is not post, put or get",
+                        self.method
+                    )));
+                }
+                for name in self.headers.keys() {
+                    if reqwest_tls::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
+                        return Err(Error::Invalid(format!("invalid header name '{name}'")));
+                    }
+                }
+                Ok(())
+            }
+            "email" => Err(Error::Invalid(
+                "email destinations need SMTP, which this server is not configured for".to_string(),
+            )),
+            other => Err(Error::Invalid(format!(
+                "destination type '{other}' is not http or email"
+            ))),
+        }
+    }
+}
+
+impl Alert {
+    /// Checks an alert before it is saved.
+    pub fn validate(&self) -> Result<()> {
+        check_name("alert", &self.name)?;
+        if self.stream_name.trim().is_empty() {
+            return Err(Error::Invalid("stream_name is required".to_string()));
+        }
+        let trigger = &self.trigger_condition;
+        if !OPERATORS.contains(&trigger.operator.as_str()) {
+            return Err(Error::Invalid(format!(
+                "trigger_condition.operator '{}' is not one of {}",
+                trigger.operator,
+                OPERATORS.join(" ")
+            )));
+        }
+        for (what, minutes) in [("period", trigger.period), ("frequency", trigger.frequency)] {
+            if !(minutes.is_finite() && minutes > 0.0 && minutes <= 60.0 * 24.0 * 31.0) {
+                return Err(Error::Invalid(format!(
+                    "trigger_condition.{what} must be more than 0 and at most 44640 minutes"
+                )));
+            }
+        }
+        if !(trigger.silence.is_finite() && trigger.silence >= 0.0) {
+            return Err(Error::Invalid(
+                "trigger_condition.silence must be 0 or more minutes".to_string(),
+            ));
+        }
+        if !trigger.threshold.is_finite() {
+            return Err(Error::Invalid(
+                "trigger_condition.threshold must be a number".to_string(),
+            ));
+        }
+        match self.query_condition.query_type.as_str() {
+            "sql" => {
+                if self
+                    .query_condition
+                    .sql
+                    .as_deref()
+                    .is_none_or(|s| s.trim().is_empty())
+                {
+                    return Err(Error::Invalid(
+                        "query_condition.sql is required for type sql".to_string(),
+                    ));
+                }
+            }
+            "" | "custom" => {
+                crate::sql::condition_sql(self.query_condition.conditions.as_ref())?;
+                if let Some(aggregation) = &self.query_condition.aggregation {
+                    crate::sql::aggregate_expr(aggregation)?;
+                }
+            }
+            other => {
+                return Err(Error::Invalid(format!(
+                    "query_condition.type '{other}' is not custom or sql"
+                )));
+            }
+        }
+        if self.destinations.is_empty() {
+            return Err(Error::Invalid(
+                "an alert needs at least one destination".to_string(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Minutes → microseconds.
+    pub fn micros(minutes: f64) -> i64 {
+        (minutes * 60.0 * 1_000_000.0) as i64
+    }
+}

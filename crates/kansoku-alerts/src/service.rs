@@ -1,0 +1,731 @@
+//! The alert service: stores templates, destinations and alerts, evaluates alerts on a schedule,
+//! on demand and on ingested batches (real-time), notifies destinations, and records every
+//! evaluation and delivery in the history.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arrow::array::RecordBatch;
+use kansoku_core::{OrgId, StreamKey};
+use kansoku_meta::{AlertObjectKind, AlertState, HistoryEntry, MetaStore};
+use kansoku_query::QueryEngine;
+use serde_json::{Value, json};
+
+use crate::deliver::{self, DeliveryConfig};
+use crate::error::{Error, Result};
+use crate::evaluate::{self, Evaluation};
+use crate::model::{Alert, Destination, Template};
+use crate::template::{self, Context, Escaping};
+
+/// Settings of the alert service.
+#[derive(Debug, Clone)]
+pub struct AlertsConfig {
+    /// How often the scheduler looks for due alerts.
+    pub tick: Duration,
+    /// Delivery settings (SSRF allowlist, timeouts, retries).
+    pub delivery: DeliveryConfig,
+    /// The UI's address, for `{alert_url}`.
+    pub public_url: String,
+}
+
+/// What one evaluation led to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// The condition did not hold.
+    NotFired(Evaluation),
+    /// It held, but a notification was sent within the silence period.
+    Silenced(Evaluation),
+    /// It held and destinations were notified (per destination: delivered or the error).
+    Fired(Evaluation, Vec<(String, std::result::Result<u16, String>)>),
+}
+
+/// The alert service of a node.
+pub struct Alerts {
+    meta: MetaStore,
+    engine: Arc<QueryEngine>,
+    config: AlertsConfig,
+}
+
+fn now_micros() -> i64 {
+    kansoku_meta::now_micros()
+}
+
+fn rfc3339(micros: i64) -> String {
+    jiff::Timestamp::from_microsecond(micros)
+        .map(|t| t.to_string())
+        .unwrap_or_default()
+}
+
+impl Alerts {
+    /// The service.
+    pub fn new(meta: MetaStore, engine: Arc<QueryEngine>, config: AlertsConfig) -> Alerts {
+        Alerts {
+            meta,
+            engine,
+            config,
+        }
+    }
+
+    /// Its settings.
+    pub fn config(&self) -> &AlertsConfig {
+        &self.config
+    }
+
+    // ---- storage ------------------------------------------------------------------------------
+
+    /// All templates of `org`.
+    pub async fn templates(&self, org: &OrgId) -> Result<Vec<Template>> {
+        self.list(org, AlertObjectKind::Template).await
+    }
+
+    /// One template.
+    pub async fn template(&self, org: &OrgId, name: &str) -> Result<Template> {
+        self.get(org, AlertObjectKind::Template, name, "template")
+            .await
+    }
+
+    /// Creates (`create`) or replaces a template.
+    pub async fn put_template(&self, org: &OrgId, template: &Template, create: bool) -> Result<()> {
+        template.validate()?;
+        self.put(
+            org,
+            AlertObjectKind::Template,
+            &template.name,
+            template,
+            create,
+            "template",
+        )
+        .await
+    }
+
+    /// All destinations of `org`.
+    pub async fn destinations(&self, org: &OrgId) -> Result<Vec<Destination>> {
+        self.list(org, AlertObjectKind::Destination).await
+    }
+
+    /// One destination.
+    pub async fn destination(&self, org: &OrgId, name: &str) -> Result<Destination> {
+        self.get(org, AlertObjectKind::Destination, name, "destination")
+            .await
+    }
+
+    /// Creates or replaces a destination.
+    pub async fn put_destination(
+        &self,
+        org: &OrgId,
+        destination: &Destination,
+        create: bool,
+    ) -> Result<()> {
+        destination.validate()?;
+        let template = destination.template.trim();
+        if !template.is_empty() {
+            self.template(org, template).await?;
+        }
+        self.put(
+            org,
+            AlertObjectKind::Destination,
+            &destination.name,
+            destination,
+            create,
+            "destination",
+        )
+        .await
+    }
+
+    /// All alerts of `org`.
+    pub async fn alerts(&self, org: &OrgId) -> Result<Vec<Alert>> {
+        self.list(org, AlertObjectKind::Alert).await
+    }
+
+    /// One alert by id.
+    pub async fn alert(&self, org: &OrgId, id: &str) -> Result<Alert> {
+        self.get(org, AlertObjectKind::Alert, id, "alert").await
+    }
+
+    /// Creates an alert (assigning its id) or replaces the one with `alert.id`.
+    pub async fn put_alert(&self, org: &OrgId, alert: &mut Alert, create: bool) -> Result<()> {
+        alert.validate()?;
+        for destination in &alert.destinations {
+            self.destination(org, destination).await?;
+        }
+        if let Some(template) = alert.template.as_deref().filter(|t| !t.is_empty()) {
+            self.template(org, template).await?;
+        }
+        let existing = self.alerts(org).await?;
+        if existing
+            .iter()
+            .any(|other| other.name == alert.name && (create || other.id != alert.id))
+        {
+            return Err(Error::Conflict(format!(
+                "an alert named '{}' already exists",
+                alert.name
+            )));
+        }
+        if create {
+            alert.id = uuid::Uuid::new_v4().simple().to_string();
+        }
+        self.put(
+            org,
+            AlertObjectKind::Alert,
+            &alert.id.clone(),
+            alert,
+            create,
+            "alert",
+        )
+        .await?;
+        // A changed alert is evaluated on its new schedule from now on.
+        let mut state = self.meta.alert_state(org.as_str(), &alert.id).await?;
+        state.next_run_at = now_micros() + Alert::micros(alert.trigger_condition.frequency);
+        self.meta
+            .put_alert_state(org.as_str(), &alert.id, &state)
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes a template, destination or alert; refuses to delete what an alert still uses.
+    pub async fn delete(&self, org: &OrgId, kind: AlertObjectKind, key: &str) -> Result<()> {
+        let what = match kind {
+            AlertObjectKind::Template => "template",
+            AlertObjectKind::Destination => "destination",
+            AlertObjectKind::Alert => "alert",
+        };
+        if kind != AlertObjectKind::Alert {
+            for alert in self.alerts(org).await? {
+                let uses = match kind {
+                    AlertObjectKind::Template => alert.template.as_deref() == Some(key),
+                    _ => alert.destinations.iter().any(|d| d == key),
+                };
+                if uses {
+                    return Err(Error::Conflict(format!(
+                        "{what} '{key}' is used by alert '{}'",
+                        alert.name
+                    )));
+                }
+            }
+        }
+        if kind == AlertObjectKind::Template {
+            for destination in self.destinations(org).await? {
+                if destination.template == key {
+                    return Err(Error::Conflict(format!(
+                        "template '{key}' is used by destination '{}'",
+                        destination.name
+                    )));
+                }
+            }
+        }
+        if !self
+            .meta
+            .delete_alert_object(org.as_str(), kind, key)
+            .await?
+        {
+            return Err(Error::NotFound(format!("{what} '{key}' not found")));
+        }
+        Ok(())
+    }
+
+    /// The scheduling state of an alert.
+    pub async fn state(&self, org: &OrgId, id: &str) -> Result<AlertState> {
+        Ok(self.meta.alert_state(org.as_str(), id).await?)
+    }
+
+    /// History entries of `org`, newest first.
+    pub async fn history(
+        &self,
+        org: &OrgId,
+        alert_id: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<HistoryEntry>> {
+        Ok(self
+            .meta
+            .alert_history(org.as_str(), alert_id, limit)
+            .await?)
+    }
+
+    async fn list<T: serde::de::DeserializeOwned>(
+        &self,
+        org: &OrgId,
+        kind: AlertObjectKind,
+    ) -> Result<Vec<T>> {
+        let objects = self
+            .meta
+            .list_alert_objects(Some(org.as_str()), kind)
+            .await?;
+        Ok(objects
+            .iter()
+            .filter_map(|object| serde_json::from_str(&object.body).ok())
+            .collect())
+    }
+
+    async fn get<T: serde::de::DeserializeOwned>(
+        &self,
+        org: &OrgId,
+        kind: AlertObjectKind,
+        key: &str,
+        what: &str,
+    ) -> Result<T> {
+        let object = self
+            .meta
+            .get_alert_object(org.as_str(), kind, key)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("{what} '{key}' not found")))?;
+        serde_json::from_str(&object.body)
+            .map_err(|e| Error::Invalid(format!("stored {what} '{key}' is unreadable: {e}")))
+    }
+
+    async fn put<T: serde::Serialize>(
+        &self,
+        org: &OrgId,
+        kind: AlertObjectKind,
+        key: &str,
+        value: &T,
+        create: bool,
+        what: &str,
+    ) -> Result<()> {
+        let body = serde_json::to_string(value)
+            .map_err(|e| Error::Invalid(format!("cannot store {what}: {e}")))?;
+        if !create
+            && self
+                .meta
+                .get_alert_object(org.as_str(), kind, key)
+                .await?
+                .is_none()
+        {
+            return Err(Error::NotFound(format!("{what} '{key}' not found")));
+        }
+        if !self
+            .meta
+            .put_alert_object(org.as_str(), kind, key, &body, create)
+            .await?
+        {
+            return Err(Error::Conflict(format!("{what} '{key}' already exists")));
+        }
+        Ok(())
+    }
+
+    // ---- evaluation ---------------------------------------------------------------------------
+
+    /// Evaluates one alert now and notifies when it fires (respecting its silence).
+    pub async fn trigger(&self, org: &OrgId, id: &str) -> Result<Outcome> {
+        let alert = self.alert(org, id).await?;
+        self.run(org, &alert, now_micros()).await
+    }
+
+    /// Evaluates every enabled scheduled alert that is due at `now`; returns how many ran.
+    pub async fn run_due(&self, now: i64) -> Result<usize> {
+        let objects = self
+            .meta
+            .list_alert_objects(None, AlertObjectKind::Alert)
+            .await?;
+        let mut ran = 0;
+        for object in objects {
+            let Ok(alert) = serde_json::from_str::<Alert>(&object.body) else {
+                continue;
+            };
+            if !alert.enabled || alert.is_real_time {
+                continue;
+            }
+            let Ok(org) = OrgId::parse(&object.org) else {
+                continue;
+            };
+            let state = self.meta.alert_state(org.as_str(), &alert.id).await?;
+            if state.next_run_at > now {
+                continue;
+            }
+            ran += 1;
+            if let Err(error) = self.run(&org, &alert, now).await {
+                tracing::warn!(%org, alert = %alert.name, %error, "alert evaluation failed");
+            }
+        }
+        Ok(ran)
+    }
+
+    /// Runs the scheduler until `stop` resolves.
+    pub async fn scheduler(self: Arc<Self>, stop: impl std::future::Future<Output = ()>) {
+        tokio::pin!(stop);
+        let mut ticker = tokio::time::interval(self.config.tick);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = &mut stop => return,
+                _ = ticker.tick() => {
+                    if let Err(error) = self.run_due(now_micros()).await {
+                        tracing::warn!(%error, "alert scheduler pass failed");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Evaluates the enabled real-time alerts of `stream` over one acknowledged batch.
+    pub async fn on_batch(&self, stream: &StreamKey, batch: &RecordBatch) -> Result<()> {
+        let objects = self
+            .meta
+            .list_alert_objects(Some(stream.org.as_str()), AlertObjectKind::Alert)
+            .await?;
+        for object in objects {
+            let Ok(alert) = serde_json::from_str::<Alert>(&object.body) else {
+                continue;
+            };
+            let stream_type = if alert.stream_type.is_empty() {
+                "logs"
+            } else {
+                alert.stream_type.as_str()
+            };
+            if !alert.enabled
+                || !alert.is_real_time
+                || alert.stream_name != stream.name.as_str()
+                || stream_type != stream.stream_type.as_str()
+            {
+                continue;
+            }
+            let now = now_micros();
+            let evaluation = evaluate::real_time(
+                &self.engine,
+                &stream.org,
+                &alert,
+                std::slice::from_ref(batch),
+                now,
+            )
+            .await;
+            match evaluation {
+                Ok(evaluation) => {
+                    if evaluation.fired {
+                        self.conclude(&stream.org, &alert, evaluation, now).await?;
+                    }
+                }
+                Err(error) => {
+                    self.record(
+                        &stream.org,
+                        &alert,
+                        now,
+                        "error",
+                        json!({"error": error.to_string()}),
+                    )
+                    .await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn run(&self, org: &OrgId, alert: &Alert, now: i64) -> Result<Outcome> {
+        let mut state = self.meta.alert_state(org.as_str(), &alert.id).await?;
+        state.last_run_at = now;
+        state.next_run_at = now + Alert::micros(alert.trigger_condition.frequency);
+        // A real-time alert run on demand looks back over its period like a scheduled one.
+        let evaluation = evaluate::scheduled(&self.engine, org, alert, now).await;
+        let evaluation = match evaluation {
+            Ok(evaluation) => evaluation,
+            Err(error) => {
+                state.last_status = "error".to_string();
+                self.meta
+                    .put_alert_state(org.as_str(), &alert.id, &state)
+                    .await?;
+                self.record(
+                    org,
+                    alert,
+                    now,
+                    "error",
+                    json!({"error": error.to_string()}),
+                )
+                .await?;
+                return Err(error);
+            }
+        };
+        self.meta
+            .put_alert_state(org.as_str(), &alert.id, &state)
+            .await?;
+        if !evaluation.fired {
+            state.last_status = "not_fired".to_string();
+            self.meta
+                .put_alert_state(org.as_str(), &alert.id, &state)
+                .await?;
+            self.record(
+                org,
+                alert,
+                now,
+                "not_fired",
+                evaluation_detail(alert, &evaluation),
+            )
+            .await?;
+            return Ok(Outcome::NotFired(evaluation));
+        }
+        self.conclude(org, alert, evaluation, now).await
+    }
+
+    /// A fired evaluation: silenced, or notified.
+    async fn conclude(
+        &self,
+        org: &OrgId,
+        alert: &Alert,
+        evaluation: Evaluation,
+        now: i64,
+    ) -> Result<Outcome> {
+        let mut state = self.meta.alert_state(org.as_str(), &alert.id).await?;
+        let silence = Alert::micros(alert.trigger_condition.silence);
+        if state.last_fired_at > 0 && now < state.last_fired_at + silence {
+            state.last_status = "silenced".to_string();
+            self.meta
+                .put_alert_state(org.as_str(), &alert.id, &state)
+                .await?;
+            self.record(
+                org,
+                alert,
+                now,
+                "silenced",
+                evaluation_detail(alert, &evaluation),
+            )
+            .await?;
+            return Ok(Outcome::Silenced(evaluation));
+        }
+        state.last_fired_at = now;
+        state.last_status = "fired".to_string();
+        self.meta
+            .put_alert_state(org.as_str(), &alert.id, &state)
+            .await?;
+        self.record(
+            org,
+            alert,
+            now,
+            "fired",
+            evaluation_detail(alert, &evaluation),
+        )
+        .await?;
+        let mut results = Vec::with_capacity(alert.destinations.len());
+        for name in &alert.destinations {
+            let result = self.notify(org, alert, &evaluation, name, now).await;
+            let (status, detail, outcome) = match &result {
+                Ok(delivered) => (
+                    "delivered",
+                    json!({"destination": name, "http_status": delivered.status, "attempts": delivered.attempts}),
+                    Ok(delivered.status),
+                ),
+                Err(error) => (
+                    "delivery_failed",
+                    json!({"destination": name, "error": error.to_string()}),
+                    Err(error.to_string()),
+                ),
+            };
+            self.record(org, alert, now, status, detail).await?;
+            results.push((name.clone(), outcome));
+        }
+        Ok(Outcome::Fired(evaluation, results))
+    }
+
+    async fn notify(
+        &self,
+        org: &OrgId,
+        alert: &Alert,
+        evaluation: &Evaluation,
+        destination_name: &str,
+        now: i64,
+    ) -> Result<deliver::Delivered> {
+        let destination = self.destination(org, destination_name).await?;
+        let rendered = self
+            .render_for(org, alert, evaluation, &destination, now)
+            .await?;
+        deliver::send(&destination, &rendered, &self.config.delivery).await
+    }
+
+    /// Sends a sample notification to a destination (its test button).
+    pub async fn test_destination(
+        &self,
+        org: &OrgId,
+        name: &str,
+        rows: Vec<serde_json::Map<String, Value>>,
+    ) -> Result<deliver::Delivered> {
+        let destination = self.destination(org, name).await?;
+        let alert = Alert {
+            name: "kansoku test notification".to_string(),
+            stream_name: "default".to_string(),
+            ..Alert::default()
+        };
+        let now = now_micros();
+        let evaluation = Evaluation {
+            fired: true,
+            count: rows.len() as u64,
+            agg_value: None,
+            rows,
+            window: (now - Alert::micros(alert.trigger_condition.period), now),
+        };
+        let rendered = self
+            .render_for(org, &alert, &evaluation, &destination, now)
+            .await?;
+        deliver::send(&destination, &rendered, &self.config.delivery).await
+    }
+
+    async fn render_for(
+        &self,
+        org: &OrgId,
+        alert: &Alert,
+        evaluation: &Evaluation,
+        destination: &Destination,
+        now: i64,
+    ) -> Result<String> {
+        let template_name = alert
+            .template
+            .clone()
+            .filter(|t| !t.is_empty())
+            .or_else(|| Some(destination.template.clone()).filter(|t| !t.is_empty()));
+        let body = match template_name {
+            Some(name) => self.template(org, &name).await?.body,
+            None if destination.destination_type_name == "slack" => {
+                template::slack_preset_body().to_string()
+            }
+            None => template::default_body().to_string(),
+        };
+        let context = self.context(org, alert, evaluation, now);
+        let escaping = if template::looks_like_json(&body) {
+            Escaping::Json
+        } else {
+            Escaping::None
+        };
+        Ok(template::render(&body, &context, escaping))
+    }
+
+    /// The template variables of an evaluation.
+    pub fn context(
+        &self,
+        org: &OrgId,
+        alert: &Alert,
+        evaluation: &Evaluation,
+        now: i64,
+    ) -> Context {
+        let trigger = &alert.trigger_condition;
+        let mut variables = BTreeMap::new();
+        let mut set = |name: &str, value: String| {
+            variables.insert(name.to_string(), value);
+        };
+        set("org_name", org.to_string());
+        set(
+            "stream_type",
+            if alert.stream_type.is_empty() {
+                "logs".to_string()
+            } else {
+                alert.stream_type.clone()
+            },
+        );
+        set("stream_name", alert.stream_name.clone());
+        set("alert_name", alert.name.clone());
+        set(
+            "alert_type",
+            if alert.is_real_time {
+                "realtime"
+            } else {
+                "scheduled"
+            }
+            .to_string(),
+        );
+        set("alert_period", format_number(trigger.period));
+        set("alert_operator", trigger.operator.clone());
+        set("alert_threshold", format_number(trigger.threshold));
+        set("alert_count", evaluation.count.to_string());
+        set(
+            "alert_agg_value",
+            evaluation.agg_value.map(format_number).unwrap_or_default(),
+        );
+        set("alert_start_time", rfc3339(evaluation.window.0));
+        set("alert_end_time", rfc3339(evaluation.window.1));
+        set("alert_trigger_time", now.to_string());
+        set("alert_trigger_time_millis", (now / 1000).to_string());
+        set("alert_trigger_time_seconds", (now / 1_000_000).to_string());
+        set("alert_trigger_time_str", rfc3339(now));
+        set("alert_description", alert.description.clone());
+        set("alert_url", self.alert_url(org, alert, evaluation));
+        Context {
+            variables,
+            rows: evaluation.rows.clone(),
+            row_template: alert.row_template.clone(),
+        }
+    }
+
+    fn alert_url(&self, org: &OrgId, alert: &Alert, evaluation: &Evaluation) -> String {
+        let sql = crate::sql::queries(alert)
+            .map(|q| q.rows)
+            .unwrap_or_default();
+        let mut url = format!(
+            "{}/logs?org={}&stream={}&mode=sql&from={}&to={}&q=",
+            self.config.public_url.trim_end_matches('/'),
+            encode(org.as_str()),
+            encode(&alert.stream_name),
+            evaluation.window.0,
+            evaluation.window.1.max(evaluation.window.0 + 1),
+        );
+        url.push_str(&encode(&sql));
+        url
+    }
+
+    async fn record(
+        &self,
+        org: &OrgId,
+        alert: &Alert,
+        now: i64,
+        status: &str,
+        detail: Value,
+    ) -> Result<()> {
+        self.meta
+            .add_alert_history(&HistoryEntry {
+                org: org.to_string(),
+                alert_id: alert.id.clone(),
+                alert_name: alert.name.clone(),
+                timestamp: now,
+                status: status.to_string(),
+                detail: detail.to_string(),
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// Renders `template` against sample values (the preview endpoint).
+    pub fn preview(
+        &self,
+        org: &OrgId,
+        body: &str,
+        sample_rows: Vec<serde_json::Map<String, Value>>,
+    ) -> String {
+        let alert = Alert {
+            name: "example alert".to_string(),
+            stream_name: "default".to_string(),
+            ..Alert::default()
+        };
+        let now = now_micros();
+        let evaluation = Evaluation {
+            fired: true,
+            count: sample_rows.len() as u64,
+            agg_value: None,
+            rows: sample_rows,
+            window: (now - Alert::micros(alert.trigger_condition.period), now),
+        };
+        let context = self.context(org, &alert, &evaluation, now);
+        let escaping = if template::looks_like_json(body) {
+            Escaping::Json
+        } else {
+            Escaping::None
+        };
+        template::render(body, &context, escaping)
+    }
+}
+
+fn evaluation_detail(alert: &Alert, evaluation: &Evaluation) -> Value {
+    json!({
+        "value": evaluation.count,
+        "agg_value": evaluation.agg_value,
+        "operator": alert.trigger_condition.operator,
+        "threshold": alert.trigger_condition.threshold,
+        "start_time": evaluation.window.0,
+        "end_time": evaluation.window.1,
+    })
+}
+
+fn format_number(value: f64) -> String {
+    if value.fract() == 0.0 && value.abs() < 1e15 {
+        format!("{}", value as i64)
+    } else {
+        format!("{value}")
+    }
+}
+
+fn encode(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}

@@ -1,0 +1,81 @@
+import { useCallback, useEffect, useState } from "react";
+import * as api from "./api";
+import { LoginPage } from "./pages/LoginPage";
+import { LogsPage } from "./pages/LogsPage";
+import { StreamsPage } from "./pages/StreamsPage";
+import { navigate, useLocation } from "./router";
+
+export function App() {
+  const location = useLocation();
+  const [me, setMe] = useState<api.Me | null | undefined>(undefined);
+
+  const loadMe = useCallback(() => {
+    api.me().then(setMe, () => setMe(null));
+  }, []);
+
+  useEffect(() => {
+    api.setUnauthorizedHandler(() => setMe(null));
+    loadMe();
+  }, [loadMe]);
+
+  if (me === undefined) return <div className="loading">Loading…</div>;
+  if (me === null) return <LoginPage onLoggedIn={loadMe} />;
+
+  const params = new URLSearchParams(location.search);
+  const orgs = me.orgs.map((o) => o.identifier);
+  const org = params.get("org") && orgs.includes(params.get("org") ?? "") ? (params.get("org") as string) : (orgs[0] ?? "default");
+  const page = location.path.startsWith("/streams") ? "streams" : "logs";
+
+  const switchOrg = (next: string) => navigate(`/${page}?org=${encodeURIComponent(next)}`);
+  const signOut = async () => {
+    await api.logout().catch(() => undefined);
+    setMe(null);
+    navigate("/", true);
+  };
+
+  return (
+    <div className="app">
+      <header className="topbar">
+        <span className="brand">kansoku</span>
+        <nav>
+          <a
+            href={`/logs?org=${encodeURIComponent(org)}`}
+            className={page === "logs" ? "active" : ""}
+            onClick={(e) => {
+              e.preventDefault();
+              navigate(`/logs?org=${encodeURIComponent(org)}`);
+            }}
+          >
+            Logs
+          </a>
+          <a
+            href={`/streams?org=${encodeURIComponent(org)}`}
+            className={page === "streams" ? "active" : ""}
+            onClick={(e) => {
+              e.preventDefault();
+              navigate(`/streams?org=${encodeURIComponent(org)}`);
+            }}
+          >
+            Streams
+          </a>
+        </nav>
+        <span className="spacer" />
+        <label className="org-switcher">
+          Organization{" "}
+          <select aria-label="Organization" value={org} onChange={(e) => switchOrg(e.target.value)}>
+            {(orgs.length ? orgs : [org]).map((o) => (
+              <option key={o} value={o}>
+                {o}
+              </option>
+            ))}
+          </select>
+        </label>
+        <span className="user">{me.email}</span>
+        <button type="button" onClick={signOut}>
+          Sign out
+        </button>
+      </header>
+      <main>{page === "streams" ? <StreamsPage org={org} /> : <LogsPage key={org} org={org} search={location.search} />}</main>
+    </div>
+  );
+}
