@@ -558,3 +558,28 @@ async fn invalid_alert_documents_are_refused_with_reasons() {
     );
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_named_alerts_keeps_its_routes() {
+    let server = TestServer::start().await;
+    server
+        .ingest("default", "alerts", &[json!({"log": "x"})])
+        .await;
+    let (status, body) = call(
+        &server,
+        Method::GET,
+        "/api/default/alerts/_values?fields=log",
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = call(
+        &server,
+        Method::GET,
+        "/api/default/streams/alerts/schema",
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    server.stop().await;
+}

@@ -128,6 +128,62 @@ fn routes() -> Vec<Route> {
             Needs::Admin,
         ),
         route(Method::GET, "/api/organizations", Needs::Authenticated),
+        route(Method::GET, "/api/default/alerts/templates", Needs::Read),
+        route(
+            Method::GET,
+            "/api/default/alerts/templates/none",
+            Needs::Read,
+        ),
+        Route {
+            body: Some(json!({"name": "t", "body": "x"})),
+            ..route(Method::POST, "/api/default/alerts/templates", Needs::Write)
+        },
+        Route {
+            body: Some(json!({"body": "{alert_name}"})),
+            ..route(
+                Method::POST,
+                "/api/default/alerts/templates/preview",
+                Needs::Read,
+            )
+        },
+        route(
+            Method::DELETE,
+            "/api/default/alerts/templates/none",
+            Needs::Write,
+        ),
+        route(Method::GET, "/api/default/alerts/destinations", Needs::Read),
+        Route {
+            body: Some(json!({"name": "d", "url": "https://example.com/hook"})),
+            ..route(
+                Method::POST,
+                "/api/default/alerts/destinations",
+                Needs::Write,
+            )
+        },
+        route(
+            Method::POST,
+            "/api/default/alerts/destinations/none/test",
+            Needs::Write,
+        ),
+        route(
+            Method::DELETE,
+            "/api/default/alerts/destinations/none",
+            Needs::Write,
+        ),
+        route(Method::GET, "/api/v2/default/alerts", Needs::Read),
+        route(Method::GET, "/api/v2/default/alerts/history", Needs::Read),
+        route(Method::GET, "/api/v2/default/alerts/none", Needs::Read),
+        route(
+            Method::PATCH,
+            "/api/v2/default/alerts/none/trigger",
+            Needs::Write,
+        ),
+        route(
+            Method::PATCH,
+            "/api/v2/default/alerts/none/enable?value=false",
+            Needs::Write,
+        ),
+        route(Method::DELETE, "/api/v2/default/alerts/none", Needs::Write),
         Route {
             body: Some(json!({"name": "made-by-test"})),
             ..route(Method::POST, "/api/organizations", Needs::Root)
@@ -286,6 +342,11 @@ async fn routes_of_another_org_are_closed_to_its_non_members() {
         (Method::GET, "/api/other/users"),
         (Method::GET, "/api/other/ingestion-tokens"),
         (Method::GET, "/api/other/_license"),
+        (Method::GET, "/api/other/alerts/templates"),
+        (Method::GET, "/api/other/alerts/destinations"),
+        (Method::GET, "/api/v2/other/alerts"),
+        (Method::GET, "/api/v2/other/alerts/history"),
+        (Method::POST, "/api/v2/other/alerts"),
     ] {
         let response = server
             .as_user(&user, &password, method.clone(), path)

@@ -72,8 +72,9 @@ export function Histogram({ buckets, bucketMicros, range, onZoom }: HistogramPro
     };
   }, [buckets, bucketMicros, range]);
 
+  const nonEmpty = buckets.filter((b) => b.count > 0 && b.time >= range[0] - bucketMicros && b.time < range[1]).length;
   return (
-    <div className="histogram" data-testid="histogram" aria-label={`Histogram from ${formatTime(range[0])} to ${formatTime(range[1])}`}>
+    <div className="histogram" data-testid="histogram" data-nonempty-buckets={nonEmpty} aria-label={`Histogram from ${formatTime(range[0])} to ${formatTime(range[1])}`}>
       <div ref={container} />
     </div>
   );

@@ -93,7 +93,7 @@ export function RecordPanel({ org, stream, hit, columns, onClose, onFilter, onTo
                     {columns.includes(field) ? "▣" : "□"}
                   </button>
                   <button type="button" className="icon-button" title="Copy value" aria-label={`Copy ${field}`} onClick={() => copy(field, cellText(value))}>
-                    ⧉
+                    copy
                   </button>
                 </td>
               </tr>

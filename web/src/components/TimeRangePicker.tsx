@@ -37,7 +37,7 @@ export function TimeRangePicker({ range, onChange }: { range: TimeRange; onChang
   return (
     <div className="time-picker">
       <button type="button" className="time-button" aria-label="Time range" onClick={() => setOpen(!open)}>
-        🕑 {describeRange(range)}
+        {describeRange(range)} ▾
       </button>
       {open && (
         <div className="popover time-popover" role="dialog" aria-label="Choose a time range">

@@ -15,6 +15,13 @@ import { bucketSeconds, REFRESH_CHOICES, refreshMillis, resolveRange } from "../
 
 const MAX_LIVE_ROWS = 10_000;
 
+/** A histogram key as µs: the API answers o2's UTC text (`2026-11-22T08:03:30`), or a number. */
+export function bucketMicros(key: unknown): number {
+  if (typeof key === "number") return key;
+  const text = String(key);
+  return Date.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(text) ? text : `${text}Z`) * 1000;
+}
+
 interface Results {
   hits: api.Hit[];
   took: number;
@@ -119,7 +126,7 @@ export function LogsPage({ org, search }: { org: string; search: string }) {
     const histogramSql = `SELECT histogram(_timestamp, '${bucket}s') AS zo_sql_key, count(*) AS zo_sql_num FROM ${source} GROUP BY zo_sql_key ORDER BY zo_sql_key`;
     const histogramDone = api.search(org, { sql: histogramSql, startTime: range[0], endTime: range[1], size: 10_000 }, abort.signal).then(
       (response) => {
-        const buckets = response.hits.map((h) => ({ time: Number(h.zo_sql_key), count: Number(h.zo_sql_num) }));
+        const buckets = response.hits.map((h) => ({ time: bucketMicros(h.zo_sql_key), count: Number(h.zo_sql_num) }));
         setHistogram({ buckets, bucketMicros: bucket * 1_000_000, total: buckets.reduce((n, b) => n + b.count, 0) });
         setHistogramNote("");
       },
