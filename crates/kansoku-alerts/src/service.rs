@@ -45,7 +45,16 @@ pub struct Alerts {
     meta: MetaStore,
     engine: Arc<QueryEngine>,
     config: AlertsConfig,
+    /// Enabled real-time alerts, read at most once per [`REAL_TIME_REFRESH`] (and after every
+    /// change made through this node), so ingest does not cost a database query per batch.
+    real_time: std::sync::RwLock<Option<(std::time::Instant, RealTimeAlerts)>>,
 }
+
+/// The enabled real-time alerts of every organisation.
+type RealTimeAlerts = Arc<Vec<(OrgId, Alert)>>;
+
+/// How stale the real-time alert list may get (changes made on other nodes).
+const REAL_TIME_REFRESH: Duration = Duration::from_secs(5);
 
 fn now_micros() -> i64 {
     kansoku_meta::now_micros()
@@ -64,6 +73,7 @@ impl Alerts {
             meta,
             engine,
             config,
+            real_time: std::sync::RwLock::new(None),
         }
     }
 
@@ -180,6 +190,7 @@ impl Alerts {
         self.meta
             .put_alert_state(org.as_str(), &alert.id, &state)
             .await?;
+        self.forget_real_time();
         Ok(())
     }
 
@@ -221,6 +232,7 @@ impl Alerts {
         {
             return Err(Error::NotFound(format!("{what} '{key}' not found")));
         }
+        self.forget_real_time();
         Ok(())
     }
 
@@ -357,47 +369,68 @@ impl Alerts {
         }
     }
 
-    /// Evaluates the enabled real-time alerts of `stream` over one acknowledged batch.
-    pub async fn on_batch(&self, stream: &StreamKey, batch: &RecordBatch) -> Result<()> {
+    fn forget_real_time(&self) {
+        if let Ok(mut cached) = self.real_time.write() {
+            *cached = None;
+        }
+    }
+
+    async fn real_time_alerts(&self) -> Result<RealTimeAlerts> {
+        if let Ok(cached) = self.real_time.read()
+            && let Some((read_at, alerts)) = cached.as_ref()
+            && read_at.elapsed() < REAL_TIME_REFRESH
+        {
+            return Ok(Arc::clone(alerts));
+        }
         let objects = self
             .meta
-            .list_alert_objects(Some(stream.org.as_str()), AlertObjectKind::Alert)
+            .list_alert_objects(None, AlertObjectKind::Alert)
             .await?;
-        for object in objects {
-            let Ok(alert) = serde_json::from_str::<Alert>(&object.body) else {
-                continue;
-            };
+        let alerts: RealTimeAlerts = Arc::new(
+            objects
+                .iter()
+                .filter_map(|object| {
+                    let alert = serde_json::from_str::<Alert>(&object.body).ok()?;
+                    let org = OrgId::parse(&object.org).ok()?;
+                    (alert.enabled && alert.is_real_time).then_some((org, alert))
+                })
+                .collect(),
+        );
+        if let Ok(mut cached) = self.real_time.write() {
+            *cached = Some((std::time::Instant::now(), Arc::clone(&alerts)));
+        }
+        Ok(alerts)
+    }
+
+    /// Evaluates the enabled real-time alerts of `stream` over one acknowledged batch.
+    pub async fn on_batch(&self, stream: &StreamKey, batch: &RecordBatch) -> Result<()> {
+        let alerts = self.real_time_alerts().await?;
+        for (org, alert) in alerts.iter() {
             let stream_type = if alert.stream_type.is_empty() {
                 "logs"
             } else {
                 alert.stream_type.as_str()
             };
-            if !alert.enabled
-                || !alert.is_real_time
+            if org != &stream.org
                 || alert.stream_name != stream.name.as_str()
                 || stream_type != stream.stream_type.as_str()
             {
                 continue;
             }
             let now = now_micros();
-            let evaluation = evaluate::real_time(
-                &self.engine,
-                &stream.org,
-                &alert,
-                std::slice::from_ref(batch),
-                now,
-            )
-            .await;
+            let evaluation =
+                evaluate::real_time(&self.engine, org, alert, std::slice::from_ref(batch), now)
+                    .await;
             match evaluation {
                 Ok(evaluation) => {
                     if evaluation.fired {
-                        self.conclude(&stream.org, &alert, evaluation, now).await?;
+                        self.conclude(org, alert, evaluation, now).await?;
                     }
                 }
                 Err(error) => {
                     self.record(
-                        &stream.org,
-                        &alert,
+                        org,
+                        alert,
                         now,
                         "error",
                         json!({"error": error.to_string()}),
