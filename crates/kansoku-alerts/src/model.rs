@@ -350,3 +350,118 @@ impl Alert {
         (minutes * 60.0 * 1_000_000.0) as i64
     }
 }
+
+fn minutes_text(minutes: f64) -> String {
+    if minutes < 1.0 {
+        let seconds = (minutes * 60.0).round();
+        return format!("{seconds} second{}", if seconds == 1.0 { "" } else { "s" });
+    }
+    let shown = if minutes.fract() == 0.0 {
+        format!("{}", minutes as i64)
+    } else {
+        format!("{minutes}")
+    };
+    format!("{shown} minute{}", if minutes == 1.0 { "" } else { "s" })
+}
+
+fn operator_text(operator: &str) -> &'static str {
+    match operator {
+        ">=" => "at least",
+        ">" => "more than",
+        "<=" => "at most",
+        "<" => "fewer than",
+        "=" | "==" => "exactly",
+        "!=" => "other than",
+        _ => "?",
+    }
+}
+
+impl Alert {
+    /// A sentence saying when the alert fires, for people.
+    pub fn summary(&self) -> String {
+        let trigger = &self.trigger_condition;
+        let what = match (
+            &self.query_condition.query_type[..],
+            &self.query_condition.aggregation,
+        ) {
+            ("sql", _) => "rows of its SQL query".to_string(),
+            (_, Some(aggregation)) => format!(
+                "groups by {} whose {}({}) is {} {}",
+                if aggregation.group_by.is_empty() {
+                    "(all)".to_string()
+                } else {
+                    aggregation.group_by.join(", ")
+                },
+                aggregation.function,
+                aggregation.having.column,
+                aggregation.having.operator,
+                aggregation.having.value
+            ),
+            _ => "matching records".to_string(),
+        };
+        let threshold = if trigger.threshold.fract() == 0.0 {
+            format!("{}", trigger.threshold as i64)
+        } else {
+            format!("{}", trigger.threshold)
+        };
+        let when = if self.is_real_time {
+            "in any ingested batch".to_string()
+        } else {
+            format!(
+                "in the last {}, checked every {}",
+                minutes_text(trigger.period),
+                minutes_text(trigger.frequency)
+            )
+        };
+        let silence = if trigger.silence > 0.0 {
+            format!("; then quiet for {}", minutes_text(trigger.silence))
+        } else {
+            String::new()
+        };
+        format!(
+            "Notifies {} when stream '{}' has {} {threshold} {what} {when}{silence}.",
+            if self.destinations.is_empty() {
+                "nobody".to_string()
+            } else {
+                self.destinations.join(", ")
+            },
+            self.stream_name,
+            operator_text(&trigger.operator),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn summaries_read_like_sentences() {
+        let alert: Alert = serde_json::from_value(json!({
+            "name": "myapp errors", "stream_name": "app",
+            "query_condition": {"type": "sql", "sql": "SELECT 1"},
+            "trigger_condition": {"period": 1, "operator": ">=", "threshold": 10, "frequency": 1, "silence": 10},
+            "destinations": ["slack-ops"],
+        }))
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            alert.summary(),
+            "Notifies slack-ops when stream 'app' has at least 10 rows of its SQL query in the last 1 minute, checked every 1 minute; then quiet for 10 minutes."
+        );
+        let quiet = Alert {
+            trigger_condition: TriggerCondition {
+                operator: "<".to_string(),
+                period: 0.5,
+                silence: 0.0,
+                ..TriggerCondition::default()
+            },
+            stream_name: "app".to_string(),
+            ..Alert::default()
+        };
+        assert_eq!(
+            quiet.summary(),
+            "Notifies nobody when stream 'app' has fewer than 1 matching records in the last 30 seconds, checked every 1 minute."
+        );
+    }
+}

@@ -323,6 +323,13 @@ impl Alerts {
         self.run(org, &alert, now_micros()).await
     }
 
+    /// Evaluates an alert document (saved or not) now without notifying anyone or recording
+    /// history: "would this fire now?".
+    pub async fn preview_alert(&self, org: &OrgId, alert: &Alert) -> Result<Evaluation> {
+        alert.validate()?;
+        evaluate::scheduled(&self.engine, org, alert, now_micros()).await
+    }
+
     /// Evaluates every enabled scheduled alert that is due at `now`; returns how many ran.
     pub async fn run_due(&self, now: i64) -> Result<usize> {
         let objects = self

@@ -176,6 +176,33 @@ async fn seed_000_errors_of_myapp_fire_exactly_once_and_silence_holds() {
     records.push(seed_record("other", "error elsewhere"));
     records.push(seed_record("myapp", "all good"));
     server.ingest("default", "app", &records).await;
+    // "Would this fire now?" a looser condition (any container) would fire; nothing is sent or recorded.
+    let (status, preview) = call(
+        &server,
+        Method::POST,
+        "/api/v2/default/alerts/preview",
+        Some(json!({
+            "name": "myapp errors", "stream_name": "app",
+            "query_condition": {"type": "custom", "conditions": [{"column": "log", "operator": "contains", "value": "error"}]},
+            "trigger_condition": {"period": 1, "operator": ">=", "threshold": 10, "frequency": 1, "silence": 10},
+            "destinations": ["hook"],
+        })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{preview}");
+    assert_eq!(preview["would_fire"], true);
+    assert_eq!(
+        preview["value"], 10,
+        "the custom condition also counts the other container"
+    );
+    assert!(
+        preview["summary"]
+            .as_str()
+            .unwrap()
+            .contains("at least 10 matching records in the last 1 minute"),
+        "{preview}"
+    );
+
     let outcome = trigger(&server, &id).await;
     assert_eq!(outcome["status"], "not_fired", "{outcome}");
     assert_eq!(outcome["value"], 9);

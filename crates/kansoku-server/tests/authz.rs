@@ -172,6 +172,10 @@ fn routes() -> Vec<Route> {
         ),
         route(Method::GET, "/api/v2/default/alerts", Needs::Read),
         route(Method::GET, "/api/v2/default/alerts/history", Needs::Read),
+        Route {
+            body: Some(json!({"name": "p", "stream_name": "app", "destinations": ["x"]})),
+            ..route(Method::POST, "/api/v2/default/alerts/preview", Needs::Read)
+        },
         route(Method::GET, "/api/v2/default/alerts/none", Needs::Read),
         route(
             Method::PATCH,

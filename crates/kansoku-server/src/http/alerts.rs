@@ -6,7 +6,8 @@
 //!   `POST …/{name}/test` (send a sample notification);
 //! - alerts: `GET|POST /api/v2/{org}/alerts`, `GET|PUT|DELETE /api/v2/{org}/alerts/{id}`,
 //!   `PATCH …/{id}/enable?value=true|false`, `PATCH …/{id}/trigger` (evaluate now),
-//!   `GET /api/v2/{org}/alerts/history?alert_id=&size=`.
+//!   `GET /api/v2/{org}/alerts/history?alert_id=&size=`, `POST /api/v2/{org}/alerts/preview`
+//!   (would this fire now?).
 
 use axum::Json;
 use axum::body::Bytes;
@@ -251,7 +252,32 @@ fn with_state(alert: &Alert, state: &kansoku_meta::AlertState) -> Value {
     value["last_run_at"] = json!(state.last_run_at);
     value["next_run_at"] = json!(state.next_run_at);
     value["last_status"] = json!(state.last_status);
+    value["summary"] = json!(alert.summary());
     value
+}
+
+/// `POST /api/v2/{org}/alerts/preview`: would this alert fire now? Evaluates the document
+/// without saving it, notifying anyone or writing history.
+pub async fn preview_alert(
+    State(app): State<App>,
+    Path(org): Path<String>,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let org = OrgId::parse(&org)?;
+    let alert: Alert = body(&bytes, "alert")?;
+    let evaluation = service(&app)?.preview_alert(&org, &alert).await?;
+    Ok(Json(json!({
+        "would_fire": evaluation.fired,
+        "value": evaluation.count,
+        "agg_value": evaluation.agg_value,
+        "operator": alert.trigger_condition.operator,
+        "threshold": alert.trigger_condition.threshold,
+        "start_time": evaluation.window.0,
+        "end_time": evaluation.window.1,
+        "rows": evaluation.rows.iter().take(10).collect::<Vec<_>>(),
+        "summary": alert.summary(),
+    }))
+    .into_response())
 }
 
 /// `GET /api/v2/{org}/alerts/{id}`

@@ -190,6 +190,10 @@ pub fn router(app: App) -> Router {
             with(Read, get(alerts::history)),
         )
         .route(
+            "/api/v2/{org}/alerts/preview",
+            with(Read, post(alerts::preview_alert)),
+        )
+        .route(
             "/api/v2/{org}/alerts/{id}",
             with(Read, get(alerts::get_alert)).merge(with(
                 Write,
