@@ -193,6 +193,19 @@ test("record text is rendered as text, never as HTML", async () => {
   assert.equal(await page.locator(".results img").count(), 0);
 });
 
+test("10,000 rows stay virtualised while scrolling to the end", async () => {
+  await server.ingest("big", sampleRecords(10_000, 9));
+  await page.goto(`${server.base}/logs?org=default&stream=big&size=10000`);
+  await page.waitForFunction(() => document.querySelector("[data-testid=hit-count]")?.textContent === "10,000 hits");
+  await page.locator(".results-row").first().waitFor();
+  assert.ok((await page.locator(".results-row").count()) < 200, "only visible rows are in the page");
+  await page.getByTestId("results-body").evaluate((element) => {
+    element.scrollTop = element.scrollHeight;
+  });
+  await page.locator(".results-row[data-index='9999']").waitFor();
+  assert.ok((await page.locator(".results-row").count()) < 200);
+});
+
 test("signing out ends the session", async () => {
   await page.getByRole("button", { name: "Sign out" }).click();
   await page.getByRole("button", { name: "Sign in" }).waitFor();
