@@ -74,9 +74,25 @@ pub async fn scheduled(
         size,
         track_total_hits: false,
     };
-    let counted = engine
+    let counted = match engine
         .search(org, stream_type, &request(queries.count.clone(), 1))
-        .await?;
+        .await
+    {
+        Ok(counted) => counted,
+        // A stream that does not exist (yet, or any more) has no records: a no-data alert on it
+        // fires, a frequency alert does not, and neither is an error.
+        Err(kansoku_query::Error::StreamNotFound(_)) => {
+            let trigger = &alert.trigger_condition;
+            return Ok(Evaluation {
+                fired: compare(0.0, &trigger.operator, trigger.threshold),
+                count: 0,
+                agg_value: None,
+                rows: Vec::new(),
+                window,
+            });
+        }
+        Err(error) => return Err(error.into()),
+    };
     let count = parse_rows(&counted.hits_json)
         .first()
         .and_then(|row| row.get("alert_count"))

@@ -287,12 +287,29 @@ async fn no_data_real_time_and_scheduled_alerts_fire() {
     .await;
     assert_eq!(status, StatusCode::OK, "{created}");
     let quiet = created["id"].as_str().unwrap().to_string();
+    // The same on a stream that never received anything: no data, so it fires (not an error).
+    let (status, never) = call(
+        &server,
+        Method::POST,
+        "/api/v2/default/alerts",
+        Some(json!({
+            "name": "never seen", "stream_name": "not_yet",
+            "query_condition": {"type": "custom", "conditions": []},
+            "trigger_condition": {"period": 1, "operator": "<", "threshold": 1, "frequency": 60, "silence": 60},
+            "destinations": ["hook"],
+        })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{never}");
+    let outcome = trigger(&server, never["id"].as_str().unwrap()).await;
+    assert_eq!(outcome["status"], "fired", "{outcome}");
+    assert_eq!(outcome["value"], 0);
     assert_eq!(trigger(&server, &quiet).await["status"], "fired");
     server
         .ingest("default", "quiet", &[json!({"log": "back"})])
         .await;
     assert_eq!(trigger(&server, &quiet).await["status"], "not_fired");
-    assert_eq!(receiver.bodies().len(), 1);
+    assert_eq!(receiver.bodies().len(), 2);
 
     // Real-time: one matching record notifies at once.
     let (status, body) = call(
@@ -319,12 +336,12 @@ async fn no_data_real_time_and_scheduled_alerts_fire() {
         )
         .await;
     wait_for(
-        || receiver.bodies().len() == 2,
+        || receiver.bodies().len() == 3,
         "the real-time notification",
     )
     .await;
     assert!(
-        receiver.bodies()[1].contains("panic seen"),
+        receiver.bodies()[2].contains("panic seen"),
         "{:?}",
         receiver.bodies()
     );
