@@ -28,13 +28,22 @@ pub struct Evaluation {
     pub window: (i64, i64),
 }
 
+impl Evaluation {
+    /// What was compared, as JSON (history entries and the preview endpoint).
+    pub fn detail(&self, alert: &Alert) -> Value {
+        serde_json::json!({
+            "value": self.count,
+            "agg_value": self.agg_value,
+            "operator": alert.trigger_condition.operator,
+            "threshold": alert.trigger_condition.threshold,
+            "start_time": self.window.0,
+            "end_time": self.window.1,
+        })
+    }
+}
+
 fn stream_type_of(alert: &Alert) -> Result<StreamType> {
-    let raw = if alert.stream_type.is_empty() {
-        "logs"
-    } else {
-        alert.stream_type.as_str()
-    };
-    StreamType::parse(raw).map_err(|e| Error::Invalid(e.to_string()))
+    StreamType::parse(alert.stream_type_name()).map_err(|e| Error::Invalid(e.to_string()))
 }
 
 fn parse_rows(json: &str) -> Vec<Map<String, Value>> {

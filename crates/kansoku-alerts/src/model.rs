@@ -345,9 +345,27 @@ impl Alert {
         Ok(())
     }
 
+    /// The stream type, `logs` when the document leaves it empty.
+    pub fn stream_type_name(&self) -> &str {
+        if self.stream_type.is_empty() {
+            "logs"
+        } else {
+            &self.stream_type
+        }
+    }
+
     /// Minutes → microseconds.
     pub fn micros(minutes: f64) -> i64 {
         (minutes * 60.0 * 1_000_000.0) as i64
+    }
+}
+
+/// A number as people write it: `10`, not `10.0`; `0.5` stays `0.5`.
+pub fn format_number(value: f64) -> String {
+    if value.fract() == 0.0 && value.abs() < 1e15 {
+        format!("{}", value as i64)
+    } else {
+        format!("{value}")
     }
 }
 
@@ -356,11 +374,7 @@ fn minutes_text(minutes: f64) -> String {
         let seconds = (minutes * 60.0).round();
         return format!("{seconds} second{}", if seconds == 1.0 { "" } else { "s" });
     }
-    let shown = if minutes.fract() == 0.0 {
-        format!("{}", minutes as i64)
-    } else {
-        format!("{minutes}")
-    };
+    let shown = format_number(minutes);
     format!("{shown} minute{}", if minutes == 1.0 { "" } else { "s" })
 }
 
@@ -399,11 +413,7 @@ impl Alert {
             ),
             _ => "matching records".to_string(),
         };
-        let threshold = if trigger.threshold.fract() == 0.0 {
-            format!("{}", trigger.threshold as i64)
-        } else {
-            format!("{}", trigger.threshold)
-        };
+        let threshold = format_number(trigger.threshold);
         let when = if self.is_real_time {
             "in any ingested batch".to_string()
         } else {

@@ -15,8 +15,8 @@ use serde_json::{Value, json};
 use crate::deliver::{self, DeliveryConfig};
 use crate::error::{Error, Result};
 use crate::evaluate::{self, Evaluation};
-use crate::model::{Alert, Destination, Template};
-use crate::template::{self, Context, Escaping};
+use crate::model::{Alert, Destination, Template, format_number};
+use crate::template::{self, Context};
 
 /// Settings of the alert service.
 #[derive(Debug, Clone)]
@@ -91,8 +91,7 @@ impl Alerts {
 
     /// One template.
     pub async fn template(&self, org: &OrgId, name: &str) -> Result<Template> {
-        self.get(org, AlertObjectKind::Template, name, "template")
-            .await
+        self.get(org, AlertObjectKind::Template, name).await
     }
 
     /// Creates (`create`) or replaces a template.
@@ -104,7 +103,6 @@ impl Alerts {
             &template.name,
             template,
             create,
-            "template",
         )
         .await
     }
@@ -116,8 +114,7 @@ impl Alerts {
 
     /// One destination.
     pub async fn destination(&self, org: &OrgId, name: &str) -> Result<Destination> {
-        self.get(org, AlertObjectKind::Destination, name, "destination")
-            .await
+        self.get(org, AlertObjectKind::Destination, name).await
     }
 
     /// Creates or replaces a destination.
@@ -138,7 +135,6 @@ impl Alerts {
             &destination.name,
             destination,
             create,
-            "destination",
         )
         .await
     }
@@ -150,7 +146,7 @@ impl Alerts {
 
     /// One alert by id.
     pub async fn alert(&self, org: &OrgId, id: &str) -> Result<Alert> {
-        self.get(org, AlertObjectKind::Alert, id, "alert").await
+        self.get(org, AlertObjectKind::Alert, id).await
     }
 
     /// Creates an alert (assigning its id) or replaces the one with `alert.id`.
@@ -181,7 +177,6 @@ impl Alerts {
             &alert.id.clone(),
             alert,
             create,
-            "alert",
         )
         .await?;
         // A changed alert is evaluated on its new schedule from now on.
@@ -196,11 +191,7 @@ impl Alerts {
 
     /// Deletes a template, destination or alert; refuses to delete what an alert still uses.
     pub async fn delete(&self, org: &OrgId, kind: AlertObjectKind, key: &str) -> Result<()> {
-        let what = match kind {
-            AlertObjectKind::Template => "template",
-            AlertObjectKind::Destination => "destination",
-            AlertObjectKind::Alert => "alert",
-        };
+        let what = kind.as_str();
         if kind != AlertObjectKind::Alert {
             for alert in self.alerts(org).await? {
                 let uses = match kind {
@@ -274,8 +265,8 @@ impl Alerts {
         org: &OrgId,
         kind: AlertObjectKind,
         key: &str,
-        what: &str,
     ) -> Result<T> {
+        let what = kind.as_str();
         let object = self
             .meta
             .get_alert_object(org.as_str(), kind, key)
@@ -292,8 +283,8 @@ impl Alerts {
         key: &str,
         value: &T,
         create: bool,
-        what: &str,
     ) -> Result<()> {
+        let what = kind.as_str();
         let body = serde_json::to_string(value)
             .map_err(|e| Error::Invalid(format!("cannot store {what}: {e}")))?;
         if !create
@@ -413,14 +404,9 @@ impl Alerts {
     pub async fn on_batch(&self, stream: &StreamKey, batch: &RecordBatch) -> Result<()> {
         let alerts = self.real_time_alerts().await?;
         for (org, alert) in alerts.iter() {
-            let stream_type = if alert.stream_type.is_empty() {
-                "logs"
-            } else {
-                alert.stream_type.as_str()
-            };
             if org != &stream.org
                 || alert.stream_name != stream.name.as_str()
-                || stream_type != stream.stream_type.as_str()
+                || alert.stream_type_name() != stream.stream_type.as_str()
             {
                 continue;
             }
@@ -431,7 +417,8 @@ impl Alerts {
             match evaluation {
                 Ok(evaluation) => {
                     if evaluation.fired {
-                        self.conclude(org, alert, evaluation, now).await?;
+                        let state = self.meta.alert_state(org.as_str(), &alert.id).await?;
+                        self.conclude(org, alert, evaluation, now, state).await?;
                     }
                 }
                 Err(error) => {
@@ -473,50 +460,35 @@ impl Alerts {
                 return Err(error);
             }
         };
-        self.meta
-            .put_alert_state(org.as_str(), &alert.id, &state)
-            .await?;
         if !evaluation.fired {
             state.last_status = "not_fired".to_string();
             self.meta
                 .put_alert_state(org.as_str(), &alert.id, &state)
                 .await?;
-            self.record(
-                org,
-                alert,
-                now,
-                "not_fired",
-                evaluation_detail(alert, &evaluation),
-            )
-            .await?;
+            self.record(org, alert, now, "not_fired", evaluation.detail(alert))
+                .await?;
             return Ok(Outcome::NotFired(evaluation));
         }
-        self.conclude(org, alert, evaluation, now).await
+        self.conclude(org, alert, evaluation, now, state).await
     }
 
-    /// A fired evaluation: silenced, or notified.
+    /// A fired evaluation: silenced, or notified. `state` is the alert's, about to be written.
     async fn conclude(
         &self,
         org: &OrgId,
         alert: &Alert,
         evaluation: Evaluation,
         now: i64,
+        mut state: AlertState,
     ) -> Result<Outcome> {
-        let mut state = self.meta.alert_state(org.as_str(), &alert.id).await?;
         let silence = Alert::micros(alert.trigger_condition.silence);
         if state.last_fired_at > 0 && now < state.last_fired_at + silence {
             state.last_status = "silenced".to_string();
             self.meta
                 .put_alert_state(org.as_str(), &alert.id, &state)
                 .await?;
-            self.record(
-                org,
-                alert,
-                now,
-                "silenced",
-                evaluation_detail(alert, &evaluation),
-            )
-            .await?;
+            self.record(org, alert, now, "silenced", evaluation.detail(alert))
+                .await?;
             return Ok(Outcome::Silenced(evaluation));
         }
         state.last_fired_at = now;
@@ -524,14 +496,8 @@ impl Alerts {
         self.meta
             .put_alert_state(org.as_str(), &alert.id, &state)
             .await?;
-        self.record(
-            org,
-            alert,
-            now,
-            "fired",
-            evaluation_detail(alert, &evaluation),
-        )
-        .await?;
+        self.record(org, alert, now, "fired", evaluation.detail(alert))
+            .await?;
         let mut results = Vec::with_capacity(alert.destinations.len());
         for name in &alert.destinations {
             let result = self.notify(org, alert, &evaluation, name, now).await;
@@ -576,19 +542,7 @@ impl Alerts {
         rows: Vec<serde_json::Map<String, Value>>,
     ) -> Result<deliver::Delivered> {
         let destination = self.destination(org, name).await?;
-        let alert = Alert {
-            name: "kansoku test notification".to_string(),
-            stream_name: "default".to_string(),
-            ..Alert::default()
-        };
-        let now = now_micros();
-        let evaluation = Evaluation {
-            fired: true,
-            count: rows.len() as u64,
-            agg_value: None,
-            rows,
-            window: (now - Alert::micros(alert.trigger_condition.period), now),
-        };
+        let (alert, evaluation, now) = sample("kansoku test notification", rows);
         let rendered = self
             .render_for(org, &alert, &evaluation, &destination, now)
             .await?;
@@ -616,12 +570,7 @@ impl Alerts {
             None => template::default_body().to_string(),
         };
         let context = self.context(org, alert, evaluation, now);
-        let escaping = if template::looks_like_json(&body) {
-            Escaping::Json
-        } else {
-            Escaping::None
-        };
-        Ok(template::render(&body, &context, escaping))
+        Ok(template::render_body(&body, &context))
     }
 
     /// The template variables of an evaluation.
@@ -638,14 +587,7 @@ impl Alerts {
             variables.insert(name.to_string(), value);
         };
         set("org_name", org.to_string());
-        set(
-            "stream_type",
-            if alert.stream_type.is_empty() {
-                "logs".to_string()
-            } else {
-                alert.stream_type.clone()
-            },
-        );
+        set("stream_type", alert.stream_type_name().to_string());
         set("stream_name", alert.stream_name.clone());
         set("alert_name", alert.name.clone());
         set(
@@ -724,46 +666,27 @@ impl Alerts {
         body: &str,
         sample_rows: Vec<serde_json::Map<String, Value>>,
     ) -> String {
-        let alert = Alert {
-            name: "example alert".to_string(),
-            stream_name: "default".to_string(),
-            ..Alert::default()
-        };
-        let now = now_micros();
-        let evaluation = Evaluation {
-            fired: true,
-            count: sample_rows.len() as u64,
-            agg_value: None,
-            rows: sample_rows,
-            window: (now - Alert::micros(alert.trigger_condition.period), now),
-        };
-        let context = self.context(org, &alert, &evaluation, now);
-        let escaping = if template::looks_like_json(body) {
-            Escaping::Json
-        } else {
-            Escaping::None
-        };
-        template::render(body, &context, escaping)
+        let (alert, evaluation, now) = sample("example alert", sample_rows);
+        template::render_body(body, &self.context(org, &alert, &evaluation, now))
     }
 }
 
-fn evaluation_detail(alert: &Alert, evaluation: &Evaluation) -> Value {
-    json!({
-        "value": evaluation.count,
-        "agg_value": evaluation.agg_value,
-        "operator": alert.trigger_condition.operator,
-        "threshold": alert.trigger_condition.threshold,
-        "start_time": evaluation.window.0,
-        "end_time": evaluation.window.1,
-    })
-}
-
-fn format_number(value: f64) -> String {
-    if value.fract() == 0.0 && value.abs() < 1e15 {
-        format!("{}", value as i64)
-    } else {
-        format!("{value}")
-    }
+/// An alert named `name` on stream `default` that fired now with `rows`: for previews and tests.
+fn sample(name: &str, rows: Vec<serde_json::Map<String, Value>>) -> (Alert, Evaluation, i64) {
+    let alert = Alert {
+        name: name.to_string(),
+        stream_name: "default".to_string(),
+        ..Alert::default()
+    };
+    let now = now_micros();
+    let evaluation = Evaluation {
+        fired: true,
+        count: rows.len() as u64,
+        agg_value: None,
+        rows,
+        window: (now - Alert::micros(alert.trigger_condition.period), now),
+    };
+    (alert, evaluation, now)
 }
 
 fn encode(text: &str) -> String {

@@ -118,6 +118,16 @@ pub fn render(template: &str, context: &Context, escaping: Escaping) -> String {
     out
 }
 
+/// Renders `body`, escaping values as JSON string content when the body is JSON.
+pub fn render_body(body: &str, context: &Context) -> String {
+    let escaping = if looks_like_json(body) {
+        Escaping::Json
+    } else {
+        Escaping::None
+    };
+    render(body, context, escaping)
+}
+
 /// The Slack preset: a Block Kit message with a header, the alert's numbers and the first rows.
 pub fn slack_preset_body() -> &'static str {
     r#"{"text": "{alert_name} fired: {alert_count} matching records in {stream_name}",

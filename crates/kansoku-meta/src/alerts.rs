@@ -21,7 +21,8 @@ pub enum AlertObjectKind {
 }
 
 impl AlertObjectKind {
-    fn as_str(self) -> &'static str {
+    /// `template`, `destination` or `alert` (as stored, and as named in messages).
+    pub fn as_str(self) -> &'static str {
         match self {
             AlertObjectKind::Template => "template",
             AlertObjectKind::Destination => "destination",
@@ -186,18 +187,12 @@ impl MetaStore {
         let Some(row) = row else {
             return Ok(AlertState::default());
         };
-        let read = Error::query("read alert state");
+        let read = || Error::query("read alert state");
         Ok(AlertState {
-            next_run_at: row.try_get("next_run_at").map_err(read)?,
-            last_run_at: row
-                .try_get("last_run_at")
-                .map_err(Error::query("read alert state"))?,
-            last_fired_at: row
-                .try_get("last_fired_at")
-                .map_err(Error::query("read alert state"))?,
-            last_status: row
-                .try_get("last_status")
-                .map_err(Error::query("read alert state"))?,
+            next_run_at: row.try_get("next_run_at").map_err(read())?,
+            last_run_at: row.try_get("last_run_at").map_err(read())?,
+            last_fired_at: row.try_get("last_fired_at").map_err(read())?,
+            last_status: row.try_get("last_status").map_err(read())?,
         })
     }
 

@@ -266,18 +266,11 @@ pub async fn preview_alert(
     let org = OrgId::parse(&org)?;
     let alert: Alert = body(&bytes, "alert")?;
     let evaluation = service(&app)?.preview_alert(&org, &alert).await?;
-    Ok(Json(json!({
-        "would_fire": evaluation.fired,
-        "value": evaluation.count,
-        "agg_value": evaluation.agg_value,
-        "operator": alert.trigger_condition.operator,
-        "threshold": alert.trigger_condition.threshold,
-        "start_time": evaluation.window.0,
-        "end_time": evaluation.window.1,
-        "rows": evaluation.rows.iter().take(10).collect::<Vec<_>>(),
-        "summary": alert.summary(),
-    }))
-    .into_response())
+    let mut preview = evaluation.detail(&alert);
+    preview["would_fire"] = json!(evaluation.fired);
+    preview["rows"] = json!(evaluation.rows.iter().take(10).collect::<Vec<_>>());
+    preview["summary"] = json!(alert.summary());
+    Ok(Json(preview).into_response())
 }
 
 /// `GET /api/v2/{org}/alerts/{id}`
