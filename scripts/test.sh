@@ -4,7 +4,8 @@
 # On a fresh machine it sets up everything the tests need:
 #   - starts the machine's PostgreSQL and NATS (JetStream) if they are down;
 #   - installs the test peers once into ~/.cache/kansoku-tools: s3s-fs (a real S3 server),
-#     a Python venv with elasticsearch-py and opensearch-py, syslog-ng (Debian packages);
+#     a Python venv with elasticsearch-py, opensearch-py and the OpenTelemetry SDK with its
+#     OTLP exporters, syslog-ng (Debian packages);
 #   - builds the web UI when web/ exists;
 # then runs the gates (rustfmt, clippy -D warnings) and every test, with a private s3s-fs
 # instance that is killed by PID on exit.
@@ -38,10 +39,11 @@ ensure_tools() {
     CARGO_TARGET_DIR="$TOOLS/s3s-target" cargo install s3s-fs@0.14.1 --locked --features binary --root "$TOOLS"
     rm -rf "$TOOLS/s3s-target"
   fi
-  if [ ! -x "$TOOLS/venv/bin/python" ] || ! "$TOOLS/venv/bin/python" -c 'import elasticsearch, opensearchpy' 2>/dev/null; then
-    log "creating the Python venv with elasticsearch-py and opensearch-py"
+  if [ ! -x "$TOOLS/venv/bin/python" ] || ! "$TOOLS/venv/bin/python" -c 'import elasticsearch, opensearchpy, opentelemetry.exporter.otlp.proto.grpc' 2>/dev/null; then
+    log "creating the Python venv with elasticsearch-py, opensearch-py and the OpenTelemetry SDK"
     python3 -m venv "$TOOLS/venv"
-    "$TOOLS/venv/bin/pip" install --quiet 'elasticsearch>=9,<10' opensearch-py
+    "$TOOLS/venv/bin/pip" install --quiet 'elasticsearch>=9,<10' opensearch-py \
+      'opentelemetry-sdk>=1.45,<2' 'opentelemetry-exporter-otlp-proto-http>=1.45,<2' 'opentelemetry-exporter-otlp-proto-grpc>=1.45,<2'
   fi
   if ! command -v syslog-ng >/dev/null 2>&1; then
     log "installing syslog-ng (Debian packages)"

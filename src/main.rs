@@ -12,6 +12,28 @@ fn main() -> ExitCode {
             print_config(&config);
             ExitCode::SUCCESS
         }
+        Command::Apply(args) => {
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime,
+                Err(error) => {
+                    report(&anyhow::anyhow!("cannot start the async runtime: {error}"));
+                    return ExitCode::FAILURE;
+                }
+            };
+            match runtime.block_on(kansoku_server::apply_cli::apply(&args)) {
+                Ok(lines) => {
+                    print_lines(&lines);
+                    ExitCode::SUCCESS
+                }
+                Err(error) => {
+                    report(&error);
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Serve(config) => {
             kansoku_server::telemetry::init(config.log_format, &config.log);
             let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -39,6 +61,13 @@ fn main() -> ExitCode {
 fn print_config(config: &kansoku_server::Config) {
     for (key, value) in config.redacted() {
         println!("{key}={value}");
+    }
+}
+
+#[allow(clippy::print_stdout)]
+fn print_lines(lines: &[String]) {
+    for line in lines {
+        println!("{line}");
     }
 }
 

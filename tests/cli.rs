@@ -139,3 +139,63 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         })
         .collect()
 }
+
+#[test]
+fn apply_sends_an_alerts_file_to_a_running_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Process::start(&dir.path().join("data"), &[]);
+    let file = dir.path().join("alerts.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: kansoku/v1\ntemplates:\n  - name: short\n    body: '{alert_name} fired'\n",
+    )
+    .unwrap();
+    let apply = |user: &str, password: &str| {
+        Command::new(binary())
+            .args(["apply", "-f"])
+            .arg(&file)
+            .args(["--url", &server.base(), "--org", "default"])
+            .env("KANSOKU_USER", user)
+            .env("KANSOKU_PASSWORD", password)
+            .output()
+            .unwrap()
+    };
+    let output = apply(ROOT, ROOT_PASSWORD);
+    let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+    assert!(
+        output.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(stdout.trim(), "template 'short' created");
+    let output = apply(ROOT, ROOT_PASSWORD);
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout).trim(),
+        "template 'short' unchanged"
+    );
+    // Wrong password: a failure exit with the server's reason.
+    let output = apply(ROOT, "wrong-password#1");
+    assert!(!output.status.success());
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("401"),
+        "{output:?}"
+    );
+    // A broken file: the server names the problem.
+    std::fs::write(&file, "templates: [{name: t}]").unwrap();
+    let output = apply(ROOT, ROOT_PASSWORD);
+    assert!(!output.status.success());
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("body"),
+        "{output:?}"
+    );
+    let http = Http::new();
+    assert_eq!(
+        http.get_status(
+            &format!("{}/api/default/alerts/templates/short", server.base()),
+            ROOT,
+            ROOT_PASSWORD
+        ),
+        200
+    );
+    server.terminate();
+}

@@ -68,6 +68,7 @@ impl Process {
             .env("KANSOKU_DATA_DIR", data_dir)
             .env("KANSOKU_HTTP_ADDR", "127.0.0.1")
             .env("KANSOKU_HTTP_PORT", port.to_string())
+            .env("KANSOKU_GRPC_PORT", "0")
             .env("KANSOKU_LOG", "info")
             .stdout(Stdio::null())
             .stderr(log_file);

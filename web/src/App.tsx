@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useState } from "react";
 import * as api from "./api";
+import { AlertsPage } from "./alerts/AlertsPage";
 import { LoginPage } from "./pages/LoginPage";
 import { LogsPage } from "./pages/LogsPage";
 import { StreamsPage } from "./pages/StreamsPage";
@@ -24,7 +25,7 @@ export function App() {
   const params = new URLSearchParams(location.search);
   const orgs = me.orgs.map((o) => o.identifier);
   const org = params.get("org") && orgs.includes(params.get("org") ?? "") ? (params.get("org") as string) : (orgs[0] ?? "default");
-  const page = location.path.startsWith("/streams") ? "streams" : "logs";
+  const page = location.path.startsWith("/streams") ? "streams" : location.path.startsWith("/alerts") ? "alerts" : "logs";
 
   const switchOrg = (next: string) => navigate(`/${page}?org=${encodeURIComponent(next)}`);
   const signOut = async () => {
@@ -58,6 +59,16 @@ export function App() {
           >
             Streams
           </a>
+          <a
+            href={`/alerts?org=${encodeURIComponent(org)}`}
+            className={page === "alerts" ? "active" : ""}
+            onClick={(e) => {
+              e.preventDefault();
+              navigate(`/alerts?org=${encodeURIComponent(org)}`);
+            }}
+          >
+            Alerts
+          </a>
         </nav>
         <span className="spacer" />
         <label className="org-switcher">
@@ -75,7 +86,15 @@ export function App() {
           Sign out
         </button>
       </header>
-      <main>{page === "streams" ? <StreamsPage org={org} /> : <LogsPage key={org} org={org} search={location.search} />}</main>
+      <main>
+        {page === "streams" ? (
+          <StreamsPage org={org} />
+        ) : page === "alerts" ? (
+          <AlertsPage key={org} org={org} search={location.search} />
+        ) : (
+          <LogsPage key={org} org={org} search={location.search} />
+        )}
+      </main>
     </div>
   );
 }

@@ -24,7 +24,8 @@ function freePort() {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-export async function startServer() {
+/** Starts the server; `extraEnv` adds `KANSOKU_*` settings. */
+export async function startServer(extraEnv = {}) {
   const target = process.env.CARGO_TARGET_DIR ?? join(homedir(), ".cache/kansoku-target");
   const binary = process.env.KANSOKU_BIN ?? join(target, "debug/kansoku");
   const dataDir = mkdtempSync(join(tmpdir(), "kansoku-ui-"));
@@ -36,9 +37,11 @@ export async function startServer() {
       KANSOKU_DATA_DIR: join(dataDir, "data"),
       KANSOKU_HTTP_ADDR: "127.0.0.1",
       KANSOKU_HTTP_PORT: String(port),
+      KANSOKU_GRPC_PORT: "0",
       KANSOKU_ROOT_USER_EMAIL: ROOT,
       KANSOKU_ROOT_USER_PASSWORD: PASSWORD,
       KANSOKU_LOG: "info",
+      ...extraEnv,
     },
     stdio: ["ignore", "ignore", log],
   });

@@ -17,6 +17,9 @@ pub enum Error {
     /// Sending failed (after retries).
     #[error("delivery failed: {0}")]
     DeliveryFailed(String),
+    /// A destination's `rate_limit_per_hour` is used up.
+    #[error("rate limited: {0}")]
+    RateLimited(String),
     /// Something named does not exist.
     #[error("{0}")]
     NotFound(String),
@@ -38,6 +41,7 @@ impl CodedError for Error {
                 ErrorCode::BadRequest
             }
             Error::DeliveryFailed(_) => ErrorCode::Unavailable,
+            Error::RateLimited(_) => ErrorCode::TooManyRequests,
             Error::NotFound(_) => ErrorCode::NotFound,
             Error::Conflict(_) => ErrorCode::Conflict,
             Error::Query(error) => error.code(),

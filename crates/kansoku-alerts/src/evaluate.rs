@@ -7,7 +7,7 @@ use kansoku_query::{QueryEngine, SearchRequest};
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
-use crate::model::{Alert, compare};
+use crate::model::{Alert, RuleKind, compare};
 use crate::sql;
 
 /// Rows kept for `{rows}`.
@@ -18,8 +18,13 @@ pub const MAX_ROWS: usize = 100;
 pub struct Evaluation {
     /// Whether the trigger condition holds.
     pub fired: bool,
-    /// The number compared with the threshold: matching records, or groups when aggregated.
+    /// Matching records, groups when aggregated, new values for `new_term` alerts.
     pub count: u64,
+    /// The number compared with the threshold: `count`, or for `spike` alerts the ratio of
+    /// `count` to `previous`.
+    pub value: f64,
+    /// `spike` alerts: the count of the period before.
+    pub previous: Option<u64>,
     /// The largest aggregate value among the groups (aggregated alerts).
     pub agg_value: Option<f64>,
     /// Up to [`MAX_ROWS`] result rows.
@@ -29,16 +34,49 @@ pub struct Evaluation {
 }
 
 impl Evaluation {
+    /// An evaluation that compared `count` with the alert's threshold.
+    pub fn counted(
+        alert: &Alert,
+        count: u64,
+        rows: Vec<Map<String, Value>>,
+        window: (i64, i64),
+    ) -> Evaluation {
+        let trigger = &alert.trigger_condition;
+        Evaluation {
+            fired: compare(count as f64, &trigger.operator, trigger.threshold),
+            count,
+            value: count as f64,
+            previous: None,
+            agg_value: None,
+            rows,
+            window,
+        }
+    }
+
+    /// The compared value as JSON: whole numbers stay integers (10, not 10.0).
+    pub fn value_json(&self) -> Value {
+        if self.value.fract() == 0.0 && self.value.abs() < 9e15 {
+            Value::from(self.value as i64)
+        } else {
+            Value::from(self.value)
+        }
+    }
+
     /// What was compared, as JSON (history entries and the preview endpoint).
     pub fn detail(&self, alert: &Alert) -> Value {
-        serde_json::json!({
-            "value": self.count,
+        let mut detail = serde_json::json!({
+            "value": self.value_json(),
+            "count": self.count,
             "agg_value": self.agg_value,
             "operator": alert.trigger_condition.operator,
             "threshold": alert.trigger_condition.threshold,
             "start_time": self.window.0,
             "end_time": self.window.1,
-        })
+        });
+        if let (Some(previous), Value::Object(map)) = (self.previous, &mut detail) {
+            map.insert("previous".to_string(), previous.into());
+        }
+        detail
     }
 }
 
@@ -65,19 +103,21 @@ fn agg_value(rows: &[Map<String, Value>]) -> Option<f64> {
         .reduce(f64::max)
 }
 
-/// Evaluates a scheduled alert over `[now − period, now)`.
-pub async fn scheduled(
+/// Runs `queries` over `window`: the count, and the rows when there are any. A stream that does
+/// not exist (yet, or any more) has no records: that is a count of 0, not an error.
+async fn count_and_rows(
     engine: &QueryEngine,
     org: &OrgId,
     alert: &Alert,
-    now: i64,
-) -> Result<Evaluation> {
-    let queries = sql::queries(alert)?;
+    queries: &sql::AlertQueries,
+    window: (i64, i64),
+    search_from: i64,
+    with_rows: bool,
+) -> Result<(u64, Vec<Map<String, Value>>)> {
     let stream_type = stream_type_of(alert)?;
-    let window = (now - Alert::micros(alert.trigger_condition.period), now);
     let request = |sql: String, size: usize| SearchRequest {
         sql,
-        start_time: window.0,
+        start_time: search_from,
         end_time: window.1,
         from: 0,
         size,
@@ -88,18 +128,7 @@ pub async fn scheduled(
         .await
     {
         Ok(counted) => counted,
-        // A stream that does not exist (yet, or any more) has no records: a no-data alert on it
-        // fires, a frequency alert does not, and neither is an error.
-        Err(kansoku_query::Error::StreamNotFound(_)) => {
-            let trigger = &alert.trigger_condition;
-            return Ok(Evaluation {
-                fired: compare(0.0, &trigger.operator, trigger.threshold),
-                count: 0,
-                agg_value: None,
-                rows: Vec::new(),
-                window,
-            });
-        }
+        Err(kansoku_query::Error::StreamNotFound(_)) => return Ok((0, Vec::new())),
         Err(error) => return Err(error.into()),
     };
     let count = parse_rows(&counted.hits_json)
@@ -107,19 +136,77 @@ pub async fn scheduled(
         .and_then(|row| row.get("alert_count"))
         .and_then(Value::as_u64)
         .unwrap_or(0);
-    let rows = if count > 0 {
-        let found = engine
-            .search(org, stream_type, &request(queries.rows.clone(), MAX_ROWS))
-            .await?;
-        parse_rows(&found.hits_json)
-    } else {
-        Vec::new()
-    };
+    if count == 0 || !with_rows {
+        return Ok((count, Vec::new()));
+    }
+    let found = engine
+        .search(org, stream_type, &request(queries.rows.clone(), MAX_ROWS))
+        .await?;
+    Ok((count, parse_rows(&found.hits_json)))
+}
+
+/// Evaluates a scheduled alert over `[now − period, now)`.
+pub async fn scheduled(
+    engine: &QueryEngine,
+    org: &OrgId,
+    alert: &Alert,
+    now: i64,
+) -> Result<Evaluation> {
+    let period = Alert::micros(alert.trigger_condition.period);
+    let window = (now - period, now);
+    match alert.kind() {
+        RuleKind::Spike => spike(engine, org, alert, window).await,
+        RuleKind::NewTerm => {
+            let queries = sql::new_term_queries(alert, window.0)?;
+            let known_from = window.0 - Alert::micros(alert.trigger_condition.term_window);
+            let (count, rows) =
+                count_and_rows(engine, org, alert, &queries, window, known_from, true).await?;
+            Ok(Evaluation::counted(alert, count, rows, window))
+        }
+        RuleKind::Threshold | RuleKind::Unknown => {
+            let queries = sql::queries(alert)?;
+            let (count, rows) =
+                count_and_rows(engine, org, alert, &queries, window, window.0, true).await?;
+            let mut evaluation = Evaluation::counted(alert, count, rows, window);
+            if queries.aggregated {
+                evaluation.agg_value = agg_value(&evaluation.rows);
+            }
+            Ok(evaluation)
+        }
+    }
+}
+
+/// A spike: the period's count over the count of the period before it.
+async fn spike(
+    engine: &QueryEngine,
+    org: &OrgId,
+    alert: &Alert,
+    window: (i64, i64),
+) -> Result<Evaluation> {
+    let queries = sql::queries(alert)?;
+    let (count, rows) =
+        count_and_rows(engine, org, alert, &queries, window, window.0, true).await?;
+    let before = (2 * window.0 - window.1, window.0);
+    let (previous, _) =
+        count_and_rows(engine, org, alert, &queries, before, before.0, false).await?;
     let trigger = &alert.trigger_condition;
+    let value = if previous == 0 {
+        if count == 0 { 0.0 } else { f64::INFINITY }
+    } else {
+        count as f64 / previous as f64
+    };
+    let judged = previous as f64 >= trigger.min_previous;
     Ok(Evaluation {
-        fired: compare(count as f64, &trigger.operator, trigger.threshold),
+        fired: judged && compare(value, &trigger.operator, trigger.threshold),
         count,
-        agg_value: queries.aggregated.then(|| agg_value(&rows)).flatten(),
+        // JSON has no infinity: a rise from nothing is shown as the count itself.
+        value: if value.is_finite() {
+            value
+        } else {
+            count as f64
+        },
+        previous: Some(previous),
+        agg_value: None,
         rows,
         window,
     })
@@ -155,12 +242,5 @@ pub async fn real_time(
             .take(MAX_ROWS)
             .collect()
     };
-    let trigger = &alert.trigger_condition;
-    Ok(Evaluation {
-        fired: compare(count as f64, &trigger.operator, trigger.threshold),
-        count: count as u64,
-        agg_value: None,
-        rows,
-        window: (now, now),
-    })
+    Ok(Evaluation::counted(alert, count as u64, rows, (now, now)))
 }

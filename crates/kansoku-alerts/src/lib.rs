@@ -10,11 +10,17 @@
 //! | [`template`] | `{variable}` rendering, JSON-safe; the Slack Block Kit preset |
 //! | [`ssrf`] | the destination URL guard and `KANSOKU_DESTINATION_ALLOWLIST` |
 //! | [`deliver`] | sending to a destination: pinned address, no redirects, retries |
-//! | [`service`] | [`Alerts`]: storage, scheduler, trigger, real-time, history |
+//! | [`email`] | sending through the configured SMTP server |
+//! | [`service`] | [`Alerts`]: storage, scheduler, trigger, real-time, history, rate limits |
+//! | [`code`] | alerts as code: the YAML documents and the alerts directory's files |
+//! | `apply` | applying those documents (create, update, delete what left the files) |
 //!
 //! Documents are stored by `kansoku-meta`; this crate reads data only through `kansoku-query`.
 
+mod apply;
+pub mod code;
 pub mod deliver;
+pub mod email;
 mod error;
 pub mod evaluate;
 pub mod model;

@@ -22,6 +22,10 @@ pub struct Template {
     /// `http` or `email`.
     #[serde(rename = "type")]
     pub template_type: String,
+    /// Set when the template comes from an alerts-as-code file (`file:<name>`); such objects are
+    /// removed when they leave their file.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub managed_by: String,
 }
 
 /// Where notifications go.
@@ -47,6 +51,12 @@ pub struct Destination {
     pub destination_type_name: String,
     /// Must stay false: kansoku always verifies TLS.
     pub skip_tls_verify: bool,
+    /// Most notifications sent to this destination per hour (0: no limit); the ones over the
+    /// limit are recorded in the history as `rate_limited`.
+    pub rate_limit_per_hour: u32,
+    /// See [`Template::managed_by`].
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub managed_by: String,
 }
 
 /// One condition: `column operator value`.
@@ -129,6 +139,16 @@ pub struct TriggerCondition {
     pub frequency: f64,
     /// After a notification, further ones are held back this long.
     pub silence: f64,
+    /// `threshold` (default): the count (or groups) compared with the threshold; `spike`: the
+    /// count in the period divided by the count in the period before it; `new_term`: values of
+    /// `term_fields` seen in the period but not in the `term_window` before it.
+    pub kind: String,
+    /// `spike`: the previous period needs at least this many records to be compared with.
+    pub min_previous: f64,
+    /// `new_term`: the fields whose new values are looked for.
+    pub term_fields: Vec<String>,
+    /// `new_term`: how far back, before the period, values count as known (minutes).
+    pub term_window: f64,
 }
 
 impl Default for TriggerCondition {
@@ -139,6 +159,10 @@ impl Default for TriggerCondition {
             threshold: 1.0,
             frequency: 1.0,
             silence: 10.0,
+            kind: String::new(),
+            min_previous: 1.0,
+            term_fields: Vec::new(),
+            term_window: 60.0 * 24.0,
         }
     }
 }
@@ -171,6 +195,9 @@ pub struct Alert {
     pub description: String,
     /// Disabled alerts are never evaluated by the scheduler.
     pub enabled: bool,
+    /// See [`Template::managed_by`].
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub managed_by: String,
 }
 
 impl Default for Alert {
@@ -188,8 +215,22 @@ impl Default for Alert {
             row_template: String::new(),
             description: String::new(),
             enabled: true,
+            managed_by: String::new(),
         }
     }
+}
+
+/// The rule kinds (`trigger_condition.kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleKind {
+    /// Count (or groups) against the threshold: frequency and, with `<`, flatline.
+    Threshold,
+    /// The period's count against the previous period's, as a ratio.
+    Spike,
+    /// Values not seen before the period.
+    NewTerm,
+    /// Anything else (refused by validation).
+    Unknown,
 }
 
 /// Comparison operators of thresholds.
@@ -270,9 +311,21 @@ impl Destination {
                 }
                 Ok(())
             }
-            "email" => Err(Error::Invalid(
-                "email destinations need SMTP, which this server is not configured for".to_string(),
-            )),
+            "email" => {
+                if self.emails.is_empty() {
+                    return Err(Error::Invalid(
+                        "an email destination needs at least one address in emails".to_string(),
+                    ));
+                }
+                for address in &self.emails {
+                    if address.parse::<lettre::Address>().is_err() {
+                        return Err(Error::Invalid(format!(
+                            "'{address}' is not an e-mail address"
+                        )));
+                    }
+                }
+                Ok(())
+            }
             other => Err(Error::Invalid(format!(
                 "destination type '{other}' is not http or email"
             ))),
@@ -312,6 +365,7 @@ impl Alert {
                 "trigger_condition.threshold must be a number".to_string(),
             ));
         }
+        self.validate_kind()?;
         match self.query_condition.query_type.as_str() {
             "sql" => {
                 if self
@@ -343,6 +397,70 @@ impl Alert {
             ));
         }
         Ok(())
+    }
+
+    fn validate_kind(&self) -> Result<()> {
+        let trigger = &self.trigger_condition;
+        match self.kind() {
+            RuleKind::Threshold => Ok(()),
+            RuleKind::Spike => {
+                if self.is_real_time {
+                    return Err(Error::Invalid(
+                        "spike alerts compare two periods and cannot be real-time".to_string(),
+                    ));
+                }
+                if self.query_condition.query_type == "sql" {
+                    return Err(Error::Invalid(
+                        "spike alerts use conditions, not SQL".to_string(),
+                    ));
+                }
+                if !(trigger.min_previous.is_finite() && trigger.min_previous >= 0.0) {
+                    return Err(Error::Invalid(
+                        "trigger_condition.min_previous must be 0 or more".to_string(),
+                    ));
+                }
+                Ok(())
+            }
+            RuleKind::NewTerm => {
+                if self.is_real_time || self.query_condition.query_type == "sql" {
+                    return Err(Error::Invalid(
+                        "new_term alerts use conditions on a schedule, not SQL or real-time"
+                            .to_string(),
+                    ));
+                }
+                if trigger.term_fields.is_empty()
+                    || trigger.term_fields.iter().any(|f| f.trim().is_empty())
+                {
+                    return Err(Error::Invalid(
+                        "trigger_condition.term_fields must name at least one field".to_string(),
+                    ));
+                }
+                if !(trigger.term_window.is_finite()
+                    && trigger.term_window > 0.0
+                    && trigger.term_window <= 60.0 * 24.0 * 90.0)
+                {
+                    return Err(Error::Invalid(
+                        "trigger_condition.term_window must be more than 0 and at most 129600 minutes"
+                            .to_string(),
+                    ));
+                }
+                Ok(())
+            }
+            RuleKind::Unknown => Err(Error::Invalid(format!(
+                "trigger_condition.kind '{}' is not threshold, spike or new_term",
+                trigger.kind
+            ))),
+        }
+    }
+
+    /// What kind of rule the alert is.
+    pub fn kind(&self) -> RuleKind {
+        match self.trigger_condition.kind.as_str() {
+            "" | "threshold" | "frequency" => RuleKind::Threshold,
+            "spike" => RuleKind::Spike,
+            "new_term" => RuleKind::NewTerm,
+            _ => RuleKind::Unknown,
+        }
     }
 
     /// The stream type, `logs` when the document leaves it empty.
@@ -428,13 +546,38 @@ impl Alert {
         } else {
             String::new()
         };
+        let notifies = if self.destinations.is_empty() {
+            "nobody".to_string()
+        } else {
+            self.destinations.join(", ")
+        };
+        match self.kind() {
+            RuleKind::Spike => {
+                return format!(
+                    "Notifies {notifies} when the {what} of stream '{}' in the last {} are {} {threshold} times those of the {} before (which needs at least {}), checked every {}{silence}.",
+                    self.stream_name,
+                    minutes_text(trigger.period),
+                    operator_text(&trigger.operator),
+                    minutes_text(trigger.period),
+                    format_number(trigger.min_previous),
+                    minutes_text(trigger.frequency),
+                );
+            }
+            RuleKind::NewTerm => {
+                return format!(
+                    "Notifies {notifies} when stream '{}' has {} {threshold} values of {} in the last {} not seen in the {} before, checked every {}{silence}.",
+                    self.stream_name,
+                    operator_text(&trigger.operator),
+                    trigger.term_fields.join(", "),
+                    minutes_text(trigger.period),
+                    minutes_text(trigger.term_window),
+                    minutes_text(trigger.frequency),
+                );
+            }
+            RuleKind::Threshold | RuleKind::Unknown => {}
+        }
         format!(
-            "Notifies {} when stream '{}' has {} {threshold} {what} {when}{silence}.",
-            if self.destinations.is_empty() {
-                "nobody".to_string()
-            } else {
-                self.destinations.join(", ")
-            },
+            "Notifies {notifies} when stream '{}' has {} {threshold} {what} {when}{silence}.",
             self.stream_name,
             operator_text(&trigger.operator),
         )

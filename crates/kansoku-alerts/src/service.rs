@@ -13,6 +13,7 @@ use kansoku_query::QueryEngine;
 use serde_json::{Value, json};
 
 use crate::deliver::{self, DeliveryConfig};
+use crate::email::{self, SmtpConfig};
 use crate::error::{Error, Result};
 use crate::evaluate::{self, Evaluation};
 use crate::model::{Alert, Destination, Template, format_number};
@@ -27,6 +28,8 @@ pub struct AlertsConfig {
     pub delivery: DeliveryConfig,
     /// The UI's address, for `{alert_url}`.
     pub public_url: String,
+    /// The SMTP server of e-mail destinations (none: they are refused).
+    pub smtp: Option<SmtpConfig>,
 }
 
 /// What one evaluation led to.
@@ -48,7 +51,20 @@ pub struct Alerts {
     /// Enabled real-time alerts, read at most once per [`REAL_TIME_REFRESH`] (and after every
     /// change made through this node), so ingest does not cost a database query per batch.
     real_time: std::sync::RwLock<Option<(std::time::Instant, RealTimeAlerts)>>,
+    /// When notifications went to each (org, destination) within the last hour, for
+    /// `rate_limit_per_hour`. Kept per node.
+    sent: std::sync::Mutex<BTreeMap<(String, String), std::collections::VecDeque<i64>>>,
 }
+
+/// A rendered notification.
+struct Rendered {
+    /// Subject of e-mails.
+    title: String,
+    /// The message.
+    body: String,
+}
+
+const HOUR_MICROS: i64 = 3_600_000_000;
 
 /// The enabled real-time alerts of every organisation.
 type RealTimeAlerts = Arc<Vec<(OrgId, Alert)>>;
@@ -74,12 +90,17 @@ impl Alerts {
             engine,
             config,
             real_time: std::sync::RwLock::new(None),
+            sent: std::sync::Mutex::new(BTreeMap::new()),
         }
     }
 
     /// Its settings.
     pub fn config(&self) -> &AlertsConfig {
         &self.config
+    }
+
+    pub(crate) fn meta(&self) -> &MetaStore {
+        &self.meta
     }
 
     // ---- storage ------------------------------------------------------------------------------
@@ -125,6 +146,9 @@ impl Alerts {
         create: bool,
     ) -> Result<()> {
         destination.validate()?;
+        if destination.destination_type == "email" && self.config.smtp.is_none() {
+            return Err(Error::Invalid(email::not_configured()));
+        }
         let template = destination.template.trim();
         if !template.is_empty() {
             self.template(org, template).await?;
@@ -342,6 +366,15 @@ impl Alerts {
             if state.next_run_at > now {
                 continue;
             }
+            // With several nodes on one database, only the node that claims the run evaluates.
+            let next_run_at = now + Alert::micros(alert.trigger_condition.frequency);
+            if !self
+                .meta
+                .claim_alert_run(org.as_str(), &alert.id, state.next_run_at, next_run_at)
+                .await?
+            {
+                continue;
+            }
             ran += 1;
             if let Err(error) = self.run(&org, &alert, now).await {
                 tracing::warn!(%org, alert = %alert.name, %error, "alert evaluation failed");
@@ -508,7 +541,11 @@ impl Alerts {
                     Ok(delivered.status),
                 ),
                 Err(error) => (
-                    "delivery_failed",
+                    if matches!(error, Error::RateLimited(_)) {
+                        "rate_limited"
+                    } else {
+                        "delivery_failed"
+                    },
                     json!({"destination": name, "error": error.to_string()}),
                     Err(error.to_string()),
                 ),
@@ -528,10 +565,56 @@ impl Alerts {
         now: i64,
     ) -> Result<deliver::Delivered> {
         let destination = self.destination(org, destination_name).await?;
+        self.take_rate_limit(org, &destination, now)?;
         let rendered = self
             .render_for(org, alert, evaluation, &destination, now)
             .await?;
-        deliver::send(&destination, &rendered, &self.config.delivery).await
+        self.send(&destination, &rendered).await
+    }
+
+    /// Counts a notification against the destination's hourly limit, or refuses it.
+    fn take_rate_limit(&self, org: &OrgId, destination: &Destination, now: i64) -> Result<()> {
+        let limit = destination.rate_limit_per_hour as usize;
+        if limit == 0 {
+            return Ok(());
+        }
+        let Ok(mut sent) = self.sent.lock() else {
+            return Ok(());
+        };
+        let times = sent
+            .entry((org.to_string(), destination.name.clone()))
+            .or_default();
+        while times.front().is_some_and(|t| *t <= now - HOUR_MICROS) {
+            times.pop_front();
+        }
+        if times.len() >= limit {
+            return Err(Error::RateLimited(format!(
+                "destination '{}' already received {limit} notifications in the last hour (rate_limit_per_hour)",
+                destination.name
+            )));
+        }
+        times.push_back(now);
+        Ok(())
+    }
+
+    async fn send(
+        &self,
+        destination: &Destination,
+        rendered: &Rendered,
+    ) -> Result<deliver::Delivered> {
+        if destination.destination_type == "email" {
+            let delivery = &self.config.delivery;
+            return email::send(
+                self.config.smtp.as_ref(),
+                destination,
+                &rendered.title,
+                &rendered.body,
+                delivery.attempts,
+                delivery.backoff,
+            )
+            .await;
+        }
+        deliver::send(destination, &rendered.body, &self.config.delivery).await
     }
 
     /// Sends a sample notification to a destination (its test button).
@@ -546,7 +629,7 @@ impl Alerts {
         let rendered = self
             .render_for(org, &alert, &evaluation, &destination, now)
             .await?;
-        deliver::send(&destination, &rendered, &self.config.delivery).await
+        self.send(&destination, &rendered).await
     }
 
     async fn render_for(
@@ -556,21 +639,41 @@ impl Alerts {
         evaluation: &Evaluation,
         destination: &Destination,
         now: i64,
-    ) -> Result<String> {
+    ) -> Result<Rendered> {
         let template_name = alert
             .template
             .clone()
             .filter(|t| !t.is_empty())
             .or_else(|| Some(destination.template.clone()).filter(|t| !t.is_empty()));
-        let body = match template_name {
-            Some(name) => self.template(org, &name).await?.body,
-            None if destination.destination_type_name == "slack" => {
-                template::slack_preset_body().to_string()
+        let is_email = destination.destination_type == "email";
+        let (title, body) = match template_name {
+            Some(name) => {
+                let template = self.template(org, &name).await?;
+                (template.title, template.body)
             }
-            None => template::default_body().to_string(),
+            None if is_email => (
+                template::default_email_title().to_string(),
+                template::default_email_body().to_string(),
+            ),
+            None if destination.destination_type_name == "slack" => {
+                (String::new(), template::slack_preset_body().to_string())
+            }
+            None => (String::new(), template::default_body().to_string()),
+        };
+        let title = if title.trim().is_empty() {
+            template::default_email_title().to_string()
+        } else {
+            title
         };
         let context = self.context(org, alert, evaluation, now);
-        Ok(template::render_body(&body, &context))
+        Ok(Rendered {
+            title: template::render(&title, &context, template::Escaping::None),
+            body: if is_email {
+                template::render(&body, &context, template::Escaping::None)
+            } else {
+                template::render_body(&body, &context)
+            },
+        })
     }
 
     /// The template variables of an evaluation.
@@ -679,13 +782,8 @@ fn sample(name: &str, rows: Vec<serde_json::Map<String, Value>>) -> (Alert, Eval
         ..Alert::default()
     };
     let now = now_micros();
-    let evaluation = Evaluation {
-        fired: true,
-        count: rows.len() as u64,
-        agg_value: None,
-        rows,
-        window: (now - Alert::micros(alert.trigger_condition.period), now),
-    };
+    let window = (now - Alert::micros(alert.trigger_condition.period), now);
+    let evaluation = Evaluation::counted(&alert, rows.len() as u64, rows, window);
     (alert, evaluation, now)
 }
 

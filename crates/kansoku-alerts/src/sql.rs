@@ -206,6 +206,41 @@ pub fn queries(alert: &Alert) -> Result<AlertQueries> {
     })
 }
 
+/// The queries of a `new_term` alert: the distinct values of its term fields among the records
+/// matching its conditions from `period_start` on, less those already seen before `period_start`
+/// (the search's time range starts `term_window` earlier).
+pub fn new_term_queries(alert: &Alert, period_start: i64) -> Result<AlertQueries> {
+    let stream = quote_identifier(&alert.stream_name);
+    let filter = condition_sql(alert.query_condition.conditions.as_ref())?;
+    let fields: Vec<String> = alert
+        .trigger_condition
+        .term_fields
+        .iter()
+        .map(|f| quote_identifier(f))
+        .collect();
+    if fields.is_empty() {
+        return Err(Error::Invalid(
+            "trigger_condition.term_fields must name at least one field".to_string(),
+        ));
+    }
+    let columns = fields.join(", ");
+    let present = fields
+        .iter()
+        .map(|f| format!(" AND {f} IS NOT NULL"))
+        .collect::<String>();
+    let timestamp = quote_identifier(kansoku_core::schema::TIMESTAMP_COLUMN);
+    let rows = format!(
+        "SELECT DISTINCT {columns} FROM {stream} WHERE ({filter}){present} AND {timestamp} >= {period_start} \
+         EXCEPT SELECT DISTINCT {columns} FROM {stream} WHERE ({filter}){present} AND {timestamp} < {period_start}"
+    );
+    let count = format!("SELECT count(*) AS alert_count FROM ({rows}) AS alert_rows");
+    Ok(AlertQueries {
+        rows,
+        count,
+        aggregated: false,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

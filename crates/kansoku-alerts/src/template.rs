@@ -148,6 +148,19 @@ pub fn default_body() -> &'static str {
     r#"{"alert_name": "{alert_name}", "stream_name": "{stream_name}", "alert_count": "{alert_count}", "alert_agg_value": "{alert_agg_value}", "alert_start_time": "{alert_start_time}", "alert_end_time": "{alert_end_time}", "alert_url": "{alert_url}", "rows": "{rows:4000}"}"#
 }
 
+/// The subject of e-mails whose template has no title.
+pub fn default_email_title() -> &'static str {
+    "[kansoku] {alert_name} fired on {stream_name}"
+}
+
+/// The text of e-mails when neither the alert nor the destination names a template.
+pub fn default_email_body() -> &'static str {
+    "Alert {alert_name} fired on stream {stream_name} ({org_name}).\n\n\
+     Value: {alert_count} ({alert_operator} {alert_threshold}) between {alert_start_time} and {alert_end_time}.\n\n\
+     {rows:4000}\n\n\
+     Open in kansoku: {alert_url}\n"
+}
+
 /// Whether a rendered body should be sent as JSON.
 pub fn looks_like_json(body: &str) -> bool {
     let trimmed = body.trim_start();

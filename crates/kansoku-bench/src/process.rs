@@ -38,6 +38,7 @@ impl Server {
             .env("KANSOKU_DATA_DIR", dir)
             .env("KANSOKU_HTTP_ADDR", "127.0.0.1")
             .env("KANSOKU_HTTP_PORT", port.to_string())
+            .env("KANSOKU_GRPC_PORT", "0")
             .env("KANSOKU_ROOT_USER_EMAIL", USER)
             .env("KANSOKU_ROOT_USER_PASSWORD", PASSWORD)
             .env("KANSOKU_LOG", "warn")

@@ -90,6 +90,8 @@ pub enum DiscardReason {
     InvalidIndex,
     /// A bulk item's action is not supported or is malformed.
     UnsupportedAction,
+    /// An OTLP item (span, log record, metric) is malformed (ids, names).
+    InvalidOtlp,
 }
 
 impl DiscardReason {
@@ -106,6 +108,7 @@ impl DiscardReason {
             DiscardReason::StreamFieldLimit => "stream_field_limit",
             DiscardReason::InvalidIndex => "invalid_index",
             DiscardReason::UnsupportedAction => "unsupported_action",
+            DiscardReason::InvalidOtlp => "invalid_otlp",
         }
     }
 }

@@ -210,6 +210,26 @@ impl Ingester {
         Ok(IngestReport { streams })
     }
 
+    /// Ingests decoded OTLP items (log records, spans or metric rows) of one stream type.
+    pub async fn ingest_otlp(
+        self: &Arc<Self>,
+        org: OrgId,
+        stream_type: StreamType,
+        items: Vec<crate::decode::otlp::OtlpItem>,
+    ) -> Result<(IngestReport, pipeline::Unrouted)> {
+        self.check_admission()?;
+        let this = Arc::clone(self);
+        let runtime = tokio::runtime::Handle::current();
+        let (unrouted, prepared) = tokio::task::spawn_blocking(move || {
+            let preparer = this.preparer(runtime, org, stream_type);
+            pipeline::run(preparer, |p| pipeline::prepare_otlp(p, items))
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("ingest task failed: {e}")))??;
+        let streams = self.commit(prepared).await?;
+        Ok((IngestReport { streams }, unrouted))
+    }
+
     /// Ingests an Elasticsearch bulk body (`default_index` from `/{index}/_bulk` routes).
     pub async fn ingest_bulk(
         self: &Arc<Self>,

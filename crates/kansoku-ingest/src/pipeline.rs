@@ -87,6 +87,54 @@ pub fn prepare_json<'b>(
     Ok(())
 }
 
+/// Items of an OTLP request refused before they reached a stream (no valid stream name).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Unrouted {
+    /// How many.
+    pub count: u64,
+    /// The first reason.
+    pub first_error: Option<String>,
+}
+
+/// Prepares decoded OTLP items, each for its own stream.
+pub fn prepare_otlp(
+    preparer: &mut Preparer<'static, '_>,
+    items: Vec<crate::decode::otlp::OtlpItem>,
+) -> Result<Unrouted> {
+    let mut unrouted = Unrouted::default();
+    for (index, item) in items.into_iter().enumerate() {
+        let position = Position::Item(index + 1);
+        let stream = match StreamName::normalise(&item.stream) {
+            Ok(stream) => stream,
+            Err(error) => {
+                let message = match item.record {
+                    Err(reason) => format!("{position}: {reason}"),
+                    Ok(_) => format!("{position}: {error}"),
+                };
+                preparer.reject(
+                    None,
+                    RecordError::new(DiscardReason::InvalidOtlp, message.clone()),
+                );
+                unrouted.count += 1;
+                unrouted.first_error.get_or_insert(message);
+                continue;
+            }
+        };
+        let slot = preparer.slot(stream)?;
+        match item.record {
+            Ok(record) => {
+                // A refusal is counted in the stream's report by the preparer.
+                let _refusal = preparer.accept(slot, position, record, 0)?;
+            }
+            Err(reason) => preparer.reject(
+                Some(slot),
+                RecordError::new(DiscardReason::InvalidOtlp, format!("{position}: {reason}")),
+            ),
+        }
+    }
+    Ok(unrouted)
+}
+
 /// Options of the bulk route.
 #[derive(Debug, Clone, Copy)]
 pub struct BulkOptions {

@@ -30,6 +30,8 @@ pub enum Position {
     Record(usize),
     /// A line of an NDJSON or bulk body (1-based).
     Line(usize),
+    /// The n-th item (log record, span, point row) of an OTLP request (1-based).
+    Item(usize),
 }
 
 impl std::fmt::Display for Position {
@@ -37,6 +39,7 @@ impl std::fmt::Display for Position {
         match self {
             Position::Record(n) => write!(f, "record {n}"),
             Position::Line(n) => write!(f, "line {n}"),
+            Position::Item(n) => write!(f, "item {n}"),
         }
     }
 }

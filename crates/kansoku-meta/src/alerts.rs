@@ -222,6 +222,43 @@ impl MetaStore {
         Ok(())
     }
 
+    /// Claims the run of an alert that is due: moves its `next_run_at` from `due_at` (what this
+    /// node read) to `next_run_at`, and returns whether this node did it. When several nodes
+    /// share the database, exactly one of them wins each run.
+    pub async fn claim_alert_run(
+        &self,
+        org: &str,
+        alert_id: &str,
+        due_at: i64,
+        next_run_at: i64,
+    ) -> Result<bool> {
+        let updated = sqlx::query(
+            "UPDATE alert_states SET next_run_at = $3 WHERE org = $1 AND alert_id = $2 AND next_run_at = $4",
+        )
+        .bind(org)
+        .bind(alert_id)
+        .bind(next_run_at)
+        .bind(due_at)
+        .execute(self.pool())
+        .await
+        .map_err(Error::query("claim alert run"))?;
+        if updated.rows_affected() > 0 {
+            return Ok(true);
+        }
+        // Never run yet: the first node to insert the state row wins.
+        let inserted = sqlx::query(
+            "INSERT INTO alert_states (org, alert_id, next_run_at, last_run_at, last_fired_at, last_status)
+             VALUES ($1, $2, $3, 0, 0, '') ON CONFLICT (org, alert_id) DO NOTHING",
+        )
+        .bind(org)
+        .bind(alert_id)
+        .bind(next_run_at)
+        .execute(self.pool())
+        .await
+        .map_err(Error::query("claim alert run"))?;
+        Ok(inserted.rows_affected() > 0)
+    }
+
     /// Appends a history entry.
     pub async fn add_alert_history(&self, entry: &HistoryEntry) -> Result<()> {
         sqlx::query(

@@ -227,3 +227,47 @@ async fn manifest_lists_by_time_and_publishes_with_checkpoint() {
         assert!(store.list_files(&stream, 0, 1000).await.unwrap().is_empty());
     }
 }
+
+#[tokio::test]
+async fn an_alert_run_is_claimed_by_exactly_one_node() {
+    for (backend, store, _dir) in stores().await {
+        // Never run: the first claim inserts the state, a second with the same reading loses.
+        assert!(
+            store
+                .claim_alert_run("default", "a1", 0, 100)
+                .await
+                .unwrap(),
+            "{backend}"
+        );
+        assert!(
+            !store
+                .claim_alert_run("default", "a1", 0, 100)
+                .await
+                .unwrap(),
+            "{backend}"
+        );
+        // Due at 100: concurrent claims from several nodes, one wins.
+        let claims = futures::future::join_all(
+            (0..8).map(|_| store.claim_alert_run("default", "a1", 100, 200)),
+        )
+        .await;
+        let won = claims.into_iter().filter(|c| *c.as_ref().unwrap()).count();
+        assert_eq!(won, 1, "{backend}");
+        assert_eq!(
+            store
+                .alert_state("default", "a1")
+                .await
+                .unwrap()
+                .next_run_at,
+            200
+        );
+        // A stale reading never wins.
+        assert!(
+            !store
+                .claim_alert_run("default", "a1", 100, 300)
+                .await
+                .unwrap(),
+            "{backend}"
+        );
+    }
+}

@@ -29,6 +29,8 @@ pub enum Command {
     Serve(Box<Config>),
     /// Print the effective configuration (secrets redacted) and exit.
     Config(Box<Config>),
+    /// Apply an alerts-as-code file to a running server (creates and updates, never deletes).
+    Apply(crate::apply_cli::ApplyArgs),
 }
 
 /// Log output format.
@@ -174,6 +176,30 @@ pub struct Config {
     /// `http://localhost:<port>`.
     #[arg(long, env = "KANSOKU_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// SMTP server for e-mail destinations (unset: e-mail destinations are refused).
+    #[arg(long, env = "KANSOKU_SMTP_HOST")]
+    pub smtp_host: Option<String>,
+    /// SMTP port.
+    #[arg(long, env = "KANSOKU_SMTP_PORT", default_value_t = 587)]
+    pub smtp_port: u16,
+    /// `starttls` (default), `tls` (implicit TLS, port 465) or `none` (a local relay only).
+    #[arg(long, env = "KANSOKU_SMTP_SECURITY", default_value = "starttls")]
+    pub smtp_security: String,
+    /// SMTP login (empty: no authentication).
+    #[arg(long, env = "KANSOKU_SMTP_USER", default_value = "")]
+    pub smtp_user: String,
+    /// SMTP password.
+    #[arg(long, env = "KANSOKU_SMTP_PASSWORD")]
+    pub smtp_password: Option<String>,
+    /// The `From:` address of alert e-mails.
+    #[arg(long, env = "KANSOKU_SMTP_FROM", default_value = "kansoku@localhost")]
+    pub smtp_from: String,
+    /// A directory of alerts-as-code YAML files, applied at start and whenever they change.
+    #[arg(long, env = "KANSOKU_ALERTS_DIR")]
+    pub alerts_dir: Option<PathBuf>,
+    /// How often the alerts directory is checked for changes.
+    #[arg(long, env = "KANSOKU_ALERTS_DIR_INTERVAL", default_value = "10s", value_parser = parse_duration)]
+    pub alerts_dir_interval: Duration,
     /// Log format.
     #[arg(long, env = "KANSOKU_LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,
@@ -205,7 +231,25 @@ impl Config {
                 ..kansoku_alerts::deliver::DeliveryConfig::default()
             },
             public_url: self.public_url(),
+            smtp: self.smtp()?,
         })
+    }
+
+    fn smtp(&self) -> Result<Option<kansoku_alerts::email::SmtpConfig>, String> {
+        let Some(host) = self.smtp_host.clone().filter(|h| !h.trim().is_empty()) else {
+            return Ok(None);
+        };
+        let security = kansoku_alerts::email::SmtpSecurity::parse(&self.smtp_security)
+            .map_err(|e| format!("KANSOKU_SMTP_SECURITY: {e}"))?;
+        Ok(Some(kansoku_alerts::email::SmtpConfig {
+            host,
+            port: self.smtp_port,
+            security,
+            username: self.smtp_user.clone(),
+            password: self.smtp_password.clone().unwrap_or_default(),
+            from: self.smtp_from.clone(),
+            timeout: std::time::Duration::from_secs(15),
+        }))
     }
 
     /// The metadata DSN, defaulted.
@@ -399,6 +443,29 @@ impl Config {
                 self.alert_delivery_attempts.to_string(),
             ),
             ("KANSOKU_PUBLIC_URL".into(), self.public_url()),
+            (
+                "KANSOKU_SMTP_HOST".into(),
+                self.smtp_host.clone().unwrap_or_default(),
+            ),
+            ("KANSOKU_SMTP_PORT".into(), self.smtp_port.to_string()),
+            ("KANSOKU_SMTP_SECURITY".into(), self.smtp_security.clone()),
+            ("KANSOKU_SMTP_USER".into(), self.smtp_user.clone()),
+            (
+                "KANSOKU_SMTP_PASSWORD".into(),
+                secret(self.smtp_password.as_deref().unwrap_or("")),
+            ),
+            ("KANSOKU_SMTP_FROM".into(), self.smtp_from.clone()),
+            (
+                "KANSOKU_ALERTS_DIR".into(),
+                self.alerts_dir
+                    .as_ref()
+                    .map(|d| d.display().to_string())
+                    .unwrap_or_default(),
+            ),
+            (
+                "KANSOKU_ALERTS_DIR_INTERVAL".into(),
+                format!("{}ms", self.alerts_dir_interval.as_millis()),
+            ),
             (
                 "KANSOKU_LOG_FORMAT".into(),
                 format!("{:?}", self.log_format).to_lowercase(),

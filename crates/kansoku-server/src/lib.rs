@@ -5,13 +5,17 @@
 //! - [`config`]: every setting, from flags and `KANSOKU_*` variables;
 //! - [`auth`]: passwords, tokens, sessions and the permission table;
 //! - [`http`]: one module per API, the body limits, and the single error → status mapping;
-//! - [`run`]: start-up (bootstrap, WAL replay) and graceful shutdown.
+//! - [`otlp`]: OpenTelemetry ingest over HTTP and gRPC;
+//! - [`run`]: start-up (bootstrap, WAL replay) and graceful shutdown;
+//! - [`apply_cli`]: the `kansoku apply -f FILE` client.
 
 pub mod app;
+pub mod apply_cli;
 pub mod auth;
 pub mod bootstrap;
 pub mod config;
 pub mod http;
+pub mod otlp;
 pub mod process;
 pub mod run;
 pub mod telemetry;

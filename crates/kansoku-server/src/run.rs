@@ -25,9 +25,12 @@ use crate::config::Config;
 pub struct Node {
     /// The bound HTTP address.
     pub http_addr: SocketAddr,
+    /// The bound gRPC (OTLP) address.
+    pub grpc_addr: SocketAddr,
     /// Shared state.
     pub app: App,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
+    grpc: tokio::task::JoinHandle<()>,
     shutdown: tokio::sync::watch::Sender<bool>,
 }
 
@@ -36,6 +39,7 @@ impl Node {
     pub async fn stop(self) -> anyhow::Result<()> {
         let _ = self.shutdown.send(true);
         self.server.await??;
+        let _ = self.grpc.await;
         if let Some(ready) = self.app.ready() {
             ready.ingester.shutdown().await?;
         }
@@ -69,6 +73,16 @@ pub async fn start(config: Config) -> anyhow::Result<Node> {
             )
         })?;
     let http_addr = listener.local_addr()?;
+    let grpc_listener = TcpListener::bind((config.http_addr, config.grpc_port))
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot listen for gRPC on {}:{} (KANSOKU_GRPC_PORT): {e}",
+                config.http_addr,
+                config.grpc_port
+            )
+        })?;
+    let grpc_addr = grpc_listener.local_addr()?;
     let (shutdown, mut shutdown_receiver) = tokio::sync::watch::channel(false);
     let router = crate::http::router(app.clone());
     let server = tokio::spawn(async move {
@@ -79,12 +93,29 @@ pub async fn start(config: Config) -> anyhow::Result<Node> {
             .await
     });
     tracing::info!(%http_addr, "listening for HTTP");
+    let grpc = {
+        let mut stop = shutdown.subscribe();
+        let app = app.clone();
+        let max_message = config.max_body_bytes;
+        tokio::spawn(async move {
+            let stopped = async move {
+                let _ = stop.wait_for(|stop| *stop).await;
+            };
+            if let Err(error) =
+                crate::otlp::grpc::serve(app, grpc_listener, max_message, stopped).await
+            {
+                tracing::error!(%error, "the gRPC (OTLP) server stopped");
+            }
+        })
+    };
+    tracing::info!(%grpc_addr, "listening for gRPC (OTLP)");
     let mut registry = Registry::default();
     let ingester = match Ingester::start(config.ingest(&node_id), meta, store, &mut registry).await
     {
         Ok(ingester) => ingester,
         Err(error) => {
             server.abort();
+            grpc.abort();
             return Err(error.into());
         }
     };
@@ -101,6 +132,29 @@ pub async fn start(config: Config) -> anyhow::Result<Node> {
         alerts_config,
     ));
     spawn_alert_tasks(&alerts, &ingester, &shutdown);
+    if let Some(dir) = config.alerts_dir.clone() {
+        // Applied once before the node reports ready, then whenever the files change.
+        match kansoku_alerts::code::read_dir(&dir).await {
+            Ok(files) => {
+                if let Err(error) = alerts.sync_files(&files).await {
+                    tracing::error!(dir = %dir.display(), %error, "alerts directory not applied");
+                }
+            }
+            Err(error) => tracing::error!(%error, "alerts directory unreadable"),
+        }
+        let mut stop = shutdown.subscribe();
+        tokio::spawn(
+            Arc::clone(&alerts).watch_dir(
+                dir,
+                config
+                    .alerts_dir_interval
+                    .max(std::time::Duration::from_millis(50)),
+                async move {
+                    let _ = stop.wait_for(|stop| *stop).await;
+                },
+            ),
+        );
+    }
     app.set_ready(Ready {
         ingester: Arc::clone(&ingester),
         engine,
@@ -110,8 +164,10 @@ pub async fn start(config: Config) -> anyhow::Result<Node> {
     tracing::info!("ready");
     Ok(Node {
         http_addr,
+        grpc_addr,
         app,
         server,
+        grpc,
         shutdown,
     })
 }

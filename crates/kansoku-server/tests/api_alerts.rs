@@ -627,3 +627,497 @@ async fn a_stream_named_alerts_keeps_its_routes() {
     assert_eq!(status, StatusCode::OK, "{body}");
     server.stop().await;
 }
+
+/// A minimal SMTP server: accepts one message per connection, records the DATA.
+struct SmtpSink {
+    port: u16,
+    messages: Arc<Mutex<Vec<String>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl SmtpSink {
+    async fn start() -> SmtpSink {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let messages = Arc::new(Mutex::new(Vec::new()));
+        let recorded = Arc::clone(&messages);
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((socket, _)) = listener.accept().await else {
+                    return;
+                };
+                let recorded = Arc::clone(&recorded);
+                tokio::spawn(async move {
+                    let (read, mut write) = socket.into_split();
+                    let mut lines = tokio::io::BufReader::new(read);
+                    let _ = write.write_all(b"220 sink ESMTP\r\n").await;
+                    let mut in_data = false;
+                    let mut message = String::new();
+                    loop {
+                        let mut line = String::new();
+                        match tokio::io::AsyncBufReadExt::read_line(&mut lines, &mut line).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(_) => {}
+                        }
+                        if in_data {
+                            if line == ".\r\n" {
+                                in_data = false;
+                                recorded.lock().unwrap().push(std::mem::take(&mut message));
+                                let _ = write.write_all(b"250 queued\r\n").await;
+                            } else {
+                                message.push_str(&line);
+                            }
+                            continue;
+                        }
+                        let verb = line.get(..4).unwrap_or("").to_ascii_uppercase();
+                        let reply: &[u8] = match verb.as_str() {
+                            "EHLO" => b"250-sink\r\n250 8BITMIME\r\n",
+                            "DATA" => {
+                                in_data = true;
+                                b"354 go on\r\n"
+                            }
+                            "QUIT" => {
+                                let _ = write.write_all(b"221 bye\r\n").await;
+                                return;
+                            }
+                            _ => b"250 ok\r\n",
+                        };
+                        let _ = write.write_all(reply).await;
+                    }
+                });
+            }
+        });
+        SmtpSink {
+            port,
+            messages,
+            task,
+        }
+    }
+
+    fn messages(&self) -> Vec<String> {
+        self.messages.lock().unwrap().clone()
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn create_alert(server: &TestServer, alert: Value) -> String {
+    let (status, created) = call(server, Method::POST, "/api/v2/default/alerts", Some(alert)).await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+    created["id"].as_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn email_destinations_send_through_the_configured_smtp_server() {
+    // Without SMTP, an e-mail destination is refused with what to set.
+    let plain = start_server().await;
+    let (status, body) = call(
+        &plain,
+        Method::POST,
+        "/api/default/alerts/destinations",
+        Some(json!({"name": "mail", "type": "email", "emails": ["ops@example.com"]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("KANSOKU_SMTP_HOST"),
+        "{body}"
+    );
+    plain.stop().await;
+
+    let sink = SmtpSink::start().await;
+    let server = TestServer::start_with(|config| {
+        config.smtp_host = Some("127.0.0.1".to_string());
+        config.smtp_port = sink.port;
+        config.smtp_security = "none".to_string();
+        config.smtp_from = "alerts@kansoku.test".to_string();
+    })
+    .await;
+    let (status, body) = call(
+        &server,
+        Method::POST,
+        "/api/default/alerts/destinations",
+        Some(json!({"name": "mail", "type": "email", "emails": ["not an address"]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("not an address"));
+    let (status, body) = call(
+        &server,
+        Method::POST,
+        "/api/default/alerts/templates",
+        Some(json!({"name": "mail", "type": "email", "title": "{alert_name}: {alert_count} errors", "body": "Errors in {stream_name}:\n{rows}"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = call(
+        &server,
+        Method::POST,
+        "/api/default/alerts/destinations",
+        Some(json!({"name": "mail", "type": "email", "emails": ["ops@example.com", "oncall@example.com"], "template": "mail"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    server
+        .ingest("default", "app", &[seed_record("myapp", "ERROR disk full")])
+        .await;
+    let id = create_alert(
+        &server,
+        json!({
+            "name": "disk", "stream_name": "app",
+            "query_condition": {"type": "custom", "conditions": [{"column": "log", "operator": "contains", "value": "disk"}]},
+            "trigger_condition": {"period": 5, "operator": ">=", "threshold": 1, "frequency": 60, "silence": 0},
+            "destinations": ["mail"],
+        }),
+    )
+    .await;
+    let outcome = trigger(&server, &id).await;
+    assert_eq!(outcome["status"], "fired", "{outcome}");
+    let messages = sink.messages();
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    let message = &messages[0];
+    assert!(message.contains("Subject: disk: 1 errors"), "{message}");
+    assert!(message.contains("ops@example.com") && message.contains("oncall@example.com"));
+    assert!(message.contains("From: alerts@kansoku.test"), "{message}");
+    // The body is quoted-printable: undo its soft line breaks.
+    let text = message.replace("=\r\n", "").replace("=\n", "");
+    assert!(text.contains("ERROR disk full"), "{message}");
+    // The test button sends too.
+    let (status, body) = call(
+        &server,
+        Method::POST,
+        "/api/default/alerts/destinations/mail/test",
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(sink.messages().len(), 2);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spike_and_new_term_alerts_compare_with_the_past() {
+    let server = start_server().await;
+    let receiver = Receiver::start(200).await;
+    setup_destination(&server, &receiver).await;
+    let now = now_micros();
+    // The minute before the last one: 4 errors; the last minute: 12 → three times as many.
+    let mut records: Vec<Value> = (0..4)
+        .map(|i| json!({"log": "error", "user": "alice", "_timestamp": now - 90_000_000 - i}))
+        .collect();
+    records.extend((0..12).map(|i| json!({"log": "error", "user": if i == 0 { "mallory" } else { "alice" }, "_timestamp": now - 10_000_000 - i})));
+    // Known users from half an hour ago.
+    records.push(json!({"log": "login", "user": "bob", "_timestamp": now - 1_800_000_000}));
+    server.ingest("default", "auth", &records).await;
+
+    let spike = |threshold: f64, min_previous: f64| {
+        json!({
+            "name": format!("spike {threshold} {min_previous}"), "stream_name": "auth",
+            "query_condition": {"type": "custom", "conditions": [{"column": "log", "operator": "=", "value": "error"}]},
+            "trigger_condition": {"kind": "spike", "period": 1, "operator": ">=", "threshold": threshold, "min_previous": min_previous, "frequency": 60, "silence": 0},
+            "destinations": ["hook"],
+        })
+    };
+    let fires = create_alert(&server, spike(3.0, 1.0)).await;
+    let outcome = trigger(&server, &fires).await;
+    assert_eq!(outcome["status"], "fired", "{outcome}");
+    assert_eq!(outcome["value"], 3, "{outcome}");
+    let quiet = create_alert(&server, spike(4.0, 1.0)).await;
+    assert_eq!(trigger(&server, &quiet).await["status"], "not_fired");
+    let too_little_before = create_alert(&server, spike(2.0, 5.0)).await;
+    assert_eq!(
+        trigger(&server, &too_little_before).await["status"],
+        "not_fired"
+    );
+    let (status, preview) = call(
+        &server,
+        Method::POST,
+        "/api/v2/default/alerts/preview",
+        Some(spike(3.0, 1.0)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{preview}");
+    assert_eq!(preview["previous"], 4);
+    assert!(
+        preview["summary"]
+            .as_str()
+            .unwrap()
+            .contains("times those of the 1 minute before"),
+        "{preview}"
+    );
+
+    // New term: users seen in the last minute but not in the 60 minutes before it.
+    let new_term = json!({
+        "name": "new user", "stream_name": "auth",
+        "query_condition": {"type": "custom", "conditions": []},
+        "trigger_condition": {"kind": "new_term", "term_fields": ["user"], "term_window": 60, "period": 1, "operator": ">=", "threshold": 1, "frequency": 60, "silence": 0},
+        "destinations": ["hook"],
+    });
+    let id = create_alert(&server, new_term).await;
+    let outcome = trigger(&server, &id).await;
+    assert_eq!(outcome["status"], "fired", "{outcome}");
+    // In the last minute: alice (also seen 90 s ago) and mallory (never before).
+    assert_eq!(outcome["value"], 1, "{outcome}");
+    let body = receiver.bodies().last().cloned().unwrap();
+    assert!(body.contains("mallory") && !body.contains("bob"), "{body}");
+    let (status, body) = call(
+        &server,
+        Method::POST,
+        "/api/v2/default/alerts",
+        Some(json!({
+            "name": "bad", "stream_name": "auth",
+            "trigger_condition": {"kind": "new_term", "period": 1, "frequency": 1},
+            "destinations": ["hook"],
+        })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("term_fields"));
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_destination_rate_limit_holds_back_and_records_notifications() {
+    let server = start_server().await;
+    let receiver = Receiver::start(200).await;
+    let (status, body) = call(
+        &server,
+        Method::POST,
+        "/api/default/alerts/destinations",
+        Some(json!({"name": "limited", "url": receiver.url(), "rate_limit_per_hour": 2})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let id = create_alert(
+        &server,
+        json!({
+            "name": "always", "stream_name": "nothing_here",
+            "trigger_condition": {"period": 1, "operator": "<", "threshold": 1, "frequency": 60, "silence": 0},
+            "destinations": ["limited"],
+        }),
+    )
+    .await;
+    for _ in 0..3 {
+        assert_eq!(trigger(&server, &id).await["status"], "fired");
+    }
+    assert_eq!(receiver.bodies().len(), 2);
+    let (_, history) = call(
+        &server,
+        Method::GET,
+        &format!("/api/v2/default/alerts/history?alert_id={id}"),
+        None,
+    )
+    .await;
+    let statuses: Vec<&str> = history["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == "delivered").count(),
+        2,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == "rate_limited").count(),
+        1,
+        "{statuses:?}"
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_due_run_is_claimed_by_one_node_of_a_cluster() {
+    let dsn = kansoku_testkit::fresh_postgres_dsn().await;
+    let start = |dsn: String| {
+        TestServer::start_with(move |config| {
+            config.meta_dsn = Some(dsn);
+            // The background schedulers stay out of the way; the test drives both nodes.
+            config.alert_scheduler_interval = Duration::from_secs(3600);
+            config.destination_allowlist = "127.0.0.1".to_string();
+        })
+    };
+    let first = start(dsn.clone()).await;
+    let second = start(dsn).await;
+    let receiver = Receiver::start(200).await;
+    setup_destination(&first, &receiver).await;
+    for name in ["one", "two", "three"] {
+        create_alert(
+            &first,
+            json!({
+                "name": name, "stream_name": "nothing_here",
+                "trigger_condition": {"period": 1, "operator": "<", "threshold": 1, "frequency": 1, "silence": 0},
+                "destinations": ["hook"],
+            }),
+        )
+        .await;
+    }
+    let alerts = |server: &TestServer| {
+        Arc::clone(&server.node.as_ref().unwrap().app.ready().unwrap().alerts)
+    };
+    let later = now_micros() + 120_000_000;
+    let (on_first, on_second) = (alerts(&first), alerts(&second));
+    let (a, b) = tokio::join!(on_first.run_due(later), on_second.run_due(later));
+    assert_eq!(
+        a.unwrap() + b.unwrap(),
+        3,
+        "every due alert ran exactly once"
+    );
+    assert_eq!(receiver.bodies().len(), 3);
+    first.stop().await;
+    second.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_as_code_files_are_applied_updated_and_removed() {
+    let alerts_dir = tempfile::tempdir().unwrap();
+    let receiver = Receiver::start(200).await;
+    let file = alerts_dir.path().join("myapp.yaml");
+    let document = |threshold: u32, with_alert: bool| {
+        let mut text = format!(
+            r#"apiVersion: kansoku/v1
+org: default
+templates:
+  - name: myapp-errors
+    body: '{{"text": "{{alert_name}}: {{alert_count}} errors"}}'
+destinations:
+  - name: ops
+    url: {url}
+    template: myapp-errors
+"#,
+            url = receiver.url()
+        );
+        if with_alert {
+            text.push_str(&format!(
+                r#"alerts:
+  - name: myapp errors
+    stream_name: app
+    query_condition:
+      conditions:
+        and:
+          - {{column: container_name, operator: "=", value: myapp}}
+          - {{column: log, operator: contains, value: error}}
+    trigger_condition: {{period: 1, operator: ">=", threshold: {threshold}, frequency: 1, silence: 10}}
+    destinations: [ops]
+"#
+            ));
+        }
+        text
+    };
+    std::fs::write(&file, document(10, true)).unwrap();
+    let path = alerts_dir.path().to_path_buf();
+    let server = TestServer::start_with(move |config| {
+        config.destination_allowlist = "127.0.0.1".to_string();
+        config.alerts_dir = Some(path);
+        config.alerts_dir_interval = Duration::from_millis(100);
+    })
+    .await;
+    // Applied before the node is ready.
+    let list = |server: &TestServer| {
+        let request = server.root(Method::GET, "/api/v2/default/alerts");
+        async move { json_of(request.send().await.unwrap()).await.1 }
+    };
+    let alerts = list(&server).await;
+    assert_eq!(alerts["list"][0]["name"], "myapp errors", "{alerts}");
+    assert_eq!(alerts["list"][0]["trigger_condition"]["threshold"], 10.0);
+    assert_eq!(alerts["list"][0]["managed_by"], "file:myapp.yaml");
+    let id = alerts["list"][0]["id"].as_str().unwrap().to_string();
+
+    // Edited: updated in place (same id).
+    std::fs::write(&file, document(12, true)).unwrap();
+    let mut updated = Value::Null;
+    for _ in 0..100 {
+        updated = list(&server).await;
+        if updated["list"][0]["trigger_condition"]["threshold"] == 12.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        updated["list"][0]["trigger_condition"]["threshold"], 12.0,
+        "{updated}"
+    );
+    assert_eq!(updated["list"][0]["id"], id.as_str());
+
+    // A broken file changes nothing.
+    std::fs::write(
+        &file,
+        "alerts: [{name: x, trigger_condition: {period: soon}}]",
+    )
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(list(&server).await["list"].as_array().unwrap().len(), 1);
+
+    // Removed from the file: deleted; what the API created alone stays.
+    let (status, body) = call(
+        &server,
+        Method::POST,
+        "/api/default/alerts/templates",
+        Some(json!({"name": "by-hand", "body": "x"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    std::fs::write(&file, document(12, false)).unwrap();
+    let mut remaining = Value::Null;
+    for _ in 0..100 {
+        remaining = list(&server).await;
+        if remaining["list"].as_array().is_some_and(Vec::is_empty) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(remaining["list"], json!([]), "{remaining}");
+    std::fs::remove_file(&file).unwrap();
+    let mut templates = Value::Null;
+    for _ in 0..100 {
+        templates = call(&server, Method::GET, "/api/default/alerts/templates", None)
+            .await
+            .1;
+        if templates.as_array().is_some_and(|t| t.len() == 1) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(templates[0]["name"], "by-hand", "{templates}");
+
+    // The same file through the API (what `kansoku apply -f` sends): created, then unchanged.
+    let apply = |text: String| {
+        let request = server
+            .root(Method::POST, "/api/default/alerts/apply")
+            .header("content-type", "application/yaml")
+            .body(text);
+        async move { json_of(request.send().await.unwrap()).await }
+    };
+    let (status, body) = apply(document(10, true)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let actions: Vec<&str> = body["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["created", "created", "created"], "{body}");
+    let (_, body) = apply(document(10, true)).await;
+    let actions: Vec<&str> = body["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["unchanged", "unchanged", "unchanged"], "{body}");
+    let (status, body) = apply("org: other\ntemplates: []".to_string()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("org 'other'"));
+    let (status, body) = apply("templates: [{name: t}]".to_string()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("body"), "{body}");
+    server.stop().await;
+}

@@ -190,39 +190,8 @@ async fn single_documents_with_and_without_ids() {
     server.stop().await;
 }
 
-fn python() -> String {
-    let default = format!(
-        "{}/.cache/kansoku-tools/venv/bin/python",
-        std::env::var("HOME").unwrap_or_default()
-    );
-    let python = std::env::var("KANSOKU_TEST_PYTHON").unwrap_or(default);
-    assert!(
-        std::fs::metadata(&python).is_ok(),
-        "{python} not found: run scripts/test.sh, which creates the venv with elasticsearch and opensearch-py"
-    );
-    python
-}
-
 async fn run_python(script: &str, base: &str) -> String {
-    let child = tokio::process::Command::new(python())
-        .arg("-c")
-        .arg(script)
-        .env("BASE", base)
-        .env("USER", ROOT)
-        .env("PASSWORD", ROOT_PASSWORD)
-        .kill_on_drop(true)
-        .output();
-    let output = tokio::time::timeout(Duration::from_secs(120), child)
-        .await
-        .expect("python client timed out")
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout).to_string();
-    assert!(
-        output.status.success(),
-        "python client failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    stdout
+    common::run_python(script, &[("BASE", base)]).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

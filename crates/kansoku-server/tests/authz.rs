@@ -189,6 +189,39 @@ fn routes() -> Vec<Route> {
         ),
         route(Method::DELETE, "/api/v2/default/alerts/none", Needs::Write),
         Route {
+            raw: Some("templates: []"),
+            ..route(Method::POST, "/api/default/alerts/apply", Needs::Write)
+        },
+        // OTLP/JSON bodies (an empty request is a valid export of nothing).
+        Route {
+            body: Some(json!({"resourceLogs": []})),
+            ..route(Method::POST, "/api/default/v1/logs", Needs::Ingest)
+        },
+        Route {
+            body: Some(json!({"resourceSpans": []})),
+            ..route(Method::POST, "/api/default/v1/traces", Needs::Ingest)
+        },
+        Route {
+            body: Some(json!({"resourceMetrics": []})),
+            ..route(Method::POST, "/api/default/v1/metrics", Needs::Ingest)
+        },
+        route(
+            Method::GET,
+            "/api/default/default/traces/latest",
+            Needs::Read,
+        ),
+        route(
+            Method::GET,
+            "/api/default/default/traces/services",
+            Needs::Read,
+        ),
+        // A malformed id answers 400 once allowed, before any lookup.
+        route(
+            Method::GET,
+            "/api/default/default/traces/nothex",
+            Needs::Read,
+        ),
+        Route {
             body: Some(json!({"name": "made-by-test"})),
             ..route(Method::POST, "/api/organizations", Needs::Root)
         },

@@ -1,10 +1,11 @@
-//! Wire formats → flattened records: `_json` ([`json`]), `_multi` ([`ndjson`]) and the
-//! Elasticsearch bulk API ([`bulk`]).
+//! Wire formats → flattened records: `_json` ([`json`]), `_multi` ([`ndjson`]), the
+//! Elasticsearch bulk API ([`bulk`]) and OpenTelemetry's OTLP ([`otlp`]).
 
 pub mod bulk;
 pub mod flatten;
 pub mod json;
 pub mod ndjson;
+pub mod otlp;
 
 /// Strips a UTF-8 byte-order mark.
 pub fn strip_bom(body: &[u8]) -> &[u8] {

@@ -7,7 +7,9 @@
 //! - alerts: `GET|POST /api/v2/{org}/alerts`, `GET|PUT|DELETE /api/v2/{org}/alerts/{id}`,
 //!   `PATCH …/{id}/enable?value=true|false`, `PATCH …/{id}/trigger` (evaluate now),
 //!   `GET /api/v2/{org}/alerts/history?alert_id=&size=`, `POST /api/v2/{org}/alerts/preview`
-//!   (would this fire now?).
+//!   (would this fire now?);
+//! - alerts as code: `POST /api/{org}/alerts/apply` (a YAML file of templates, destinations and
+//!   alerts; what `kansoku apply -f FILE` sends).
 
 use axum::Json;
 use axum::body::Bytes;
@@ -382,7 +384,9 @@ pub async fn trigger_alert(
     Ok(Json(json!({
         "code": 200,
         "status": status,
-        "value": evaluation.count,
+        "value": evaluation.value_json(),
+        "count": evaluation.count,
+        "previous": evaluation.previous,
         "agg_value": evaluation.agg_value,
         "start_time": evaluation.window.0,
         "end_time": evaluation.window.1,
@@ -424,4 +428,21 @@ pub async fn history(
         })
         .collect();
     Ok(Json(json!({"total": hits.len(), "hits": hits})).into_response())
+}
+
+// ---- alerts as code ----------------------------------------------------------------------------
+
+/// `POST /api/{org}/alerts/apply`: applies an alerts-as-code file (YAML or JSON; see
+/// `docs/alerts.md`): creates and updates its templates, destinations and alerts, deletes
+/// nothing. Answers what changed.
+pub async fn apply(
+    State(app): State<App>,
+    Path(org): Path<String>,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let org = OrgId::parse(&org)?;
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| ApiError::bad_request("the file must be UTF-8 text"))?;
+    let changes = service(&app)?.apply_text(&org, text).await?;
+    Ok(Json(json!({"code": 200, "changes": changes})).into_response())
 }

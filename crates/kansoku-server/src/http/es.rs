@@ -122,7 +122,8 @@ fn es_error_type(reason: DiscardReason) -> &'static str {
         | DiscardReason::RecordTooLarge
         | DiscardReason::FieldNameTooLong
         | DiscardReason::StreamFieldLimit
-        | DiscardReason::UnsupportedAction => "illegal_argument_exception",
+        | DiscardReason::UnsupportedAction
+        | DiscardReason::InvalidOtlp => "illegal_argument_exception",
     }
 }
 

@@ -14,6 +14,7 @@ pub mod session;
 pub mod streams;
 pub mod tail;
 pub mod tokens;
+pub mod traces;
 pub mod users;
 
 use axum::Router;
@@ -26,6 +27,7 @@ use kansoku_core::ErrorCode;
 
 use crate::app::App;
 use crate::auth::Permission;
+use crate::otlp;
 use error::ApiError;
 
 /// The whole HTTP surface of a node.
@@ -46,6 +48,28 @@ pub fn router(app: App) -> Router {
         .route(
             "/api/{org}/{stream}/_multi",
             with(Ingest, post(ingest::json_lines)),
+        )
+        .route("/api/{org}/v1/logs", with(Ingest, post(otlp::http::logs)))
+        .route(
+            "/api/{org}/v1/traces",
+            with(Ingest, post(otlp::http::traces)),
+        )
+        .route(
+            "/api/{org}/v1/metrics",
+            with(Ingest, post(otlp::http::metrics)),
+        )
+        .route("/api/{org}/traces", with(Ingest, post(otlp::http::traces)))
+        .route(
+            "/api/{org}/otel/v1/logs",
+            with(Ingest, post(otlp::http::logs)),
+        )
+        .route(
+            "/api/{org}/otel/v1/traces",
+            with(Ingest, post(otlp::http::traces)),
+        )
+        .route(
+            "/api/{org}/otel/v1/metrics",
+            with(Ingest, post(otlp::http::metrics)),
         );
 
     let elasticsearch = Router::new()
@@ -112,6 +136,18 @@ pub fn router(app: App) -> Router {
             "/api/{org}/{stream}/_around",
             with(Read, get(search::around)),
         )
+        .route(
+            "/api/{org}/{stream}/traces/latest",
+            with(Read, get(traces::latest)),
+        )
+        .route(
+            "/api/{org}/{stream}/traces/services",
+            with(Read, get(traces::services)),
+        )
+        .route(
+            "/api/{org}/{stream}/traces/{trace_id}",
+            with(Read, get(traces::trace)),
+        )
         .route("/api/{org}/streams", with(Read, get(streams::list)))
         .route(
             "/api/{org}/streams/{stream}/schema",
@@ -165,6 +201,7 @@ pub fn router(app: App) -> Router {
                 put(alerts::update_template).delete(alerts::delete_template),
             )),
         )
+        .route("/api/{org}/alerts/apply", with(Write, post(alerts::apply)))
         .route(
             "/api/{org}/alerts/destinations",
             with(Read, get(alerts::list_destinations))

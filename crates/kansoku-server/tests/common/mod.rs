@@ -1,6 +1,8 @@
 //! A real node on a random loopback port, and helpers to talk to it over HTTP.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod otlp;
+
 use std::time::Duration;
 
 use clap::Parser;
@@ -29,6 +31,8 @@ pub fn test_config(dir: &std::path::Path) -> Config {
         "127.0.0.1",
         "--http-port",
         "0",
+        "--grpc-port",
+        "0",
         "--root-user-password",
         ROOT_PASSWORD,
         "--flush-interval",
@@ -37,7 +41,7 @@ pub fn test_config(dir: &std::path::Path) -> Config {
     .unwrap();
     match cli.command {
         Command::Serve(config) => *config,
-        Command::Config(_) => unreachable!(),
+        _ => unreachable!(),
     }
 }
 
@@ -179,4 +183,44 @@ pub async fn json_of(response: Response) -> (StatusCode, Value) {
         status,
         serde_json::from_str(&text).unwrap_or(Value::String(text)),
     )
+}
+
+/// The test venv's Python (made by `scripts/test.sh`).
+pub fn python() -> String {
+    let default = format!(
+        "{}/.cache/kansoku-tools/venv/bin/python",
+        std::env::var("HOME").unwrap_or_default()
+    );
+    let python = std::env::var("KANSOKU_TEST_PYTHON").unwrap_or(default);
+    assert!(
+        std::fs::metadata(&python).is_ok(),
+        "{python} not found: run scripts/test.sh, which creates the venv with the Python clients"
+    );
+    python
+}
+
+/// Runs a Python client script (at most 120 s) with `USER`/`PASSWORD` of root and `env`;
+/// returns its standard output and fails the test when it fails.
+pub async fn run_python(script: &str, env: &[(&str, &str)]) -> String {
+    let mut command = tokio::process::Command::new(python());
+    command
+        .arg("-c")
+        .arg(script)
+        .env("USER", ROOT)
+        .env("PASSWORD", ROOT_PASSWORD)
+        .kill_on_drop(true);
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let output = tokio::time::timeout(Duration::from_secs(120), command.output())
+        .await
+        .expect("python client timed out")
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+    assert!(
+        output.status.success(),
+        "python client failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
 }

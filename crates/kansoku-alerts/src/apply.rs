@@ -1,0 +1,245 @@
+//! Applying alerts-as-code documents ([`crate::code`]) to the stored objects: create what is new,
+//! replace what changed, leave the rest untouched (an unchanged alert keeps its schedule), and —
+//! for the files of `KANSOKU_ALERTS_DIR` — delete what a file declared before and no longer does.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use kansoku_core::OrgId;
+use kansoku_meta::AlertObjectKind;
+use serde_json::Value;
+
+use crate::code::{self, Bundle, Change};
+use crate::error::{Error, Result};
+use crate::service::Alerts;
+
+/// The `managed_by` mark of objects from a file of the alerts directory.
+const FILE_PREFIX: &str = "file:";
+
+fn change(org: &OrgId, kind: AlertObjectKind, name: &str, action: &str) -> Change {
+    Change {
+        org: org.to_string(),
+        kind: kind.as_str().to_string(),
+        name: name.to_string(),
+        action: action.to_string(),
+    }
+}
+
+fn parse_org(bundle: &Bundle) -> Result<OrgId> {
+    OrgId::parse(bundle.org_name())
+        .map_err(|e| Error::Invalid(format!("org '{}': {e}", bundle.org_name())))
+}
+
+impl Alerts {
+    /// Applies one document to `org`, marking every object with `managed_by`.
+    pub async fn apply(
+        &self,
+        org: &OrgId,
+        bundle: &Bundle,
+        managed_by: &str,
+    ) -> Result<Vec<Change>> {
+        let mut changes = Vec::new();
+        for declared in &bundle.templates {
+            let mut template = declared.clone();
+            template.managed_by = managed_by.to_string();
+            let existing = self.template(org, &template.name).await.ok();
+            let action = match existing {
+                Some(existing) if existing == template => "unchanged",
+                existing => {
+                    self.put_template(org, &template, existing.is_none())
+                        .await?;
+                    if existing.is_none() {
+                        "created"
+                    } else {
+                        "updated"
+                    }
+                }
+            };
+            changes.push(change(
+                org,
+                AlertObjectKind::Template,
+                &template.name,
+                action,
+            ));
+        }
+        for declared in &bundle.destinations {
+            let mut destination = declared.clone();
+            destination.managed_by = managed_by.to_string();
+            let existing = self.destination(org, &destination.name).await.ok();
+            let action = match existing {
+                Some(existing) if existing == destination => "unchanged",
+                existing => {
+                    self.put_destination(org, &destination, existing.is_none())
+                        .await?;
+                    if existing.is_none() {
+                        "created"
+                    } else {
+                        "updated"
+                    }
+                }
+            };
+            changes.push(change(
+                org,
+                AlertObjectKind::Destination,
+                &destination.name,
+                action,
+            ));
+        }
+        let stored = self.alerts(org).await?;
+        for declared in &bundle.alerts {
+            let mut alert = declared.clone();
+            alert.managed_by = managed_by.to_string();
+            let existing = stored.iter().find(|a| a.name == alert.name);
+            alert.id = existing.map(|a| a.id.clone()).unwrap_or_default();
+            let action = match existing {
+                Some(existing) if *existing == alert => "unchanged",
+                existing => {
+                    self.put_alert(org, &mut alert, existing.is_none()).await?;
+                    if existing.is_none() {
+                        "created"
+                    } else {
+                        "updated"
+                    }
+                }
+            };
+            changes.push(change(org, AlertObjectKind::Alert, &alert.name, action));
+        }
+        Ok(changes)
+    }
+
+    /// Applies a file sent to `POST /api/{org}/alerts/apply`: every document must be for `org`.
+    /// Creates and updates; deletes nothing.
+    pub async fn apply_text(&self, org: &OrgId, text: &str) -> Result<Vec<Change>> {
+        let bundles = code::parse(text, "the request body")?;
+        for bundle in &bundles {
+            if bundle.org.is_some() && bundle.org_name() != org.as_str() {
+                return Err(Error::Invalid(format!(
+                    "the document declares org '{}' but was sent to org '{org}'",
+                    bundle.org_name()
+                )));
+            }
+        }
+        let mut changes = Vec::new();
+        for bundle in &bundles {
+            changes.extend(self.apply(org, bundle, "").await?);
+        }
+        Ok(changes)
+    }
+
+    /// Makes the stored objects match the files of the alerts directory: applies every document
+    /// and deletes the objects a file declared before but none declares now. Nothing changes when
+    /// any file is invalid.
+    pub async fn sync_files(&self, files: &[(String, String)]) -> Result<Vec<Change>> {
+        let mut parsed = Vec::new();
+        for (name, text) in files {
+            for bundle in code::parse(text, name)? {
+                let org = parse_org(&bundle)?;
+                parsed.push((name.clone(), org, bundle));
+            }
+        }
+        code::check_unique(
+            parsed
+                .iter()
+                .map(|(name, _, bundle)| (name.as_str(), bundle)),
+        )?;
+        let mut changes = Vec::new();
+        let mut declared = BTreeSet::new();
+        for (name, org, bundle) in &parsed {
+            self.meta().ensure_org(org).await?;
+            changes.extend(
+                self.apply(org, bundle, &format!("{FILE_PREFIX}{name}"))
+                    .await?,
+            );
+            for template in &bundle.templates {
+                declared.insert((
+                    org.to_string(),
+                    AlertObjectKind::Template.as_str(),
+                    template.name.clone(),
+                ));
+            }
+            for destination in &bundle.destinations {
+                declared.insert((
+                    org.to_string(),
+                    AlertObjectKind::Destination.as_str(),
+                    destination.name.clone(),
+                ));
+            }
+            for alert in &bundle.alerts {
+                declared.insert((
+                    org.to_string(),
+                    AlertObjectKind::Alert.as_str(),
+                    alert.name.clone(),
+                ));
+            }
+        }
+        // Alerts first: they use destinations and templates, which are refused deletion while used.
+        for kind in [
+            AlertObjectKind::Alert,
+            AlertObjectKind::Destination,
+            AlertObjectKind::Template,
+        ] {
+            for object in self.meta().list_alert_objects(None, kind).await? {
+                let Ok(body) = serde_json::from_str::<Value>(&object.body) else {
+                    continue;
+                };
+                let managed = body.get("managed_by").and_then(Value::as_str).unwrap_or("");
+                let name = body.get("name").and_then(Value::as_str).unwrap_or("");
+                if !managed.starts_with(FILE_PREFIX)
+                    || declared.contains(&(object.org.clone(), kind.as_str(), name.to_string()))
+                {
+                    continue;
+                }
+                let Ok(org) = OrgId::parse(&object.org) else {
+                    continue;
+                };
+                self.delete(&org, kind, &object.key).await?;
+                changes.push(change(&org, kind, name, "deleted"));
+            }
+        }
+        Ok(changes)
+    }
+
+    /// Applies the alerts directory at start and again whenever its files change, until `stop`.
+    pub async fn watch_dir(
+        self: Arc<Self>,
+        dir: PathBuf,
+        interval: Duration,
+        stop: impl std::future::Future<Output = ()>,
+    ) {
+        tokio::pin!(stop);
+        let mut applied: Option<Vec<(String, String)>> = None;
+        let mut ticker = tokio::time::interval(interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = &mut stop => return,
+                _ = ticker.tick() => {}
+            }
+            let files = match code::read_dir(&dir).await {
+                Ok(files) => files,
+                Err(error) => {
+                    tracing::warn!(%error, "alerts directory unreadable; nothing changed");
+                    continue;
+                }
+            };
+            if applied.as_ref() == Some(&files) {
+                continue;
+            }
+            match self.sync_files(&files).await {
+                Ok(changes) => {
+                    for change in changes.iter().filter(|c| c.action != "unchanged") {
+                        tracing::info!(org = %change.org, kind = %change.kind, name = %change.name, action = %change.action, "alerts as code");
+                    }
+                    applied = Some(files);
+                }
+                Err(error) => {
+                    tracing::error!(dir = %dir.display(), %error, "alerts directory not applied");
+                    // Tried again only when the files change.
+                    applied = Some(files);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,214 @@
+//! Alerts as code: YAML (or JSON, which is YAML too) documents declaring templates, destinations
+//! and alerts in the same shapes as the API. A file may hold several documents separated by
+//! `---`. Each document:
+//!
+//! ```yaml
+//! apiVersion: kansoku/v1      # optional; other versions are refused
+//! org: default                # optional; the organisation (default `default`)
+//! templates: [ … ]            # template documents, as POST /api/{org}/alerts/templates
+//! destinations: [ … ]         # as POST /api/{org}/alerts/destinations
+//! alerts: [ … ]               # as POST /api/v2/{org}/alerts (no id: alerts are keyed by name)
+//! ```
+//!
+//! Files in `KANSOKU_ALERTS_DIR` are applied at start and whenever they change; objects that
+//! came from a file and are no longer declared by any file are deleted. `kansoku apply -f FILE`
+//! sends a file to `POST /api/{org}/alerts/apply`, which creates and updates but never deletes.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::model::{Alert, Destination, Template};
+
+/// The one `apiVersion` understood.
+pub const API_VERSION: &str = "kansoku/v1";
+
+/// One document of an alerts-as-code file.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bundle {
+    /// `kansoku/v1` when given.
+    #[serde(rename = "apiVersion", default)]
+    pub api_version: Option<String>,
+    /// The organisation; `default` when not given.
+    #[serde(default)]
+    pub org: Option<String>,
+    /// Templates.
+    #[serde(default)]
+    pub templates: Vec<Template>,
+    /// Destinations.
+    #[serde(default)]
+    pub destinations: Vec<Destination>,
+    /// Alerts.
+    #[serde(default)]
+    pub alerts: Vec<Alert>,
+}
+
+impl Bundle {
+    /// The organisation the document declares, `default` when none.
+    pub fn org_name(&self) -> &str {
+        self.org
+            .as_deref()
+            .filter(|o| !o.trim().is_empty())
+            .unwrap_or("default")
+    }
+}
+
+/// What applying did to one object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Change {
+    /// Organisation.
+    pub org: String,
+    /// `template`, `destination` or `alert`.
+    pub kind: String,
+    /// The object's name.
+    pub name: String,
+    /// `created`, `updated`, `unchanged` or `deleted`.
+    pub action: String,
+}
+
+/// Parses every document of a file; `source` names the file in errors.
+pub fn parse(text: &str, source: &str) -> Result<Vec<Bundle>> {
+    let mut bundles = Vec::new();
+    for (index, document) in serde_norway::Deserializer::from_str(text).enumerate() {
+        let bundle: Option<Bundle> = Option::deserialize(document)
+            .map_err(|e| Error::Invalid(format!("{source}: document {}: {e}", index + 1)))?;
+        let Some(bundle) = bundle else {
+            continue;
+        };
+        if let Some(version) = bundle.api_version.as_deref()
+            && version != API_VERSION
+        {
+            return Err(Error::Invalid(format!(
+                "{source}: document {}: apiVersion '{version}' is not {API_VERSION}",
+                index + 1
+            )));
+        }
+        bundles.push(bundle);
+    }
+    check_unique(bundles.iter().map(|b| (source, b)))?;
+    Ok(bundles)
+}
+
+/// Refuses two declarations of the same object (same org, kind and name).
+pub fn check_unique<'a>(bundles: impl Iterator<Item = (&'a str, &'a Bundle)>) -> Result<()> {
+    let mut seen = BTreeSet::new();
+    for (source, bundle) in bundles {
+        let org = bundle.org_name();
+        let names = bundle
+            .templates
+            .iter()
+            .map(|t| ("template", &t.name))
+            .chain(bundle.destinations.iter().map(|d| ("destination", &d.name)))
+            .chain(bundle.alerts.iter().map(|a| ("alert", &a.name)));
+        for (kind, name) in names {
+            if !seen.insert((org.to_string(), kind, name.clone())) {
+                return Err(Error::Invalid(format!(
+                    "{source}: {kind} '{name}' of org '{org}' is declared more than once"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The alerts-as-code files of a directory: `*.yaml`, `*.yml` and `*.json`, by name, skipping
+/// hidden entries (a Kubernetes ConfigMap mount's `..data` links).
+pub async fn read_dir(dir: &Path) -> Result<Vec<(String, String)>> {
+    let unreadable =
+        |e: std::io::Error| Error::Invalid(format!("cannot read {}: {e}", dir.display()));
+    let mut entries = tokio::fs::read_dir(dir).await.map_err(unreadable)?;
+    let mut files = Vec::new();
+    while let Some(entry) = entries.next_entry().await.map_err(unreadable)? {
+        let name = entry.file_name().to_string_lossy().to_string();
+        let wanted = [".yaml", ".yml", ".json"]
+            .iter()
+            .any(|suffix| name.ends_with(suffix));
+        if name.starts_with('.') || !wanted {
+            continue;
+        }
+        let path = entry.path();
+        if !tokio::fs::metadata(&path).await.is_ok_and(|m| m.is_file()) {
+            continue;
+        }
+        let text = tokio::fs::read_to_string(&path)
+            .await
+            .map_err(|e| Error::Invalid(format!("cannot read {}: {e}", path.display())))?;
+        files.push((name, text));
+    }
+    files.sort();
+    Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documents_parse_with_the_api_shapes() {
+        let text = r#"
+apiVersion: kansoku/v1
+org: default
+templates:
+  - name: myapp-errors
+    title: "{alert_name}"
+    body: '{"text": "{alert_count} errors in {stream_name}"}'
+destinations:
+  - name: ops-webhook
+    url: http://127.0.0.1:9/hook
+    template: myapp-errors
+alerts:
+  - name: myapp errors
+    stream_name: default
+    query_condition:
+      conditions:
+        and:
+          - {column: container_name, operator: "=", value: myapp}
+          - {column: log, operator: contains, value: error}
+    trigger_condition: {period: 1, operator: ">=", threshold: 10, frequency: 1, silence: 10}
+    destinations: [ops-webhook]
+---
+org: team-b
+templates:
+  - {name: plain, body: "x"}
+"#;
+        let bundles = parse(text, "alerts.yaml").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(bundles.len(), 2);
+        let alert = &bundles[0].alerts[0];
+        assert_eq!(alert.trigger_condition.threshold, 10.0);
+        assert!(alert.validate().is_ok(), "{:?}", alert.validate());
+        assert_eq!(bundles[1].org_name(), "team-b");
+        assert_eq!(bundles[0].templates[0].name, "myapp-errors");
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        let error = parse("alrets: []", "a.yaml").err().map(|e| e.to_string());
+        assert!(
+            error
+                .as_deref()
+                .is_some_and(|e| e.contains("a.yaml") && e.contains("alrets")),
+            "{error:?}"
+        );
+        let error = parse("apiVersion: v2", "a.yaml")
+            .err()
+            .map(|e| e.to_string());
+        assert!(error.is_some_and(|e| e.contains("apiVersion 'v2'")));
+        let twice = "templates: [{name: t, body: x}, {name: t, body: y}]";
+        assert!(parse(twice, "a.yaml").is_err());
+        let error = parse(
+            "alerts: [{name: x, trigger_condition: {period: soon}}]",
+            "a.yaml",
+        )
+        .err()
+        .map(|e| e.to_string());
+        assert!(error.is_some_and(|e| e.contains("document 1")));
+        assert_eq!(parse("", "empty.yaml").map(|b| b.len()).ok(), Some(0));
+        assert_eq!(
+            parse("---\n---\n", "empty.yaml").map(|b| b.len()).ok(),
+            Some(0)
+        );
+    }
+}
