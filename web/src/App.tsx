@@ -5,6 +5,7 @@ import { LoginPage } from "./pages/LoginPage";
 import { LogsPage } from "./pages/LogsPage";
 import { StreamsPage } from "./pages/StreamsPage";
 import { navigate, useLocation } from "./router";
+import { TracesPage } from "./traces/TracesPage";
 
 export function App() {
   const location = useLocation();
@@ -25,7 +26,13 @@ export function App() {
   const params = new URLSearchParams(location.search);
   const orgs = me.orgs.map((o) => o.identifier);
   const org = params.get("org") && orgs.includes(params.get("org") ?? "") ? (params.get("org") as string) : (orgs[0] ?? "default");
-  const page = location.path.startsWith("/streams") ? "streams" : location.path.startsWith("/alerts") ? "alerts" : "logs";
+  const page = location.path.startsWith("/streams")
+    ? "streams"
+    : location.path.startsWith("/alerts")
+      ? "alerts"
+      : location.path.startsWith("/traces")
+        ? "traces"
+        : "logs";
 
   const switchOrg = (next: string) => navigate(`/${page}?org=${encodeURIComponent(next)}`);
   const signOut = async () => {
@@ -48,6 +55,16 @@ export function App() {
             }}
           >
             Logs
+          </a>
+          <a
+            href={`/traces?org=${encodeURIComponent(org)}`}
+            className={page === "traces" ? "active" : ""}
+            onClick={(e) => {
+              e.preventDefault();
+              navigate(`/traces?org=${encodeURIComponent(org)}`);
+            }}
+          >
+            Traces
           </a>
           <a
             href={`/streams?org=${encodeURIComponent(org)}`}
@@ -89,6 +106,8 @@ export function App() {
       <main>
         {page === "streams" ? (
           <StreamsPage org={org} />
+        ) : page === "traces" ? (
+          <TracesPage key={org} org={org} search={location.search} />
         ) : page === "alerts" ? (
           <AlertsPage key={org} org={org} search={location.search} />
         ) : (

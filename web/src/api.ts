@@ -112,6 +112,9 @@ const enc = encodeURIComponent;
 export const listStreams = (org: string) =>
   request<{ list: StreamInfo[] }>("GET", `/api/${enc(org)}/streams?type=logs`).then((r) => r.list);
 
+export const listStreamsOfType = (org: string, type: "logs" | "traces" | "metrics") =>
+  request<{ list: StreamInfo[] }>("GET", `/api/${enc(org)}/streams?type=${type}`).then((r) => r.list);
+
 export const streamSchema = (org: string, stream: string) =>
   request<StreamInfo>("GET", `/api/${enc(org)}/streams/${enc(stream)}/schema?type=logs`);
 

@@ -6,6 +6,10 @@ import { mkdtempSync, rmSync, openSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir, homedir } from "node:os";
 import { join } from "node:path";
+import { SpanStatusCode, context, trace } from "@opentelemetry/api";
+import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
+import { resourceFromAttributes } from "@opentelemetry/resources";
+import { BasicTracerProvider, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { chromium } from "playwright-core";
 
 export const ROOT = "root@example.com";
@@ -138,3 +142,27 @@ export async function login(page, base) {
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.getByRole("link", { name: "Logs" }).waitFor();
 }
+
+/** One checkout request: a root span with a failing and a fast child, sent as OTLP/JSON. */
+export async function sendTrace(base, auth) {
+  const exporter = new OTLPTraceExporter({ url: `${base}/api/default/v1/traces`, headers: { Authorization: auth } });
+  const provider = new BasicTracerProvider({
+    resource: resourceFromAttributes({ "service.name": "shop", "k8s.pod.name": "shop-1" }),
+    spanProcessors: [new SimpleSpanProcessor(exporter)],
+  });
+  const tracer = provider.getTracer("ui-test");
+  const start = Date.now() - 2000;
+  const root = tracer.startSpan("GET /checkout", { startTime: start, attributes: { "http.method": "GET" } });
+  const inRoot = trace.setSpan(context.active(), root);
+  const cart = tracer.startSpan("load cart", { startTime: start + 5 }, inRoot);
+  cart.end(start + 25);
+  const charge = tracer.startSpan("charge card", { startTime: start + 30, attributes: { "payment.provider": "acme" } }, inRoot);
+  charge.addEvent("retry", { attempt: 2 }, start + 60);
+  charge.setStatus({ code: SpanStatusCode.ERROR, message: "card declined" });
+  charge.end(start + 180);
+  root.end(start + 200);
+  await provider.forceFlush();
+  await provider.shutdown();
+  return root.spanContext().traceId;
+}
+

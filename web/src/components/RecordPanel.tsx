@@ -2,6 +2,7 @@
 // plus its surrounding records.
 import { useState } from "react";
 import * as api from "../api";
+import { navigate } from "../router";
 import { formatTime } from "../time";
 import { cellText } from "./ResultsTable";
 
@@ -34,6 +35,11 @@ export function RecordPanel({ org, stream, hit, columns, onClose, onFilter, onTo
   const [aroundError, setAroundError] = useState("");
   const [copied, setCopied] = useState("");
   const key = Number(hit._timestamp);
+  // A record written inside a span links to its trace (OTLP's default traces stream).
+  const traceUrl =
+    typeof hit.trace_id === "string" && /^[0-9a-f]{32}$/i.test(hit.trace_id)
+      ? `/traces?org=${encodeURIComponent(org)}&stream=default&trace=${hit.trace_id.toLowerCase()}`
+      : null;
 
   const copy = async (what: string, text: string) => {
     await copyText(text);
@@ -59,6 +65,18 @@ export function RecordPanel({ org, stream, hit, columns, onClose, onFilter, onTo
         <button type="button" onClick={() => copy("record", JSON.stringify(hit, null, 2))}>
           Copy record
         </button>
+        {traceUrl && (
+          <a
+            className="button-link"
+            href={traceUrl}
+            onClick={(e) => {
+              e.preventDefault();
+              navigate(traceUrl);
+            }}
+          >
+            Open trace
+          </a>
+        )}
         <button type="button" onClick={onClose} aria-label="Close record">
           ×
         </button>
