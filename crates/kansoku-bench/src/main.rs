@@ -12,11 +12,14 @@
 //! 4. Freshness: time from a 2xx to the record being found by `_search`.
 //! 5. Queries: five canonical searches on kansoku and on DuckDB over the baseline file (both on
 //!    one core); answers must be identical before timings count.
+//! 6. OTLP: pre-encoded span and log batches over OTLP/HTTP and OTLP/gRPC; items per server
+//!    CPU-second against prost decoding alone, stored bytes per span.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod baseline;
 mod generate;
 mod ingest;
+mod otlp;
 mod process;
 mod queries;
 
@@ -53,6 +56,12 @@ struct Args {
     /// The seed data set.
     #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/data/k8slog_eks_fluentbit.json"))]
     dataset: PathBuf,
+    /// Spans (and as many log records) sent per OTLP transport; 0 skips the OTLP section.
+    #[arg(long, default_value_t = 200_000)]
+    otlp_spans: usize,
+    /// Only the OTLP section (no log generation, ingest or queries).
+    #[arg(long)]
+    otlp_only: bool,
     /// Extra environment for the server, `KEY=VALUE`.
     #[arg(long = "server-env")]
     server_env: Vec<String>,
@@ -79,6 +88,26 @@ async fn run(args: Args) -> anyhow::Result<()> {
         args.core
     );
 
+    let server_env: Vec<(String, String)> = args
+        .server_env
+        .iter()
+        .filter_map(|pair| {
+            pair.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+        })
+        .collect();
+    if args.otlp_only {
+        let server =
+            process::Server::start(&args.binary, &work.join("server"), args.core, &server_env)
+                .await?;
+        otlp::run(&server, args.otlp_spans, args.otlp_spans, args.clients).await?;
+        server.stop().await?;
+        if args.work_dir.is_none() {
+            let _ = std::fs::remove_dir_all(&temp);
+        }
+        return Ok(());
+    }
+
     let started = Instant::now();
     let data = generate::generate(&args.dataset, &work, (args.gigabytes * 1e9) as u64)?;
     eprintln!(
@@ -95,14 +124,6 @@ async fn run(args: Args) -> anyhow::Result<()> {
         data.pods
     );
 
-    let server_env: Vec<(String, String)> = args
-        .server_env
-        .iter()
-        .filter_map(|pair| {
-            pair.split_once('=')
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-        })
-        .collect();
     let server =
         process::Server::start(&args.binary, &work.join("server"), args.core, &server_env).await?;
     let ingested = ingest::run(&server, &data, args.clients, args.batch).await?;
@@ -190,6 +211,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
             &data.needle,
         )
         .await?;
+    }
+    if args.otlp_spans > 0 {
+        otlp::run(&server, args.otlp_spans, args.otlp_spans, args.clients).await?;
     }
     server.stop().await?;
     if args.work_dir.is_none() {

@@ -14,6 +14,8 @@ pub struct Server {
     pub base: String,
     /// An HTTP client.
     pub client: reqwest::Client,
+    /// `http://127.0.0.1:GRPC_PORT` (OTLP/gRPC).
+    pub grpc: String,
 }
 
 impl Server {
@@ -28,6 +30,9 @@ impl Server {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
             .port();
+        let grpc_port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
         let log = std::fs::File::create(dir.with_extension("log"))?;
         let mut command = Command::new("taskset");
         command
@@ -38,7 +43,7 @@ impl Server {
             .env("KANSOKU_DATA_DIR", dir)
             .env("KANSOKU_HTTP_ADDR", "127.0.0.1")
             .env("KANSOKU_HTTP_PORT", port.to_string())
-            .env("KANSOKU_GRPC_PORT", "0")
+            .env("KANSOKU_GRPC_PORT", grpc_port.to_string())
             .env("KANSOKU_ROOT_USER_EMAIL", USER)
             .env("KANSOKU_ROOT_USER_PASSWORD", PASSWORD)
             .env("KANSOKU_LOG", "warn")
@@ -69,6 +74,7 @@ impl Server {
             child,
             base,
             client,
+            grpc: format!("http://127.0.0.1:{grpc_port}"),
         })
     }
 
