@@ -608,3 +608,56 @@ print(trace_id)
     }
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overload_is_a_retryable_answer_on_both_transports() {
+    let server = TestServer::start_with(|c| {
+        c.memtable_max_bytes = 64 * 1024;
+        c.memtable_flush_bytes = usize::MAX;
+    })
+    .await;
+    let records: Vec<Value> = (0..2000)
+        .map(|i| json!({"i": i, "log": "some text to take room"}))
+        .collect();
+    server.ingest("default", "app", &records).await;
+    let body = log_request("while full", vec![0x66; 16]).encode_to_vec();
+    let response = server
+        .root(Method::POST, "/api/default/v1/logs")
+        .header("content-type", "application/x-protobuf")
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(response.headers().contains_key("retry-after"));
+    let status = opentelemetry_proto_status(&response.bytes().await.unwrap());
+    assert_eq!(status.0, 14, "UNAVAILABLE");
+    let address = format!("http://{}", server.node.as_ref().unwrap().grpc_addr);
+    let mut logs = LogsServiceClient::connect(address).await.unwrap();
+    let refused = logs
+        .export(grpc_request(
+            log_request("while full", vec![0x66; 16]),
+            Some(&basic()),
+            "full",
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::Unavailable, "{refused:?}");
+    assert!(refused.metadata().get("retry-after").is_some());
+    // Once memory is flushed, the retried export lands.
+    server.flush().await;
+    let (status, _) = post_otlp(
+        &server,
+        "/api/default/v1/logs",
+        "application/x-protobuf",
+        body,
+        &[("stream-name", "full")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        server.search("default", "SELECT * FROM full").await.len(),
+        1
+    );
+    server.stop().await;
+}

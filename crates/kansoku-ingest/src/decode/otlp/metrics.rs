@@ -260,6 +260,151 @@ mod tests {
         Histogram, HistogramDataPoint, Metric, ResourceMetrics, ScopeMetrics,
     };
 
+    fn rows_of(
+        data: Data,
+    ) -> Vec<(
+        String,
+        Option<String>,
+        Option<Scalar<'static>>,
+        Option<Scalar<'static>>,
+    )> {
+        let request = ExportMetricsServiceRequest {
+            resource_metrics: vec![ResourceMetrics {
+                scope_metrics: vec![ScopeMetrics {
+                    metrics: vec![Metric {
+                        name: "rpc.latency".to_string(),
+                        data: Some(data),
+                        ..Metric::default()
+                    }],
+                    ..ScopeMetrics::default()
+                }],
+                ..ResourceMetrics::default()
+            }],
+        };
+        records(&request)
+            .into_iter()
+            .map(|item| {
+                let record = item.record.unwrap_or_else(|e| panic!("{e}"));
+                let label = ["le", "quantile"]
+                    .iter()
+                    .find_map(|name| match record.get(name) {
+                        Some(Scalar::Str(text)) => Some(text.to_string()),
+                        _ => None,
+                    });
+                (
+                    item.stream,
+                    label,
+                    record.get("value").cloned(),
+                    record.get("__type__").cloned(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn summaries_become_quantile_rows_sum_and_count() {
+        use opentelemetry_proto::tonic::metrics::v1::{
+            Summary, SummaryDataPoint, summary_data_point::ValueAtQuantile,
+        };
+        let rows = rows_of(Data::Summary(Summary {
+            data_points: vec![SummaryDataPoint {
+                count: 10,
+                sum: 4.5,
+                quantile_values: vec![
+                    ValueAtQuantile {
+                        quantile: 0.5,
+                        value: 0.3,
+                    },
+                    ValueAtQuantile {
+                        quantile: 0.99,
+                        value: 1.2,
+                    },
+                ],
+                ..SummaryDataPoint::default()
+            }],
+        }));
+        let summary = Some(Scalar::Str("summary".into()));
+        assert_eq!(
+            rows,
+            vec![
+                (
+                    "rpc_latency".to_string(),
+                    Some("0.5".to_string()),
+                    Some(Scalar::Float(0.3)),
+                    summary.clone()
+                ),
+                (
+                    "rpc_latency".to_string(),
+                    Some("0.99".to_string()),
+                    Some(Scalar::Float(1.2)),
+                    summary.clone()
+                ),
+                (
+                    "rpc_latency_sum".to_string(),
+                    None,
+                    Some(Scalar::Float(4.5)),
+                    summary.clone()
+                ),
+                (
+                    "rpc_latency_count".to_string(),
+                    None,
+                    Some(Scalar::Float(10.0)),
+                    summary
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn exponential_histograms_degrade_to_classic_buckets() {
+        use opentelemetry_proto::tonic::metrics::v1::{
+            ExponentialHistogram, ExponentialHistogramDataPoint,
+            exponential_histogram_data_point::Buckets,
+        };
+        // scale 0: base 2; positive buckets at offset 1 cover (2,4], (4,8], (8,16].
+        let rows = rows_of(Data::ExponentialHistogram(ExponentialHistogram {
+            aggregation_temporality: 2,
+            data_points: vec![ExponentialHistogramDataPoint {
+                count: 9,
+                sum: Some(50.0),
+                scale: 0,
+                zero_count: 1,
+                positive: Some(Buckets {
+                    offset: 1,
+                    bucket_counts: vec![2, 3, 1],
+                }),
+                negative: Some(Buckets {
+                    offset: 0,
+                    bucket_counts: vec![2],
+                }),
+                ..ExponentialHistogramDataPoint::default()
+            }],
+        }));
+        let buckets: Vec<(Option<String>, Option<Scalar<'_>>)> = rows
+            .iter()
+            .filter(|row| row.0 == "rpc_latency_bucket")
+            .map(|row| (row.1.clone(), row.2.clone()))
+            .collect();
+        assert_eq!(
+            buckets,
+            vec![
+                (Some("0".to_string()), Some(Scalar::Float(3.0))),
+                (Some("4".to_string()), Some(Scalar::Float(5.0))),
+                (Some("8".to_string()), Some(Scalar::Float(8.0))),
+                (Some("16".to_string()), Some(Scalar::Float(9.0))),
+                (Some("+Inf".to_string()), Some(Scalar::Float(9.0))),
+            ]
+        );
+        assert!(
+            rows.iter()
+                .any(|row| row.0 == "rpc_latency_sum" && row.2 == Some(Scalar::Float(50.0)))
+        );
+        assert!(
+            rows.iter()
+                .all(|row| row.3 == Some(Scalar::Str("histogram".into())))
+        );
+    }
+
     #[test]
     fn histograms_become_cumulative_buckets_sum_and_count() {
         let request = ExportMetricsServiceRequest {
