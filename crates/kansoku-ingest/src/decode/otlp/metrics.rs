@@ -260,14 +260,15 @@ mod tests {
         Histogram, HistogramDataPoint, Metric, ResourceMetrics, ScopeMetrics,
     };
 
-    fn rows_of(
-        data: Data,
-    ) -> Vec<(
+    /// Stream, `le`/`quantile` label, value and `__type__` of each row.
+    type Row = (
         String,
         Option<String>,
         Option<Scalar<'static>>,
         Option<Scalar<'static>>,
-    )> {
+    );
+
+    fn rows_of(data: Data) -> Vec<Row> {
         let request = ExportMetricsServiceRequest {
             resource_metrics: vec![ResourceMetrics {
                 scope_metrics: vec![ScopeMetrics {
