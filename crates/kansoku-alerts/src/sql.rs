@@ -7,15 +7,7 @@ use serde_json::Value;
 use crate::error::{Error, Result};
 use crate::model::{Aggregation, Alert, Condition, ConditionTree};
 
-/// `"name"` with inner quotes doubled.
-pub fn quote_identifier(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
-/// `'text'` with inner quotes doubled.
-pub fn quote_string(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
-}
+pub use kansoku_query::rewrite::{quote_identifier, sql_string as quote_string};
 
 fn literal(value: &Value) -> Result<String> {
     match value {

@@ -17,6 +17,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use kansoku_core::{OrgId, StreamKey, StreamName, StreamType};
 use kansoku_query::SearchRequest;
+use kansoku_query::rewrite::{quote_identifier, sql_string as quote_string};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -27,14 +28,6 @@ const DEFAULT_RANGE_MICROS: i64 = 15 * 60 * 1_000_000;
 const TRACE_LOOKUP_MICROS: i64 = 30 * 24 * 3600 * 1_000_000;
 /// Spans of one trace returned at most.
 const MAX_SPANS: usize = 10_000;
-
-fn quote_identifier(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
-fn quote_string(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
-}
 
 /// Query string of the trace search.
 #[derive(Debug, Deserialize, Default)]
