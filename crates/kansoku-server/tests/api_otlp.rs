@@ -661,3 +661,27 @@ async fn overload_is_a_retryable_answer_on_both_transports() {
     );
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streams_named_like_otlp_path_segments_keep_their_routes() {
+    let server = TestServer::start().await;
+    for stream in ["v1", "otel", "traces"] {
+        let report = server
+            .ingest("default", stream, &[json!({"log": stream})])
+            .await;
+        assert_eq!(report["status"][0]["successful"], 1, "{stream}: {report}");
+        let hits = server
+            .search("default", &format!("SELECT log FROM \"{stream}\""))
+            .await;
+        assert_eq!(hits, vec![json!({"log": stream})], "{stream}");
+    }
+    for stream in ["v1", "otel"] {
+        let response = server
+            .root(Method::GET, &format!("/api/default/{stream}/traces/latest"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{stream}");
+    }
+    server.stop().await;
+}
