@@ -126,6 +126,7 @@ async fn traces_are_searched_summarised_and_shown() {
     let checkout = &services["services"][0];
     assert_eq!(checkout["service_name"], "checkout");
     assert_eq!(checkout["spans"], 4);
+    assert_eq!(checkout["requests"], 2, "the two server (root) spans");
     assert_eq!(checkout["errors"], 1);
     assert!(checkout["p99"].as_f64().unwrap() >= 80_000.0, "{checkout}");
 

@@ -132,6 +132,7 @@ function TraceSearch({
             <thead>
               <tr>
                 <th>Service</th>
+                <th className="num">Requests</th>
                 <th className="num">Spans</th>
                 <th className="num">Errors</th>
                 <th className="num">p50</th>
@@ -147,6 +148,7 @@ function TraceSearch({
                       {s.service_name}
                     </button>
                   </td>
+                  <td className="num">{s.requests}</td>
                   <td className="num">{s.spans}</td>
                   <td className="num">
                     {s.errors > 0 ? <span className="badge bad">{s.errors}</span> : 0}
@@ -158,7 +160,7 @@ function TraceSearch({
               ))}
               {summary.length === 0 && (
                 <tr>
-                  <td colSpan={6} className="muted">
+                  <td colSpan={7} className="muted">
                     No spans in this time range.
                   </td>
                 </tr>

@@ -18,6 +18,7 @@ export interface TraceHit {
 export interface ServiceSummary {
   service_name: string;
   spans: number;
+  requests: number;
   errors: number;
   p50: number;
   p95: number;

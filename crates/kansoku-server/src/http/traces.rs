@@ -4,8 +4,8 @@
 //!   (`service`, `operation`, `status=error|ok|unset`, `min_duration` / `max_duration` in µs,
 //!   `filter=key=value` attribute filters, comma-separated), newest first, each with its root
 //!   operation and service, start, duration, span and error counts and the services it crossed;
-//! - `GET /api/{org}/{stream}/traces/services`: per service, spans, errors and duration
-//!   percentiles;
+//! - `GET /api/{org}/{stream}/traces/services`: per service, spans, requests (server and
+//!   consumer spans), errors and duration percentiles;
 //! - `GET /api/{org}/{stream}/traces/{trace_id}`: every span of one trace, by start time.
 //!
 //! All take `start_time` / `end_time` (µs; default the last 15 minutes; a trace is looked up over
@@ -213,6 +213,7 @@ pub async fn services(
     let range = window(params.start_time, params.end_time, DEFAULT_RANGE_MICROS);
     let sql = format!(
         "SELECT service_name, count(*) AS spans, \
+           sum(CASE WHEN span_kind IN ('server', 'consumer') THEN 1 ELSE 0 END) AS requests, \
            sum(CASE WHEN span_status = 'ERROR' THEN 1 ELSE 0 END) AS errors, \
            approx_percentile_cont(duration, 0.5) AS p50, \
            approx_percentile_cont(duration, 0.95) AS p95, \
