@@ -136,3 +136,30 @@ test("the alert editor previews live, saves, and the list shows state, run-now a
   await page.getByRole("button", { name: "Cancel" }).click();
   await row.waitFor();
 });
+
+test("nested conditions from the API are shown read-only, not flattened", async () => {
+  const response = await fetch(`${server.base}/api/v2/default/alerts`, {
+    method: "POST",
+    headers: { authorization: server.auth, "content-type": "application/json" },
+    body: JSON.stringify({
+      name: "nested",
+      stream_name: "app",
+      query_condition: {
+        type: "custom",
+        conditions: { and: [{ column: "container_name", operator: "=", value: "myapp" }, { or: [{ column: "log", operator: "contains", value: "error" }, { not: { column: "log", operator: "contains", value: "ok" } }] }] },
+      },
+      trigger_condition: { period: 5, operator: ">=", threshold: 1, frequency: 60, silence: 0 },
+      destinations: ["hook"],
+    }),
+  });
+  assert.equal(response.status, 200, await response.text());
+  await page.reload();
+  const row = page.locator("[data-alert='nested']");
+  await row.getByRole("link", { name: "nested" }).click();
+  await page.getByText("These conditions nest and/or/not").waitFor();
+  assert.match(await page.getByLabel("Nested conditions").textContent(), /"not"/);
+  // The preview still evaluates the whole tree.
+  await page.getByLabel("Preview").getByText(/— it would/).waitFor();
+  await page.getByRole("button", { name: "Cancel" }).click();
+  await row.waitFor();
+});

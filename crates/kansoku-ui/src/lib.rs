@@ -1,7 +1,9 @@
 //! The web UI, embedded in the binary.
 //!
-//! `web/` is built by `npm run build` into `web/dist`, which this crate embeds (in debug builds
-//! rust-embed reads the directory at run time, so UI edits need no Rust rebuild). A missing
+//! `web/` is built by `npm run build` into `web/dist`, which this crate embeds in every build
+//! (debug too: a debug binary reading the directory at run time would read whichever checkout
+//! compiled it when several share a target directory); `build.rs` makes a changed `web/dist`
+//! rebuild the crate. A missing
 //! `web/dist` is allowed so that Rust builds and tests never need Node; the page then explains how
 //! to build the UI. This crate keeps few dependencies because every change to them re-embeds the
 //! assets.

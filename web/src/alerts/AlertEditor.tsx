@@ -5,20 +5,11 @@ import { useEffect, useMemo, useState } from "react";
 import * as api from "../api";
 import * as alertsApi from "../alertsApi";
 import { errorText } from "./AlertsPage";
+import { type Combine, flatConditions } from "./conditions";
 
 const OPERATORS = [">=", ">", "<=", "<", "=", "!="];
 const CONDITION_OPERATORS = ["=", "!=", ">", ">=", "<", "<=", "contains", "not_contains"];
 const FUNCTIONS = ["count", "avg", "min", "max", "sum", "median", "p75", "p90", "p95", "p99"];
-
-type Combine = "and" | "or";
-
-function conditionsOf(alert: alertsApi.Alert): { combine: Combine; list: alertsApi.Condition[] } {
-  const c = alert.query_condition.conditions;
-  if (c && "or" in c) return { combine: "or", list: c.or };
-  if (c && "and" in c) return { combine: "and", list: c.and };
-  if (Array.isArray(c)) return { combine: "and", list: c as alertsApi.Condition[] };
-  return { combine: "and", list: [] };
-}
 
 /** A typed value from the text of a value input: numbers and booleans as such. */
 function typedValue(text: string): string | number | boolean {
@@ -43,7 +34,8 @@ export function AlertEditor({ org, initial, onDone }: { org: string; initial: al
   const [previewError, setPreviewError] = useState("");
   const [error, setError] = useState("");
   const [saving, setSaving] = useState(false);
-  const { combine, list } = conditionsOf(alert);
+  const flat = flatConditions(alert);
+  const { combine, list } = flat ?? { combine: "and" as Combine, list: [] };
 
   useEffect(() => {
     api.listStreams(org).then((s) => setStreams(s.map((x) => x.name).sort()), () => undefined);
@@ -173,6 +165,19 @@ export function AlertEditor({ org, initial, onDone }: { org: string; initial: al
               placeholder={`SELECT * FROM "${alert.stream_name || "stream"}" WHERE …`}
               onChange={(e) => updateQuery({ sql: e.target.value })}
             />
+          ) : flat === null ? (
+            <>
+              <p className="warn-note">
+                These conditions nest and/or/not inside each other, which this editor cannot show as a list. They are kept as
+                they are; change them through the API or an alerts-as-code file, or start again with a simple list.
+              </p>
+              <pre className="mono preview-rows" aria-label="Nested conditions">
+                {JSON.stringify(alert.query_condition.conditions, null, 2)}
+              </pre>
+              <button type="button" onClick={() => setConditions("and", [])}>
+                Replace with a simple list
+              </button>
+            </>
           ) : (
             <>
               <datalist id="alert-fields">
