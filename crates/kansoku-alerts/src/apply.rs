@@ -3,7 +3,7 @@
 //! for the files of `KANSOKU_ALERTS_DIR` — delete what a file declared before and no longer does.
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use crate::code::{self, Bundle, Change};
 use crate::error::{Error, Result};
+use crate::model::{Alert, Destination, Template};
 use crate::service::Alerts;
 
 /// The `managed_by` mark of objects from a file of the alerts directory.
@@ -24,6 +25,26 @@ fn change(org: &OrgId, kind: AlertObjectKind, name: &str, action: &str) -> Chang
         kind: kind.as_str().to_string(),
         name: name.to_string(),
         action: action.to_string(),
+    }
+}
+
+const UNCHANGED: &str = "unchanged";
+
+/// What applying `declared` over `existing` does.
+fn action_for<T: PartialEq>(existing: Option<&T>, declared: &T) -> &'static str {
+    match existing {
+        Some(existing) if existing == declared => UNCHANGED,
+        Some(_) => "updated",
+        None => "created",
+    }
+}
+
+/// `Ok(None)` for an object that does not exist; other errors (the database) stay errors.
+fn found<T>(result: Result<T>) -> Result<Option<T>> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(Error::NotFound(_)) => Ok(None),
+        Err(error) => Err(error),
     }
 }
 
@@ -42,21 +63,16 @@ impl Alerts {
     ) -> Result<Vec<Change>> {
         let mut changes = Vec::new();
         for declared in &bundle.templates {
-            let mut template = declared.clone();
-            template.managed_by = managed_by.to_string();
-            let existing = self.template(org, &template.name).await.ok();
-            let action = match existing {
-                Some(existing) if existing == template => "unchanged",
-                existing => {
-                    self.put_template(org, &template, existing.is_none())
-                        .await?;
-                    if existing.is_none() {
-                        "created"
-                    } else {
-                        "updated"
-                    }
-                }
+            let template = Template {
+                managed_by: managed_by.to_string(),
+                ..declared.clone()
             };
+            let existing = found(self.template(org, &template.name).await)?;
+            let action = action_for(existing.as_ref(), &template);
+            if action != UNCHANGED {
+                self.put_template(org, &template, existing.is_none())
+                    .await?;
+            }
             changes.push(change(
                 org,
                 AlertObjectKind::Template,
@@ -65,21 +81,16 @@ impl Alerts {
             ));
         }
         for declared in &bundle.destinations {
-            let mut destination = declared.clone();
-            destination.managed_by = managed_by.to_string();
-            let existing = self.destination(org, &destination.name).await.ok();
-            let action = match existing {
-                Some(existing) if existing == destination => "unchanged",
-                existing => {
-                    self.put_destination(org, &destination, existing.is_none())
-                        .await?;
-                    if existing.is_none() {
-                        "created"
-                    } else {
-                        "updated"
-                    }
-                }
+            let destination = Destination {
+                managed_by: managed_by.to_string(),
+                ..declared.clone()
             };
+            let existing = found(self.destination(org, &destination.name).await)?;
+            let action = action_for(existing.as_ref(), &destination);
+            if action != UNCHANGED {
+                self.put_destination(org, &destination, existing.is_none())
+                    .await?;
+            }
             changes.push(change(
                 org,
                 AlertObjectKind::Destination,
@@ -89,21 +100,17 @@ impl Alerts {
         }
         let stored = self.alerts(org).await?;
         for declared in &bundle.alerts {
-            let mut alert = declared.clone();
-            alert.managed_by = managed_by.to_string();
-            let existing = stored.iter().find(|a| a.name == alert.name);
-            alert.id = existing.map(|a| a.id.clone()).unwrap_or_default();
-            let action = match existing {
-                Some(existing) if *existing == alert => "unchanged",
-                existing => {
-                    self.put_alert(org, &mut alert, existing.is_none()).await?;
-                    if existing.is_none() {
-                        "created"
-                    } else {
-                        "updated"
-                    }
-                }
+            let existing = stored.iter().find(|a| a.name == declared.name);
+            // Files name alerts; the id is the stored one's.
+            let mut alert = Alert {
+                managed_by: managed_by.to_string(),
+                id: existing.map(|a| a.id.clone()).unwrap_or_default(),
+                ..declared.clone()
             };
+            let action = action_for(existing, &alert);
+            if action != UNCHANGED {
+                self.put_alert(org, &mut alert, existing.is_none()).await?;
+            }
             changes.push(change(org, AlertObjectKind::Alert, &alert.name, action));
         }
         Ok(changes)
@@ -145,35 +152,18 @@ impl Alerts {
                 .map(|(name, _, bundle)| (name.as_str(), bundle)),
         )?;
         let mut changes = Vec::new();
-        let mut declared = BTreeSet::new();
         for (name, org, bundle) in &parsed {
             self.meta().ensure_org(org).await?;
             changes.extend(
                 self.apply(org, bundle, &format!("{FILE_PREFIX}{name}"))
                     .await?,
             );
-            for template in &bundle.templates {
-                declared.insert((
-                    org.to_string(),
-                    AlertObjectKind::Template.as_str(),
-                    template.name.clone(),
-                ));
-            }
-            for destination in &bundle.destinations {
-                declared.insert((
-                    org.to_string(),
-                    AlertObjectKind::Destination.as_str(),
-                    destination.name.clone(),
-                ));
-            }
-            for alert in &bundle.alerts {
-                declared.insert((
-                    org.to_string(),
-                    AlertObjectKind::Alert.as_str(),
-                    alert.name.clone(),
-                ));
-            }
         }
+        // Every declared object has exactly one change: the set of what the files declare.
+        let declared: BTreeSet<(String, String, String)> = changes
+            .iter()
+            .map(|c| (c.org.clone(), c.kind.clone(), c.name.clone()))
+            .collect();
         // Alerts first: they use destinations and templates, which are refused deletion while used.
         for kind in [
             AlertObjectKind::Alert,
@@ -187,7 +177,11 @@ impl Alerts {
                 let managed = body.get("managed_by").and_then(Value::as_str).unwrap_or("");
                 let name = body.get("name").and_then(Value::as_str).unwrap_or("");
                 if !managed.starts_with(FILE_PREFIX)
-                    || declared.contains(&(object.org.clone(), kind.as_str(), name.to_string()))
+                    || declared.contains(&(
+                        object.org.clone(),
+                        kind.as_str().to_string(),
+                        name.to_string(),
+                    ))
                 {
                     continue;
                 }
@@ -201,15 +195,48 @@ impl Alerts {
         Ok(changes)
     }
 
-    /// Applies the alerts directory at start and again whenever its files change, until `stop`.
+    /// Reads the alerts directory and, unless its files are `applied` already, makes the stored
+    /// objects match them; logs what changed or why nothing did. Returns the files read (also
+    /// when they could not be applied: they are tried again only once they change), or `None`
+    /// when the directory could not be read.
+    pub async fn sync_dir(
+        &self,
+        dir: &Path,
+        applied: Option<&Vec<(String, String)>>,
+    ) -> Option<Vec<(String, String)>> {
+        let files = match code::read_dir(dir).await {
+            Ok(files) => files,
+            Err(error) => {
+                tracing::warn!(%error, "alerts directory unreadable; nothing changed");
+                return None;
+            }
+        };
+        if applied == Some(&files) {
+            return Some(files);
+        }
+        match self.sync_files(&files).await {
+            Ok(changes) => {
+                for change in changes.iter().filter(|c| c.action != UNCHANGED) {
+                    tracing::info!(org = %change.org, kind = %change.kind, name = %change.name, action = %change.action, "alerts as code");
+                }
+            }
+            Err(error) => {
+                tracing::error!(dir = %dir.display(), %error, "alerts directory not applied");
+            }
+        }
+        Some(files)
+    }
+
+    /// Applies the alerts directory again whenever its files change (`applied`: what the start
+    /// applied), until `stop`.
     pub async fn watch_dir(
         self: Arc<Self>,
         dir: PathBuf,
         interval: Duration,
+        mut applied: Option<Vec<(String, String)>>,
         stop: impl std::future::Future<Output = ()>,
     ) {
         tokio::pin!(stop);
-        let mut applied: Option<Vec<(String, String)>> = None;
         let mut ticker = tokio::time::interval(interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -217,28 +244,8 @@ impl Alerts {
                 _ = &mut stop => return,
                 _ = ticker.tick() => {}
             }
-            let files = match code::read_dir(&dir).await {
-                Ok(files) => files,
-                Err(error) => {
-                    tracing::warn!(%error, "alerts directory unreadable; nothing changed");
-                    continue;
-                }
-            };
-            if applied.as_ref() == Some(&files) {
-                continue;
-            }
-            match self.sync_files(&files).await {
-                Ok(changes) => {
-                    for change in changes.iter().filter(|c| c.action != "unchanged") {
-                        tracing::info!(org = %change.org, kind = %change.kind, name = %change.name, action = %change.action, "alerts as code");
-                    }
-                    applied = Some(files);
-                }
-                Err(error) => {
-                    tracing::error!(dir = %dir.display(), %error, "alerts directory not applied");
-                    // Tried again only when the files change.
-                    applied = Some(files);
-                }
+            if let Some(files) = self.sync_dir(&dir, applied.as_ref()).await {
+                applied = Some(files);
             }
         }
     }

@@ -1,7 +1,8 @@
 //! Sending a rendered notification by e-mail through the SMTP server the operator configured
 //! (`KANSOKU_SMTP_*`). The SMTP server is the operator's, not the alert author's, so it is not
 //! subject to the destination SSRF guard; recipients are checked when a destination is saved.
-//! Transient SMTP failures (4xx replies, connection errors) are retried with backoff.
+//! Transient SMTP failures (4xx replies, connection errors) are retried with the same backoff
+//! settings as webhooks.
 
 use std::time::Duration;
 
@@ -9,7 +10,7 @@ use lettre::message::header::ContentType;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-use crate::deliver::Delivered;
+use crate::deliver::{Delivered, DeliveryConfig};
 use crate::error::{Error, Result};
 use crate::model::Destination;
 
@@ -106,16 +107,15 @@ pub async fn send(
     destination: &Destination,
     subject: &str,
     body: &str,
-    attempts: u32,
-    backoff: Duration,
+    delivery: &DeliveryConfig,
 ) -> Result<Delivered> {
     let Some(config) = config else {
         return Err(Error::Invalid(not_configured()));
     };
     let email = message(config, destination, subject, body)?;
     let mailer = mailer(config)?;
-    let attempts = attempts.max(1);
-    let mut wait = backoff;
+    let attempts = delivery.attempts.max(1);
+    let mut wait = delivery.backoff;
     let mut last_error = String::new();
     for attempt in 1..=attempts {
         match mailer.send(email.clone()).await {
@@ -134,7 +134,7 @@ pub async fn send(
         }
         if attempt < attempts {
             tokio::time::sleep(wait).await;
-            wait *= 2;
+            wait = (wait * 2).min(delivery.max_backoff);
         }
     }
     Err(Error::DeliveryFailed(format!(

@@ -603,14 +603,12 @@ impl Alerts {
         rendered: &Rendered,
     ) -> Result<deliver::Delivered> {
         if destination.destination_type == "email" {
-            let delivery = &self.config.delivery;
             return email::send(
                 self.config.smtp.as_ref(),
                 destination,
                 &rendered.title,
                 &rendered.body,
-                delivery.attempts,
-                delivery.backoff,
+                &self.config.delivery,
             )
             .await;
         }

@@ -266,52 +266,67 @@ fn decode_baseline<T: Message + Default>(bodies: &[Vec<u8>], items: usize) -> an
     Ok(items as f64 / (thread_cpu_seconds() - started).max(1e-9))
 }
 
+/// Sends every item with `workers` concurrent senders, each taking the next item when done.
+async fn in_parallel<T, F, Fut>(items: Vec<T>, workers: usize, send: F) -> anyhow::Result<()>
+where
+    T: Send + 'static,
+    F: Fn(T) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = anyhow::Result<()>> + Send,
+{
+    let queue = Arc::new(tokio::sync::Mutex::new(items));
+    let mut tasks = Vec::new();
+    for _ in 0..workers {
+        let queue = Arc::clone(&queue);
+        let send = send.clone();
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let Some(item) = queue.lock().await.pop() else {
+                    return Ok::<_, anyhow::Error>(());
+                };
+                send(item).await?;
+            }
+        }));
+    }
+    for task in tasks {
+        task.await??;
+    }
+    Ok(())
+}
+
+/// OTLP/HTTP protobuf bodies to `path`, retried while the server answers 429/503.
 async fn post_all(
     server: &Server,
     path: &str,
     stream: &str,
     bodies: Vec<Vec<u8>>,
     clients: usize,
-) -> anyhow::Result<u64> {
-    let bodies = Arc::new(tokio::sync::Mutex::new(bodies));
-    let mut tasks = Vec::new();
-    for _ in 0..clients {
-        let bodies = Arc::clone(&bodies);
-        let client = server.client.clone();
-        let url = format!("{}{path}", server.base);
-        let stream = stream.to_string();
-        tasks.push(tokio::spawn(async move {
-            let mut retries = 0u64;
+) -> anyhow::Result<()> {
+    let client = server.client.clone();
+    let url = format!("{}{path}", server.base);
+    let stream = stream.to_string();
+    in_parallel(bodies, clients, move |body| {
+        let (client, url, stream) = (client.clone(), url.clone(), stream.clone());
+        async move {
             loop {
-                let Some(body) = bodies.lock().await.pop() else {
-                    return Ok::<_, anyhow::Error>(retries);
-                };
-                loop {
-                    let response = client
-                        .post(&url)
-                        .basic_auth(USER, Some(PASSWORD))
-                        .header("content-type", "application/x-protobuf")
-                        .header("stream-name", &stream)
-                        .body(body.clone())
-                        .send()
-                        .await?;
-                    let status = response.status().as_u16();
-                    if status == 429 || status == 503 {
-                        retries += 1;
-                        tokio::time::sleep(Duration::from_millis(200)).await;
-                        continue;
-                    }
-                    anyhow::ensure!(status == 200, "OTLP/HTTP export failed: {status}");
-                    break;
+                let response = client
+                    .post(&url)
+                    .basic_auth(USER, Some(PASSWORD))
+                    .header("content-type", "application/x-protobuf")
+                    .header("stream-name", &stream)
+                    .body(body.clone())
+                    .send()
+                    .await?;
+                let status = response.status().as_u16();
+                if status == 429 || status == 503 {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    continue;
                 }
+                anyhow::ensure!(status == 200, "OTLP/HTTP export failed: {status}");
+                return Ok(());
             }
-        }));
-    }
-    let mut retries = 0;
-    for task in tasks {
-        retries += task.await??;
-    }
-    Ok(retries)
+        }
+    })
+    .await
 }
 
 fn metadata<T>(message: T, stream: &str) -> anyhow::Result<tonic::Request<T>> {
@@ -340,32 +355,20 @@ async fn grpc_traces(
     batches: Vec<ExportTraceServiceRequest>,
     clients: usize,
 ) -> anyhow::Result<()> {
-    let client = TraceServiceClient::connect(server.grpc.clone())
-        .await?
-        .max_decoding_message_size(64 << 20);
-    let batches = Arc::new(tokio::sync::Mutex::new(batches));
-    let mut tasks = Vec::new();
-    for _ in 0..clients {
-        let batches = Arc::clone(&batches);
-        let mut client = client.clone();
-        let stream = stream.to_string();
-        tasks.push(tokio::spawn(async move {
-            loop {
-                let Some(batch) = batches.lock().await.pop() else {
-                    return Ok::<_, anyhow::Error>(());
-                };
-                let response = client.export(metadata(batch, &stream)?).await?;
-                anyhow::ensure!(
-                    response.get_ref().partial_success.is_none(),
-                    "spans refused"
-                );
-            }
-        }));
-    }
-    for task in tasks {
-        task.await??;
-    }
-    Ok(())
+    let client = TraceServiceClient::connect(server.grpc.clone()).await?;
+    let stream = stream.to_string();
+    in_parallel(batches, clients, move |batch| {
+        let (mut client, stream) = (client.clone(), stream.clone());
+        async move {
+            let response = client.export(metadata(batch, &stream)?).await?;
+            anyhow::ensure!(
+                response.get_ref().partial_success.is_none(),
+                "spans refused"
+            );
+            Ok(())
+        }
+    })
+    .await
 }
 
 async fn grpc_logs(
@@ -375,29 +378,19 @@ async fn grpc_logs(
     clients: usize,
 ) -> anyhow::Result<()> {
     let client = LogsServiceClient::connect(server.grpc.clone()).await?;
-    let batches = Arc::new(tokio::sync::Mutex::new(batches));
-    let mut tasks = Vec::new();
-    for _ in 0..clients {
-        let batches = Arc::clone(&batches);
-        let mut client = client.clone();
-        let stream = stream.to_string();
-        tasks.push(tokio::spawn(async move {
-            loop {
-                let Some(batch) = batches.lock().await.pop() else {
-                    return Ok::<_, anyhow::Error>(());
-                };
-                let response = client.export(metadata(batch, &stream)?).await?;
-                anyhow::ensure!(
-                    response.get_ref().partial_success.is_none(),
-                    "log records refused"
-                );
-            }
-        }));
-    }
-    for task in tasks {
-        task.await??;
-    }
-    Ok(())
+    let stream = stream.to_string();
+    in_parallel(batches, clients, move |batch| {
+        let (mut client, stream) = (client.clone(), stream.clone());
+        async move {
+            let response = client.export(metadata(batch, &stream)?).await?;
+            anyhow::ensure!(
+                response.get_ref().partial_success.is_none(),
+                "log records refused"
+            );
+            Ok(())
+        }
+    })
+    .await
 }
 
 async fn stored_bytes(
@@ -462,7 +455,6 @@ pub async fn run(server: &Server, spans: usize, logs: usize, clients: usize) -> 
             clients,
         )
         .await
-        .map(|_| ())
     })
     .await?;
     let (span_grpc_cpu, span_grpc_wall) = measured(
@@ -479,7 +471,6 @@ pub async fn run(server: &Server, spans: usize, logs: usize, clients: usize) -> 
             clients,
         )
         .await
-        .map(|_| ())
     })
     .await?;
     let (log_grpc_cpu, log_grpc_wall) = measured(

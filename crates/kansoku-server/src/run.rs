@@ -134,14 +134,7 @@ pub async fn start(config: Config) -> anyhow::Result<Node> {
     spawn_alert_tasks(&alerts, &ingester, &shutdown);
     if let Some(dir) = config.alerts_dir.clone() {
         // Applied once before the node reports ready, then whenever the files change.
-        match kansoku_alerts::code::read_dir(&dir).await {
-            Ok(files) => {
-                if let Err(error) = alerts.sync_files(&files).await {
-                    tracing::error!(dir = %dir.display(), %error, "alerts directory not applied");
-                }
-            }
-            Err(error) => tracing::error!(%error, "alerts directory unreadable"),
-        }
+        let applied = alerts.sync_dir(&dir, None).await;
         let mut stop = shutdown.subscribe();
         tokio::spawn(
             Arc::clone(&alerts).watch_dir(
@@ -149,6 +142,7 @@ pub async fn start(config: Config) -> anyhow::Result<Node> {
                 config
                     .alerts_dir_interval
                     .max(std::time::Duration::from_millis(50)),
+                applied,
                 async move {
                     let _ = stop.wait_for(|stop| *stop).await;
                 },

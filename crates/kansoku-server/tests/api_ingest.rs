@@ -401,15 +401,7 @@ async fn credentials_and_organisations() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn overload_answers_503_with_retry_after_and_recovers() {
-    let server = TestServer::start_with(|c| {
-        c.memtable_max_bytes = 64 * 1024;
-        c.memtable_flush_bytes = usize::MAX;
-    })
-    .await;
-    let records: Vec<Value> = (0..2000)
-        .map(|i| json!({"i": i, "log": "some text to take room"}))
-        .collect();
-    server.ingest("default", "app", &records).await;
+    let server = TestServer::start_overloaded().await;
     let response = server
         .root(Method::POST, "/api/default/app/_json")
         .body(json!([{"i": -1}]).to_string())
@@ -437,15 +429,7 @@ async fn overload_answers_503_with_retry_after_and_recovers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_overloaded_server_still_answers_clients_that_are_sending_a_body() {
-    let server = TestServer::start_with(|c| {
-        c.memtable_max_bytes = 64 * 1024;
-        c.memtable_flush_bytes = usize::MAX;
-    })
-    .await;
-    let records: Vec<Value> = (0..2000)
-        .map(|i| json!({"i": i, "log": "some text to take room"}))
-        .collect();
-    server.ingest("default", "app", &records).await;
+    let server = TestServer::start_overloaded().await;
     // A large body refused by admission control: the client gets the 503, not a reset.
     let big: Vec<String> = (0..20_000)
         .map(|i| json!({"i": i, "log": "x".repeat(100)}).to_string())

@@ -611,15 +611,7 @@ print(trace_id)
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn overload_is_a_retryable_answer_on_both_transports() {
-    let server = TestServer::start_with(|c| {
-        c.memtable_max_bytes = 64 * 1024;
-        c.memtable_flush_bytes = usize::MAX;
-    })
-    .await;
-    let records: Vec<Value> = (0..2000)
-        .map(|i| json!({"i": i, "log": "some text to take room"}))
-        .collect();
-    server.ingest("default", "app", &records).await;
+    let server = TestServer::start_overloaded().await;
     let body = log_request("while full", vec![0x66; 16]).encode_to_vec();
     let response = server
         .root(Method::POST, "/api/default/v1/logs")

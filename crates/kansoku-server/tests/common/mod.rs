@@ -72,6 +72,21 @@ impl TestServer {
         }
     }
 
+    /// A node whose memory is full: 64 KiB of memtable, no flushing, 2000 records of stream
+    /// `app` in it; writes are refused until [`TestServer::flush`].
+    pub async fn start_overloaded() -> TestServer {
+        let server = TestServer::start_with(|c| {
+            c.memtable_max_bytes = 64 * 1024;
+            c.memtable_flush_bytes = usize::MAX;
+        })
+        .await;
+        let records: Vec<Value> = (0..2000)
+            .map(|i| json!({"i": i, "log": "some text to take room"}))
+            .collect();
+        server.ingest("default", "app", &records).await;
+        server
+    }
+
     pub async fn stop(mut self) {
         if let Some(node) = self.node.take() {
             node.stop().await.unwrap();
