@@ -163,7 +163,12 @@ pub async fn latest(
     let org = OrgId::parse(&org)?;
     let name = StreamName::normalise(&stream)?;
     let key = StreamKey::new(org.clone(), StreamType::Traces, name.clone());
-    let schema = app.meta.latest_schema(&key).await?;
+    // The schema is only needed to type attribute filters.
+    let schema = if text(&params.filter).is_some() {
+        app.meta.latest_schema(&key).await?
+    } else {
+        kansoku_core::StreamSchema::default()
+    };
     let range = window(params.start_time, params.end_time, DEFAULT_RANGE_MICROS);
     let size = params.size.unwrap_or(50).clamp(1, 1000);
     let Some(conditions) = params.conditions(&schema)? else {
