@@ -85,7 +85,11 @@ impl Ingester {
             config.wal_fsync,
             wal_metrics,
         )?;
-        let memtable = Arc::new(Memtable::new(&config.node_id));
+        // Every stored file of this node holds segments before the first one written now.
+        let memtable = Arc::new(Memtable::new(
+            &config.node_id,
+            replayed.next_segment.saturating_sub(1),
+        ));
         let restored = replayed.batches.len();
         let mut replayed_rows = 0u64;
         for wal_batch in replayed.batches {

@@ -136,6 +136,9 @@ struct State {
     active: Generation,
     frozen: VecDeque<Frozen>,
     next_frozen_id: u64,
+    /// The last WAL segment frozen (or, at start, already flushed): this node's files of later
+    /// segments hold data that was active here.
+    frozen_through: u64,
 }
 
 /// The in-memory table.
@@ -145,13 +148,15 @@ pub struct Memtable {
 }
 
 impl Memtable {
-    /// An empty table for node `node_id`.
-    pub fn new(node_id: &str) -> Memtable {
+    /// An empty table for node `node_id`, whose stored files hold WAL segments up to
+    /// `flushed_through` at most.
+    pub fn new(node_id: &str, flushed_through: u64) -> Memtable {
         Memtable {
             state: RwLock::new(State {
                 active: Generation::new(),
                 frozen: VecDeque::new(),
                 next_frozen_id: 1,
+                frozen_through: flushed_through,
             }),
             node_id: node_id.to_string(),
         }
@@ -241,6 +246,7 @@ impl Memtable {
             .collect();
         let id = state.next_frozen_id;
         state.next_frozen_id += 1;
+        state.frozen_through = state.frozen_through.max(last_segment);
         state.frozen.push_back(Frozen {
             id,
             last_segment,
@@ -305,6 +311,7 @@ impl FreshData for Memtable {
         FreshSnapshot {
             batches,
             pending_paths,
+            frozen_through: Some((self.node_id.clone(), state.frozen_through)),
         }
     }
 }
@@ -339,7 +346,7 @@ mod tests {
 
     #[test]
     fn snapshots_see_active_and_frozen_data_with_pending_paths() {
-        let table = Memtable::new("n1");
+        let table = Memtable::new("n1", 0);
         table.insert([(key("a"), batch(vec![1, 2])), (key("b"), batch(vec![5]))]);
         let id = table.freeze(7, &HashMap::new()).unwrap();
         table.insert([(key("a"), batch(vec![MICROS_PER_HOUR + 1]))]);
@@ -365,8 +372,32 @@ mod tests {
     }
 
     #[test]
+    fn files_of_data_that_was_active_at_the_snapshot_are_covered() {
+        let table = Memtable::new("n1", 3);
+        table.insert([(key("a"), batch(vec![1]))]);
+        // The snapshot reads the row while it is active...
+        let snapshot = table.snapshot(&key("a"), 0, i64::MAX);
+        assert_eq!(snapshot.batches.len(), 1);
+        assert!(snapshot.pending_paths.is_empty());
+        // ...then a whole flush runs before the reader lists the manifest.
+        let id = table.freeze(4, &HashMap::new()).unwrap();
+        let path = table.oldest_frozen().unwrap().files[&key("a")][0]
+            .path
+            .clone();
+        table.remove_frozen(id);
+        assert!(snapshot.covers(&path, "n1"), "the row would be read twice");
+        // Files flushed before the snapshot, and other nodes' files, are read.
+        assert!(!snapshot.covers(
+            "files/default/logs/a/1970/01/01/00/n1-0000000000000003.parquet",
+            "n1"
+        ));
+        assert!(!snapshot.covers(&path, "n2"));
+        assert!(!table.snapshot(&key("a"), 0, i64::MAX).covers(&path, "n1"));
+    }
+
+    #[test]
     fn batches_spanning_hours_get_one_path_per_hour() {
-        let table = Memtable::new("n1");
+        let table = Memtable::new("n1", 0);
         table.insert([(key("a"), batch(vec![1, 2 * MICROS_PER_HOUR + 1]))]);
         table.freeze(1, &HashMap::new()).unwrap();
         let frozen = table.oldest_frozen().unwrap();
@@ -379,7 +410,7 @@ mod tests {
 
     #[test]
     fn dropping_a_stream_removes_it_everywhere() {
-        let table = Memtable::new("n1");
+        let table = Memtable::new("n1", 0);
         table.insert([(key("a"), batch(vec![1])), (key("b"), batch(vec![1]))]);
         table.freeze(1, &HashMap::new());
         table.insert([(key("a"), batch(vec![2]))]);

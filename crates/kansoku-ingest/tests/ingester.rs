@@ -102,9 +102,9 @@ async fn visible_batches(node: &Node, stream: &StreamKey) -> Vec<RecordBatch> {
         .list_files(stream, i64::MIN, i64::MAX)
         .await
         .unwrap();
-    let mut batches = snapshot.batches;
+    let mut batches = snapshot.batches.clone();
     for file in files {
-        if snapshot.pending_paths.contains(&file.path) {
+        if snapshot.covers(&file.path, &file.node) {
             continue;
         }
         let bytes = node.store.get(&file.path).await.unwrap();

@@ -436,7 +436,7 @@ impl QueryEngine {
             .list_files(key, start, end)
             .await?
             .into_iter()
-            .filter(|file| !snapshot.pending_paths.contains(&file.path))
+            .filter(|file| !snapshot.covers(&file.path, &file.node))
             .collect();
         let fresh = snapshot
             .batches

@@ -3,15 +3,19 @@
 //! The write path keeps recent records in memory until they are flushed to Parquet. The read path
 //! must see them, each exactly once, also while a flush is committing. The protocol:
 //!
-//! 1. A flush writes its Parquet files, commits their manifest rows, and only then drops the
-//!    flushed data from memory.
-//! 2. [`FreshData::snapshot`] returns the in-memory batches *and* the manifest paths that the
-//!    in-memory data will become (`pending_paths`), atomically.
-//! 3. The reader lists the manifest after taking the snapshot and skips `pending_paths`.
+//! 1. A flush freezes the in-memory data (naming its files after the last WAL segment it holds),
+//!    writes the Parquet files, commits their manifest rows, and only then drops the flushed data
+//!    from memory.
+//! 2. [`FreshData::snapshot`] returns, atomically, the in-memory batches, the manifest paths the
+//!    frozen part of them will become (`pending_paths`), and the last WAL segment frozen so far
+//!    (`frozen_through`).
+//! 3. The reader lists the manifest after taking the snapshot and skips the files the snapshot
+//!    [covers](FreshSnapshot::covers): `pending_paths`, and this node's files of segments after
+//!    `frozen_through` — those were frozen after the snapshot, from data it read while active.
 //!
 //! Data dropped from memory before the snapshot was committed before it, so the later manifest
-//! read sees its file; data still in memory is read from memory and its file, if already
-//! committed, is skipped.
+//! read sees its file; data still in memory is read from memory, and its file, if committed in the
+//! meantime, is skipped — whether the data was frozen or still active when the snapshot was taken.
 
 use std::collections::HashSet;
 
@@ -25,6 +29,24 @@ pub struct FreshSnapshot {
     pub batches: Vec<RecordBatch>,
     /// Manifest paths whose contents are among `batches`; skip them when listing files.
     pub pending_paths: HashSet<String>,
+    /// The node holding the data and the last WAL segment it had frozen at the snapshot.
+    pub frozen_through: Option<(String, u64)>,
+}
+
+impl FreshSnapshot {
+    /// Whether the stored file `path`, written by `node`, holds rows that are among `batches`
+    /// (or were written after the snapshot): the reader skips it.
+    pub fn covers(&self, path: &str, node: &str) -> bool {
+        if self.pending_paths.contains(path) {
+            return true;
+        }
+        match &self.frozen_through {
+            Some((own, through)) if own == node => {
+                crate::layout::flush_segment(path).is_some_and(|segment| segment > *through)
+            }
+            _ => false,
+        }
+    }
 }
 
 /// Something that holds not-yet-stored data (the ingester).

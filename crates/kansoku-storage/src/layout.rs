@@ -51,6 +51,17 @@ pub fn flush_file_stem(node: &str, last_segment: u64) -> String {
     format!("{node}-{last_segment:016x}")
 }
 
+/// The last WAL segment in the name of a flushed data file (see [`flush_file_stem`]), if the
+/// path has that form.
+pub fn flush_segment(data_path: &str) -> Option<u64> {
+    let name = data_path.rsplit('/').next()?.strip_suffix(".parquet")?;
+    let (_, segment) = name.rsplit_once('-')?;
+    if segment.len() != 16 {
+        return None;
+    }
+    u64::from_str_radix(segment, 16).ok()
+}
+
 /// `(year, month, day, hour)` in UTC of an instant in µs.
 pub fn utc_hour_parts(micros: i64) -> (i64, u32, u32, u32) {
     let hours = micros.div_euclid(MICROS_PER_HOUR);
@@ -119,5 +130,18 @@ mod tests {
         assert_eq!(utc_hour_parts(951_865_200_000_000), (2000, 2, 29, 23));
         // 2024-12-31T23:59:59Z
         assert_eq!(utc_hour_parts(1_735_689_599_000_000), (2024, 12, 31, 23));
+    }
+
+    #[test]
+    fn flush_segments_are_read_back_from_paths() {
+        let stem = flush_file_stem("node-a-1", 42);
+        assert_eq!(
+            flush_segment(&format!(
+                "files/default/logs/k8s/2020/03/02/09/{stem}.parquet"
+            )),
+            Some(42)
+        );
+        assert_eq!(flush_segment("files/x/n-1.parquet"), None);
+        assert_eq!(flush_segment("files/x/node1-000000000000002a.idx"), None);
     }
 }
