@@ -214,6 +214,10 @@ impl Alerts {
         if applied == Some(&files) {
             return Some(files);
         }
+        if let Some(name) = applied.and_then(|applied| code::emptied_since(applied, &files)) {
+            tracing::info!(file = %name, "alerts file reads empty (being rewritten?); trying again at the next check");
+            return applied.cloned();
+        }
         match self.sync_files(&files).await {
             Ok(changes) => {
                 for change in changes.iter().filter(|c| c.action != UNCHANGED) {

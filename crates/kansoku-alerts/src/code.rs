@@ -133,13 +133,51 @@ pub async fn read_dir(dir: &Path) -> Result<Vec<(String, String)>> {
         if !tokio::fs::metadata(&path).await.is_ok_and(|m| m.is_file()) {
             continue;
         }
-        let text = tokio::fs::read_to_string(&path)
-            .await
-            .map_err(|e| Error::Invalid(format!("cannot read {}: {e}", path.display())))?;
+        let text = read_settled(&path).await?;
         files.push((name, text));
     }
     files.sort();
     Ok(files)
+}
+
+/// Reads of a file a watcher makes before taking what it saw, when it keeps changing.
+const SETTLE_READS: usize = 5;
+/// Pause between two reads of the same file.
+const SETTLE_PAUSE: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// Reads `path` until two reads in a row agree, so that a file caught while an editor or
+/// `kubectl` rewrites it (truncate, then write) is not taken in its half-written state.
+async fn read_settled(path: &Path) -> Result<String> {
+    let read = || async {
+        tokio::fs::read_to_string(path)
+            .await
+            .map_err(|e| Error::Invalid(format!("cannot read {}: {e}", path.display())))
+    };
+    let mut previous = read().await?;
+    for _ in 1..SETTLE_READS {
+        tokio::time::sleep(SETTLE_PAUSE).await;
+        let current = read().await?;
+        if current == previous {
+            return Ok(current);
+        }
+        previous = current;
+    }
+    Err(Error::Invalid(format!(
+        "{} kept changing while it was read; trying again later",
+        path.display()
+    )))
+}
+
+/// Whether a file that had content when it was last applied now reads as empty: a rewrite
+/// caught between its truncation and its write, never a request to delete what it declared
+/// (deleting the declarations means removing the file or its documents).
+pub fn emptied_since(applied: &[(String, String)], files: &[(String, String)]) -> Option<String> {
+    files.iter().find_map(|(name, text)| {
+        let had_content = applied
+            .iter()
+            .any(|(old, old_text)| old == name && !old_text.trim().is_empty());
+        (had_content && text.trim().is_empty()).then(|| name.clone())
+    })
 }
 
 #[cfg(test)]
@@ -209,6 +247,33 @@ templates:
         assert_eq!(
             parse("---\n---\n", "empty.yaml").map(|b| b.len()).ok(),
             Some(0)
+        );
+    }
+
+    #[test]
+    fn a_file_read_empty_after_having_content_is_not_a_deletion() {
+        let applied = vec![("a.yaml".to_string(), "templates: []".to_string())];
+        let now_empty = vec![("a.yaml".to_string(), String::new())];
+        assert_eq!(
+            emptied_since(&applied, &now_empty).as_deref(),
+            Some("a.yaml")
+        );
+        let changed = vec![("a.yaml".to_string(), "alerts: []".to_string())];
+        assert_eq!(emptied_since(&applied, &changed), None);
+        let new_empty = vec![("b.yaml".to_string(), String::new())];
+        assert_eq!(emptied_since(&applied, &new_empty), None);
+    }
+
+    #[tokio::test]
+    async fn a_settled_read_returns_the_file() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(dir.path().join("a.yaml"), "templates: []")
+            .unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(dir.path().join(".hidden.yaml"), "x").unwrap_or_else(|e| panic!("{e}"));
+        let files = read_dir(dir.path()).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            files,
+            vec![("a.yaml".to_string(), "templates: []".to_string())]
         );
     }
 }

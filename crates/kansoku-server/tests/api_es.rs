@@ -294,8 +294,11 @@ log {{ source(s_net); destination(d_es); }};
     }
     let mut connection = connection.expect("syslog-ng did not start listening");
     use tokio::io::AsyncWriteExt;
+    // Stamped now (ISO 8601, which syslog-ng's RFC 3164 parser accepts), so the records fall in
+    // the search's default recent window on any day the test runs.
+    let stamp = common::rfc3339_utc(common::now_micros() / 1_000_000);
     for i in 0..50 {
-        let line = format!("<13>Nov 22 04:00:00 testhost myapp[42]: kansoku syslog test {i}\n");
+        let line = format!("<13>{stamp} testhost myapp[42]: kansoku syslog test {i}\n");
         connection.write_all(line.as_bytes()).await.unwrap();
     }
     connection.flush().await.unwrap();
@@ -326,4 +329,11 @@ log {{ source(s_net); destination(d_es); }};
         .await;
     assert_eq!(hits, vec![json!({"program": "myapp", "has_host": true})]);
     server.stop().await;
+}
+
+#[test]
+fn syslog_stamps_are_civil_dates() {
+    assert_eq!(common::rfc3339_utc(0), "1970-01-01T00:00:00Z");
+    assert_eq!(common::rfc3339_utc(951_782_400), "2000-02-29T00:00:00Z");
+    assert_eq!(common::rfc3339_utc(1_795_952_096), "2026-11-29T11:34:56Z");
 }
