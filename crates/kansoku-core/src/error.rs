@@ -27,6 +27,9 @@ pub enum ErrorCode {
     Unavailable,
     /// The operation ran out of time.
     Timeout,
+    /// The request is well-formed but could not be carried out (a query failing while it is
+    /// evaluated: Prometheus' `execution` errors).
+    Unprocessable,
     /// A bug or an unexpected failure of a dependency; details are logged, not returned.
     Internal,
 }

@@ -18,6 +18,72 @@ pub const ID_COLUMN: &str = "_id";
 /// The original Elasticsearch index name, kept when a daily suffix was stripped from it.
 pub const INDEX_COLUMN: &str = "_index";
 
+/// Metrics streams (the Prometheus data model, see ARCHITECTURE.md "Metrics").
+pub mod metrics {
+    /// The column of the metric name, also the `__name__` label.
+    pub const NAME_COLUMN: &str = "__name__";
+    /// The column of the metric type (`counter`, `gauge`…), never a label.
+    pub const TYPE_COLUMN: &str = "__type__";
+    /// The column of the sample value.
+    pub const VALUE_COLUMN: &str = "value";
+    /// The stream samples go to unless the request names another.
+    pub const DEFAULT_STREAM: &str = "metrics";
+    /// The stream exemplars go to.
+    pub const EXEMPLARS_STREAM: &str = "metrics_exemplars";
+    /// The prefix a label gets when its name is a reserved column name.
+    pub const EXPORTED_PREFIX: &str = "exported_";
+
+    /// Whether column `name` of a metrics stream is a label (the metric name included).
+    pub fn is_label_column(name: &str) -> bool {
+        if name == NAME_COLUMN {
+            return true;
+        }
+        !(name.starts_with("__")
+            || name == VALUE_COLUMN
+            || name == super::TIMESTAMP_COLUMN
+            || name == super::ID_COLUMN
+            || name == super::INDEX_COLUMN)
+    }
+
+    /// The column a label is stored in: its own name, or `exported_<name>` when the name is
+    /// reserved.
+    pub fn label_column(name: &str) -> std::borrow::Cow<'_, str> {
+        if is_label_column(name) {
+            std::borrow::Cow::Borrowed(name)
+        } else {
+            std::borrow::Cow::Owned(format!("{EXPORTED_PREFIX}{name}"))
+        }
+    }
+
+    /// Whether a stream with these columns holds samples in the Prometheus layout.
+    pub fn is_metrics_layout<'a>(mut columns: impl Iterator<Item = &'a str>) -> bool {
+        let (mut name, mut value) = (false, false);
+        for column in columns.by_ref() {
+            name |= column == NAME_COLUMN;
+            value |= column == VALUE_COLUMN;
+        }
+        name && value
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn reserved_names_are_not_labels() {
+            assert!(is_label_column("__name__"));
+            assert!(is_label_column("job"));
+            assert!(is_label_column("Job"));
+            assert!(!is_label_column("__type__"));
+            assert!(!is_label_column("value"));
+            assert!(!is_label_column("_timestamp"));
+            assert_eq!(label_column("value"), "exported_value");
+            assert_eq!(label_column("__meta_x"), "exported___meta_x");
+            assert_eq!(label_column("le"), "le");
+        }
+    }
+}
+
 /// One column of a stream.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldDef {

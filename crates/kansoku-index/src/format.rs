@@ -11,6 +11,13 @@ const VERSION: u32 = 1;
 #[error("invalid index file: {0}")]
 pub struct FormatError(String);
 
+impl FormatError {
+    /// An error with `message`.
+    pub fn new(message: impl Into<String>) -> FormatError {
+        FormatError(message.into())
+    }
+}
+
 /// The index of one data file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileIndex {

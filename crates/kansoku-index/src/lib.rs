@@ -1,3 +1,6 @@
+//! Indexes of data files: the full-text (trigram) index of log files, and the series index of
+//! metrics files ([`series`]).
+//!
 //! Full-text acceleration: which row groups of a Parquet file can contain a substring?
 //!
 //! For each row group and each indexed (text) column, the index holds a Bloom filter of the
@@ -24,11 +27,13 @@ mod bloom;
 mod build;
 mod format;
 mod needle;
+pub mod series;
 
 pub use bloom::Bloom;
 pub use build::IndexBuilder;
 pub use format::{FileIndex, FormatError};
 pub use needle::Requirement;
+pub use series::{IndexedSeries, SeriesIndex, SeriesIndexBuilder};
 
 /// Shortest substring the index can rule out.
 pub const MIN_NEEDLE_BYTES: usize = 3;

@@ -92,6 +92,10 @@ pub enum DiscardReason {
     UnsupportedAction,
     /// An OTLP item (span, log record, metric) is malformed (ids, names).
     InvalidOtlp,
+    /// A metric series is malformed (no metric name, a label without a name, a repeated label).
+    InvalidSeries,
+    /// A native histogram sample (not stored; refused with a count).
+    NativeHistogram,
 }
 
 impl DiscardReason {
@@ -109,6 +113,8 @@ impl DiscardReason {
             DiscardReason::InvalidIndex => "invalid_index",
             DiscardReason::UnsupportedAction => "unsupported_action",
             DiscardReason::InvalidOtlp => "invalid_otlp",
+            DiscardReason::InvalidSeries => "invalid_series",
+            DiscardReason::NativeHistogram => "native_histogram",
         }
     }
 }

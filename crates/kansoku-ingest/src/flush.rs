@@ -3,7 +3,8 @@
 //! ```text
 //! freeze:  generation write lock → WAL rotate (seal segment N) → memtable.freeze(N)
 //! flush:   per stream, hour and partition values: encode Parquet (blocking pool) → object store put (durable)
-//!          (+ its trigram index for full-text fields, kansoku-index)
+//!          (+ its trigram index for full-text fields, kansoku-index; metrics streams: files sorted
+//!          by series with a series index instead, kansoku-storage series_layout)
 //!          → one metadata transaction: manifest rows + WAL checkpoint N
 //!          → drop the frozen generation from memory → delete WAL segments ≤ N
 //! ```
@@ -16,12 +17,14 @@ use arrow::array::{BooleanArray, RecordBatch};
 use arrow::compute::filter_record_batch;
 use arrow::datatypes::SchemaRef;
 use bytes::Bytes;
+use kansoku_core::schema::metrics::is_metrics_layout;
 use kansoku_index::IndexBuilder;
 use kansoku_meta::FileEntry;
 use kansoku_storage::DATA_FORMAT_VERSION;
 use kansoku_storage::parquet_file::{self, EncodedFile};
 use kansoku_storage::partition::{Grouping, group_rows};
 use kansoku_storage::schema::arrow_schema;
+use kansoku_storage::series_layout;
 use tokio::sync::watch;
 
 use crate::Ingester;
@@ -120,14 +123,17 @@ impl Ingester {
             let planned = planned.clone();
             let version = schema.version;
             let settings = self.catalog.entry(key).await?.settings.clone();
-            // Without any text full-text field, `match_all` cannot be used: no index is needed.
-            let indexed = if settings.full_text_fields(&schema).is_empty() {
-                Vec::new()
+            // Metrics streams get series-sorted files with a series index; other streams a
+            // full-text index of their text fields, unless nothing can be searched as text.
+            let layout = if is_metrics_layout(schema.fields.keys().map(String::as_str)) {
+                Layout::Series
+            } else if settings.full_text_fields(&schema).is_empty() {
+                Layout::Records(Vec::new())
             } else {
-                settings.indexed_fields(&schema)
+                Layout::Records(settings.indexed_fields(&schema))
             };
             let encoded = tokio::task::spawn_blocking(move || {
-                encode_stream(&arrow, &batches, &planned, &keys, version, &indexed)
+                encode_stream(&arrow, &batches, &planned, &keys, version, &layout)
             })
             .await
             .map_err(|e| Error::Internal(format!("parquet encoding task failed: {e}")))??;
@@ -137,6 +143,7 @@ impl Ingester {
                 file,
                 raw_bytes,
                 index,
+                series_index,
             } in encoded
             {
                 let stored_bytes = file.bytes.len() as i64;
@@ -149,6 +156,18 @@ impl Ingester {
                     }
                     None => (None, 0),
                 };
+                let (series_path, series_bytes) = match series_index {
+                    Some(series_index) => {
+                        let series_path = kansoku_storage::layout::series_index_path(&path);
+                        let series_bytes = series_index.len() as i64;
+                        self.store
+                            .put(&series_path, Bytes::from(series_index))
+                            .await?;
+                        (Some(series_path), series_bytes)
+                    }
+                    None => (None, 0),
+                };
+                let index_bytes = index_bytes + series_bytes;
                 self.store.put(&path, Bytes::from(file.bytes)).await?;
                 self.metrics.flushed_files.inc();
                 self.metrics
@@ -165,6 +184,7 @@ impl Ingester {
                     partition,
                     index_path,
                     index_bytes,
+                    series_path,
                     schema_version: version,
                     format_version: DATA_FORMAT_VERSION,
                     node: self.config.node_id.clone(),
@@ -199,24 +219,33 @@ impl Ingester {
     }
 }
 
-/// One encoded data file of a flush, with its full-text index.
+/// How a stream's files are written.
+enum Layout {
+    /// Records clustered by low-cardinality text, with a full-text index of these columns.
+    Records(Vec<String>),
+    /// Metric samples sorted by series, with a series index.
+    Series,
+}
+
+/// One encoded data file of a flush, with its full-text or series index.
 struct EncodedStreamFile {
     path: String,
     partition: Vec<(String, Option<String>)>,
     file: EncodedFile,
     raw_bytes: u64,
     index: Option<Vec<u8>>,
+    series_index: Option<Vec<u8>>,
 }
 
 /// Encodes one stream's frozen batches into the planned files (one per hour and partition
-/// values), indexing the `indexed` columns.
+/// values), with the indexes of its layout.
 fn encode_stream(
     schema: &SchemaRef,
     batches: &[Arc<MemBatch>],
     planned: &[PendingFile],
     partition_keys: &[String],
     schema_version: i64,
-    indexed: &[String],
+    layout: &Layout,
 ) -> Result<Vec<EncodedStreamFile>> {
     // Row groups of every batch, computed once; without partition keys only hours matter.
     let groupings: Vec<Option<Grouping>> = batches
@@ -251,15 +280,26 @@ fn encode_stream(
             raw_bytes += batch.raw_bytes * part.num_rows() as u64 / total_rows;
             parts.push(part);
         }
-        let mut index = IndexBuilder::new(indexed.to_vec(), parquet_file::ROW_GROUP_ROWS);
-        let file = parquet_file::encode(schema, &parts, schema_version, |batch| index.add(batch))?;
-        let index = (!index.is_empty()).then(|| index.finish().to_bytes());
+        let (file, index, series_index) = match layout {
+            Layout::Series => {
+                let encoded = series_layout::encode(schema, &parts, schema_version)?;
+                (encoded.file, None, Some(encoded.index.to_bytes()))
+            }
+            Layout::Records(indexed) => {
+                let mut index = IndexBuilder::new(indexed.to_vec(), parquet_file::ROW_GROUP_ROWS);
+                let file =
+                    parquet_file::encode(schema, &parts, schema_version, |batch| index.add(batch))?;
+                let index = (!index.is_empty()).then(|| index.finish().to_bytes());
+                (file, index, None)
+            }
+        };
         files.push(EncodedStreamFile {
             path: target.path.clone(),
             partition: target.group.values.clone(),
             file,
             raw_bytes,
             index,
+            series_index,
         });
     }
     Ok(files)

@@ -55,6 +55,7 @@ pub struct Ingester {
     pub(crate) flush_lock: Mutex<()>,
     pub(crate) flush_wakeup: Notify,
     pub(crate) metrics: IngestMetrics,
+    pub(crate) metadata: crate::metrics_ingest::MetadataCache,
     accepting: AtomicBool,
     shutdown: watch::Sender<bool>,
     committed: broadcast::Sender<Arc<CommittedBatch>>,
@@ -122,6 +123,7 @@ impl Ingester {
             flush_lock: Mutex::new(()),
             flush_wakeup: Notify::new(),
             metrics,
+            metadata: crate::metrics_ingest::MetadataCache::default(),
             accepting: AtomicBool::new(true),
             shutdown,
             committed: broadcast::channel(COMMITTED_CAPACITY).0,
@@ -276,7 +278,10 @@ impl Ingester {
     }
 
     /// Makes prepared batches durable and visible; returns the per-stream reports.
-    async fn commit(&self, prepared: Prepared) -> Result<Vec<crate::report::StreamReport>> {
+    pub(crate) async fn commit(
+        &self,
+        prepared: Prepared,
+    ) -> Result<Vec<crate::report::StreamReport>> {
         let Prepared {
             batches,
             streams,

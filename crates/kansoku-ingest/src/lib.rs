@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! decode/ (json, ndjson, bulk) → flatten → prepare (limits, event time, columns → Arrow)
+//! decode/ (remote_write, OTLP metrics) → samples (series → columnar batches)
 //!   → catalog (schema merge) → WAL (kansoku-wal, group commit) → memtable
 //!   → flush: Parquet (kansoku-storage) → object store → manifest + WAL checkpoint (kansoku-meta)
 //! ```
@@ -21,12 +22,14 @@ mod flush;
 mod ingester;
 pub mod memtable;
 pub mod metrics;
+mod metrics_ingest;
 pub mod pipeline;
 pub mod prepare;
 pub mod record;
 mod replay;
 pub mod report;
 pub mod retention;
+pub mod samples;
 pub mod timestamp;
 pub mod walrec;
 
@@ -35,3 +38,4 @@ pub use error::{DiscardReason, Error, RecordError, Result};
 pub use ingester::{CommittedBatch, Ingester};
 pub use pipeline::JsonFormat;
 pub use report::{BulkItem, BulkReport, IngestReport, StreamReport};
+pub use samples::{MetricsReport, MetricsWrite, SeriesWrite};

@@ -42,7 +42,7 @@ impl Ingester {
             let paths: Vec<String> = expired.iter().map(|file| file.path.clone()).collect();
             self.meta.remove_files(&paths).await?;
             for file in &expired {
-                for path in std::iter::once(&file.path).chain(file.index_path.as_ref()) {
+                for path in file.objects() {
                     if let Err(error) = self.store.delete(path).await {
                         tracing::warn!(%path, %error, "could not delete an expired file");
                     }

@@ -22,6 +22,7 @@
 pub mod alerts;
 mod error;
 pub mod manifest;
+pub mod metrics;
 pub mod migrations;
 pub mod orgs;
 pub mod sessions;
@@ -38,6 +39,7 @@ use sqlx::{AnyPool, Executor};
 pub use alerts::{AlertObject, AlertObjectKind, AlertState, HistoryEntry};
 pub use error::{Error, Result};
 pub use manifest::{FileEntry, StreamStats};
+pub use metrics::MetricMetadata;
 pub use orgs::Org;
 pub use tokens::IngestionToken;
 pub use users::{Member, Role, User};

@@ -31,6 +31,8 @@ pub struct FileEntry {
     pub index_path: Option<String>,
     /// Size of the index file.
     pub index_bytes: i64,
+    /// Object-store path of the series index (files of metrics streams).
+    pub series_path: Option<String>,
     /// The stream schema version the file was written with.
     pub schema_version: i64,
     /// The data file format version (see `kansoku-storage`).
@@ -39,6 +41,15 @@ pub struct FileEntry {
     pub node: String,
     /// When it was committed, µs.
     pub created_at: i64,
+}
+
+impl FileEntry {
+    /// Every object of the stored file: the data file and its indexes.
+    pub fn objects(&self) -> impl Iterator<Item = &String> {
+        std::iter::once(&self.path)
+            .chain(self.index_path.as_ref())
+            .chain(self.series_path.as_ref())
+    }
 }
 
 /// Totals of a stream's stored files.
@@ -66,7 +77,7 @@ pub struct StreamStats {
 
 macro_rules! file_columns {
     () => {
-        "path, org, stream_type, stream, min_ts, max_ts, records, raw_bytes, stored_bytes, index_path, index_bytes, schema_version, format_version, node, created_at, partition_values"
+        "path, org, stream_type, stream, min_ts, max_ts, records, raw_bytes, stored_bytes, index_path, index_bytes, schema_version, format_version, node, created_at, partition_values, series_path"
     };
 }
 
@@ -86,13 +97,13 @@ impl MetaStore {
             sqlx::query(concat!(
                 "INSERT INTO file_manifest (",
                 file_columns!(),
-                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
                  ON CONFLICT (path) DO UPDATE SET min_ts = excluded.min_ts, max_ts = excluded.max_ts,
                    records = excluded.records, raw_bytes = excluded.raw_bytes, stored_bytes = excluded.stored_bytes,
                    index_path = excluded.index_path, index_bytes = excluded.index_bytes,
                    schema_version = excluded.schema_version, format_version = excluded.format_version,
                    node = excluded.node, created_at = excluded.created_at,
-                   partition_values = excluded.partition_values"
+                   partition_values = excluded.partition_values, series_path = excluded.series_path"
             ))
             .bind(&file.path)
             .bind(file.stream.org.as_str())
@@ -110,6 +121,7 @@ impl MetaStore {
             .bind(&file.node)
             .bind(file.created_at)
             .bind(encode_partition(&file.partition)?)
+            .bind(file.series_path.as_deref())
             .execute(&mut *transaction)
             .await
             .map_err(Error::query("insert file"))?;
@@ -216,6 +228,7 @@ fn file_from_row(row: &sqlx::any::AnyRow, stream: &StreamKey) -> Result<FileEntr
         stored_bytes: row.try_get("stored_bytes").map_err(read())?,
         index_path: row.try_get("index_path").map_err(read())?,
         index_bytes: row.try_get("index_bytes").map_err(read())?,
+        series_path: row.try_get("series_path").map_err(read())?,
         schema_version: row.try_get("schema_version").map_err(read())?,
         format_version: row.try_get("format_version").map_err(read())?,
         node: row.try_get("node").map_err(read())?,

@@ -114,6 +114,20 @@ const MIGRATIONS: &[(i64, &[&str])] = &[
             "CREATE INDEX IF NOT EXISTS alert_history_org_ts ON alert_history (org, ts)",
         ],
     ),
+    (
+        4,
+        &[
+            "ALTER TABLE file_manifest ADD COLUMN series_path TEXT",
+            "CREATE TABLE IF NOT EXISTS metric_metadata (
+            org TEXT NOT NULL,
+            metric TEXT NOT NULL,
+            metric_type TEXT NOT NULL,
+            help TEXT NOT NULL,
+            unit TEXT NOT NULL,
+            updated_at BIGINT NOT NULL,
+            PRIMARY KEY (org, metric))",
+        ],
+    ),
 ];
 
 /// The newest migration version this build knows.

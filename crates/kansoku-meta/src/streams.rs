@@ -115,7 +115,7 @@ impl MetaStore {
             .await
             .map_err(Error::query("begin delete stream"))?;
         let rows = sqlx::query(
-            "SELECT path, index_path FROM file_manifest WHERE org = $1 AND stream_type = $2 AND stream = $3",
+            "SELECT path, index_path, series_path FROM file_manifest WHERE org = $1 AND stream_type = $2 AND stream = $3",
         )
         .bind(key.org.as_str())
         .bind(key.stream_type.as_str())
@@ -129,10 +129,12 @@ impl MetaStore {
                 row.try_get("path")
                     .map_err(Error::query("read file path"))?,
             );
-            let index: Option<String> = row
-                .try_get("index_path")
-                .map_err(Error::query("read index path"))?;
-            paths.extend(index);
+            for column in ["index_path", "series_path"] {
+                let index: Option<String> = row
+                    .try_get(column)
+                    .map_err(Error::query("read index path"))?;
+                paths.extend(index);
+            }
         }
         for statement in [
             "DELETE FROM file_manifest WHERE org = $1 AND stream_type = $2 AND stream = $3",

@@ -35,6 +35,7 @@ fn file(path: &str, stream: &StreamKey, min_ts: i64, max_ts: i64) -> FileEntry {
         partition: Vec::new(),
         index_path: None,
         index_bytes: 0,
+        series_path: None,
         schema_version: 1,
         format_version: 1,
         node: "n1".to_string(),

@@ -23,6 +23,19 @@ pub enum Error {
     Storage(String),
 }
 
+impl kansoku_core::CodedError for Error {
+    fn code(&self) -> kansoku_core::ErrorCode {
+        use kansoku_core::ErrorCode;
+        match self {
+            Error::BadData(_) => ErrorCode::BadRequest,
+            Error::Execution(_) | Error::TooManySamples(_) => ErrorCode::Unprocessable,
+            // Prometheus answers a timed-out query with 503.
+            Error::Timeout(_) => ErrorCode::Unavailable,
+            Error::Storage(_) => ErrorCode::Internal,
+        }
+    }
+}
+
 impl Error {
     /// Prometheus' `errorType`.
     pub fn error_type(&self) -> &'static str {

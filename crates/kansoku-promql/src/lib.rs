@@ -7,6 +7,7 @@
 //! from (kansoku's stored metric streams) is the caller's business.
 
 pub mod annotations;
+pub mod duration;
 pub mod engine;
 pub mod error;
 pub mod format;

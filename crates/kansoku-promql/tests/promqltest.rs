@@ -4,7 +4,12 @@
 //! listed case passes (the list must stay true), or when tier 1 passes below 98 %. The pass rate
 //! per file and tier is printed (`cargo run -p kansoku-promql --bin promqltest` prints it too).
 
-#![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::print_stdout,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -28,7 +33,10 @@ async fn prometheus_test_suite_tier_one() {
                 let file = fields.next().unwrap().to_string();
                 let number = fields.next().unwrap().parse().unwrap();
                 let reason = fields.next().unwrap_or_default().to_string();
-                assert!(!reason.is_empty(), "{file}:{number} is listed without a reason");
+                assert!(
+                    !reason.is_empty(),
+                    "{file}:{number} is listed without a reason"
+                );
                 ((file, number), reason)
             })
             .collect();
@@ -56,6 +64,13 @@ async fn prometheus_test_suite_tier_one() {
         problems.len(),
         problems.join("\n")
     );
-    assert!(tier_one.len() > 800, "tier-1 cases missing: {}", tier_one.len());
-    assert!(tier_one_rate >= 98.0, "tier 1 passes {tier_one_rate:.1} %, below 98 %");
+    assert!(
+        tier_one.len() > 800,
+        "tier-1 cases missing: {}",
+        tier_one.len()
+    );
+    assert!(
+        tier_one_rate >= 98.0,
+        "tier 1 passes {tier_one_rate:.1} %, below 98 %"
+    );
 }

@@ -27,6 +27,10 @@ pub struct Ready {
     pub registry: Registry,
     /// Alerts: storage, scheduler, real-time evaluation.
     pub alerts: Arc<kansoku_alerts::Alerts>,
+    /// The metrics store's read side.
+    pub metrics: kansoku_metrics::MetricsStore,
+    /// The PromQL engine.
+    pub promql: kansoku_promql::Engine,
 }
 
 /// Everything handlers need; cheap to clone.
@@ -120,6 +124,21 @@ impl App {
             )
             .with_retry_after(1)
         })
+    }
+
+    /// The parts PromQL needs, or 503 while the WAL is being replayed.
+    pub fn promql(
+        &self,
+    ) -> Result<(&kansoku_metrics::MetricsStore, &kansoku_promql::Engine), ApiError> {
+        self.ready()
+            .map(|ready| (&ready.metrics, &ready.promql))
+            .ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::Unavailable,
+                    "starting up (replaying the WAL); retry shortly",
+                )
+                .with_retry_after(1)
+            })
     }
 
     /// Makes sure `org` exists before data is written to it. Only root may create organisations

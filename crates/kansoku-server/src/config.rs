@@ -156,6 +156,12 @@ pub struct Config {
     /// Most hits one search may return (downloads are not capped).
     #[arg(long, env = "KANSOKU_QUERY_MAX_HITS", default_value_t = 10_000)]
     pub query_max_hits: usize,
+    /// Most samples one PromQL query may hold in memory (Prometheus' `--query.max-samples`).
+    #[arg(long, env = "KANSOKU_PROMQL_MAX_SAMPLES", default_value_t = 50_000_000)]
+    pub promql_max_samples: usize,
+    /// How far back a PromQL instant selector looks for a sample (`--query.lookback-delta`).
+    #[arg(long, env = "KANSOKU_PROMQL_LOOKBACK_DELTA", default_value = "5m", value_parser = parse_duration)]
+    pub promql_lookback_delta: Duration,
     /// Mark the UI session cookie `Secure` (set when kansoku is served over HTTPS).
     #[arg(long, env = "KANSOKU_COOKIE_SECURE", default_value_t = false, action = ArgAction::Set)]
     pub cookie_secure: bool,
@@ -296,6 +302,16 @@ impl Config {
         ingest
     }
 
+    /// The PromQL engine's limits (the query timeout is shared with SQL).
+    pub fn promql(&self) -> kansoku_promql::EngineOptions {
+        kansoku_promql::EngineOptions {
+            lookback_ms: i64::try_from(self.promql_lookback_delta.as_millis()).unwrap_or(300_000),
+            max_samples: self.promql_max_samples,
+            timeout: Some(self.query_timeout),
+            ..kansoku_promql::EngineOptions::default()
+        }
+    }
+
     /// The read path's limits.
     pub fn query(&self) -> kansoku_query::QueryConfig {
         kansoku_query::QueryConfig {
@@ -421,6 +437,14 @@ impl Config {
             (
                 "KANSOKU_QUERY_MAX_HITS".into(),
                 self.query_max_hits.to_string(),
+            ),
+            (
+                "KANSOKU_PROMQL_MAX_SAMPLES".into(),
+                self.promql_max_samples.to_string(),
+            ),
+            (
+                "KANSOKU_PROMQL_LOOKBACK_DELTA".into(),
+                format!("{}s", self.promql_lookback_delta.as_secs()),
             ),
             (
                 "KANSOKU_COOKIE_SECURE".into(),

@@ -149,11 +149,18 @@ pub async fn start(config: Config) -> anyhow::Result<Node> {
             ),
         );
     }
+    let metrics = kansoku_metrics::MetricsStore::new(
+        app.meta.clone(),
+        app.store.clone(),
+        ingester.fresh_data(),
+    );
     app.set_ready(Ready {
         ingester: Arc::clone(&ingester),
         engine,
         registry,
         alerts,
+        metrics,
+        promql: kansoku_promql::Engine::new(config.promql()),
     });
     tracing::info!("ready");
     Ok(Node {

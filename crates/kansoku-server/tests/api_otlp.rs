@@ -201,7 +201,7 @@ async fn otlp_spans_land_with_their_fields_and_bad_ids_are_partial_failures() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn otlp_metrics_become_one_stream_per_metric() {
+async fn otlp_metrics_become_prometheus_series_in_the_metrics_stream() {
     let server = TestServer::start().await;
     let point = |value: f64, route: &str| NumberDataPoint {
         time_unix_nano: now_nanos(),
@@ -248,16 +248,22 @@ async fn otlp_metrics_become_one_stream_per_metric() {
     let counter = search_type(
         &server,
         "metrics",
-        "SELECT * FROM http_requests ORDER BY http_route",
+        "SELECT * FROM metrics WHERE __name__ = 'http_requests_total' ORDER BY http_route",
     )
     .await;
     assert_eq!(counter.len(), 2, "{counter:?}");
-    assert_eq!(counter[0]["__name__"], "http_requests");
     assert_eq!(counter[0]["__type__"], "counter");
     assert_eq!(counter[0]["value"], 3.0);
+    assert_eq!(counter[0]["http_route"], "/a");
     assert_eq!(counter[0]["service_name"], "checkout");
-    assert_eq!(counter[1]["aggregation_temporality"], "cumulative");
-    let gauge = search_type(&server, "metrics", "SELECT * FROM queue_depth").await;
+    assert_eq!(counter[0]["job"], "checkout");
+    assert_eq!(counter[0]["k8s_pod_name"], "checkout-7d9f");
+    let gauge = search_type(
+        &server,
+        "metrics",
+        "SELECT * FROM metrics WHERE __name__ = 'queue_depth'",
+    )
+    .await;
     assert_eq!(gauge[0]["__type__"], "gauge");
     assert_eq!(gauge[0]["value"], 7.0);
     server.stop().await;
@@ -599,7 +605,7 @@ print(trace_id)
         let metric = search_type(
             &server,
             "metrics",
-            &format!("SELECT * FROM orders_{transport}"),
+            &format!("SELECT * FROM py_{transport} WHERE __name__ = 'orders_{transport}_total'"),
         )
         .await;
         assert!(!metric.is_empty(), "{transport}: no metric rows");

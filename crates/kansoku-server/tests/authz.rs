@@ -225,6 +225,59 @@ fn routes() -> Vec<Route> {
             body: Some(json!({"name": "made-by-test"})),
             ..route(Method::POST, "/api/organizations", Needs::Root)
         },
+        Route {
+            raw: Some("not snappy"),
+            ..route(
+                Method::POST,
+                "/api/default/prometheus/api/v1/write",
+                Needs::Ingest,
+            )
+        },
+        route(
+            Method::GET,
+            "/api/default/prometheus/api/v1/query?query=up",
+            Needs::Read,
+        ),
+        route(
+            Method::GET,
+            "/api/default/prometheus/api/v1/query_range?query=up&start=1&end=2&step=1",
+            Needs::Read,
+        ),
+        route(
+            Method::GET,
+            "/api/default/prometheus/api/v1/series?match[]=up",
+            Needs::Read,
+        ),
+        route(
+            Method::GET,
+            "/api/default/prometheus/api/v1/labels",
+            Needs::Read,
+        ),
+        route(
+            Method::GET,
+            "/api/default/prometheus/api/v1/label/job/values",
+            Needs::Read,
+        ),
+        route(
+            Method::GET,
+            "/api/default/prometheus/api/v1/metadata",
+            Needs::Read,
+        ),
+        route(
+            Method::GET,
+            "/api/default/prometheus/api/v1/query_exemplars?query=up",
+            Needs::Read,
+        ),
+        route(
+            Method::GET,
+            "/api/default/prometheus/api/v1/format_query?query=up",
+            Needs::Read,
+        ),
+        route(
+            Method::GET,
+            "/api/default/prometheus/api/v1/status/buildinfo",
+            Needs::Read,
+        ),
         route(Method::GET, "/metrics", Needs::Root),
         route(Method::PUT, "/node/flush", Needs::Root),
     ]
@@ -384,6 +437,23 @@ async fn routes_of_another_org_are_closed_to_its_non_members() {
         (Method::GET, "/api/v2/other/alerts"),
         (Method::GET, "/api/v2/other/alerts/history"),
         (Method::POST, "/api/v2/other/alerts"),
+        (Method::POST, "/api/other/prometheus/api/v1/write"),
+        (Method::GET, "/api/other/prometheus/api/v1/query?query=up"),
+        (
+            Method::GET,
+            "/api/other/prometheus/api/v1/query_range?query=up&start=1&end=2&step=1",
+        ),
+        (
+            Method::GET,
+            "/api/other/prometheus/api/v1/series?match[]=up",
+        ),
+        (Method::GET, "/api/other/prometheus/api/v1/labels"),
+        (Method::GET, "/api/other/prometheus/api/v1/label/job/values"),
+        (Method::GET, "/api/other/prometheus/api/v1/metadata"),
+        (
+            Method::GET,
+            "/api/other/prometheus/api/v1/query_exemplars?query=up",
+        ),
     ] {
         let response = server
             .as_user(&user, &password, method.clone(), path)

@@ -3,6 +3,7 @@
 //! ```text
 //! files/{org}/{stream_type}/{stream}/{YYYY}/{MM}/{DD}/{HH}/[{key}={value}/…]{node}-{segment:016x}.parquet
 //! files/{org}/{stream_type}/{stream}/{YYYY}/{MM}/{DD}/{HH}/{node}-{segment:016x}.idx      (its index)
+//! files/{org}/{stream_type}/{stream}/{YYYY}/{MM}/{DD}/{HH}/{node}-{segment:016x}.series   (metrics: series index)
 //! ```
 //!
 //! The hour directory is the UTC hour of every record in the file; with partition keys, one
@@ -35,6 +36,14 @@ pub fn index_path(data_path: &str) -> String {
     match data_path.strip_suffix(".parquet") {
         Some(stem) => format!("{stem}.idx"),
         None => format!("{data_path}.idx"),
+    }
+}
+
+/// The object path of the series index of the data file at `data_path` (`….series`).
+pub fn series_index_path(data_path: &str) -> String {
+    match data_path.strip_suffix(".parquet") {
+        Some(stem) => format!("{stem}.series"),
+        None => format!("{data_path}.series"),
     }
 }
 

@@ -5,7 +5,8 @@
 //! - object-store construction ([`store`]): local disk by default, S3-compatible when configured,
 //!   handed to everyone else as an [`ObjectStore`] handle;
 //! - the Parquet encoding of stream data ([`parquet_file`]), the row order inside a file
-//!   ([`cluster`]), and the mapping from a stream schema to
+//!   ([`cluster`]), the series-sorted files of metrics streams with their series index
+//!   ([`series_layout`]), and the mapping from a stream schema to
 //!   an Arrow schema, including reading older data with a newer schema ([`schema`]);
 //! - the interface through which the write path exposes not-yet-stored data to the read path
 //!   ([`fresh`]), so that ingest and query never depend on each other.
@@ -19,6 +20,7 @@ pub mod layout;
 pub mod parquet_file;
 pub mod partition;
 pub mod schema;
+pub mod series_layout;
 pub mod store;
 
 pub use error::{Error, Result};

@@ -27,6 +27,9 @@ pub fn field_type_of(data_type: &DataType) -> Option<FieldType> {
         DataType::Int64 => Some(FieldType::Int64),
         DataType::Float64 => Some(FieldType::Float64),
         DataType::Utf8 => Some(FieldType::Utf8),
+        DataType::Dictionary(_, value) if value.as_ref() == &DataType::Utf8 => {
+            Some(FieldType::Utf8)
+        }
         _ => None,
     }
 }

@@ -142,7 +142,7 @@ impl Engine {
         if (end - start) / step >= self.options.max_points_per_series {
             return Err(Error::BadData(format!(
                 "exceeded maximum resolution of {} points per timeseries. Try decreasing the query resolution (?step=XX)",
-                self.options.max_points_per_series
+                thousands(self.options.max_points_per_series)
             )));
         }
         match expr.value_type() {
@@ -214,6 +214,19 @@ impl Engine {
             samples_read,
         })
     }
+}
+
+/// `11000` → `11,000`, as Prometheus writes the resolution limit.
+fn thousands(value: i64) -> String {
+    let digits = value.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (index, c) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Parses `query`, reporting a failure as Prometheus' `bad_data`.

@@ -96,6 +96,39 @@ pub async fn read_body(
     })
 }
 
+/// Reads a body as it is, without `Content-Encoding` handling (remote_write's snappy is the
+/// protocol's own), within the size limit and the memory budget.
+pub async fn read_raw_body(
+    headers: &HeaderMap,
+    body: Body,
+    limits: &BodyLimits,
+) -> Result<ReadBody, ApiError> {
+    let too_large = || {
+        ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            format!(
+                "request body exceeds the limit of {} bytes (KANSOKU_MAX_BODY_BYTES)",
+                limits.max_bytes
+            ),
+        )
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|length| length > limits.max_bytes) {
+        return Err(too_large());
+    }
+    let permits = vec![reserve(limits, declared.unwrap_or(UNKNOWN_LENGTH_ESTIMATE), true).await?];
+    let bytes = axum::body::to_bytes(body, limits.max_bytes)
+        .await
+        .map_err(|_| too_large())?;
+    Ok(ReadBody {
+        bytes,
+        _permits: permits,
+    })
+}
+
 async fn reserve(
     limits: &BodyLimits,
     bytes: usize,

@@ -123,7 +123,9 @@ fn es_error_type(reason: DiscardReason) -> &'static str {
         | DiscardReason::FieldNameTooLong
         | DiscardReason::StreamFieldLimit
         | DiscardReason::UnsupportedAction
-        | DiscardReason::InvalidOtlp => "illegal_argument_exception",
+        | DiscardReason::InvalidOtlp
+        | DiscardReason::InvalidSeries
+        | DiscardReason::NativeHistogram => "illegal_argument_exception",
     }
 }
 

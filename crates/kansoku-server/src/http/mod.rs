@@ -9,6 +9,7 @@ pub mod guard;
 pub mod health;
 pub mod ingest;
 pub mod orgs;
+pub mod prometheus;
 pub mod search;
 pub mod session;
 pub mod streams;
@@ -246,6 +247,67 @@ pub fn router(app: App) -> Router {
             with(Write, patch(alerts::trigger_alert)),
         );
 
+    let prom = "/api/{org}/prometheus/api/v1";
+    let prometheus_api = Router::new()
+        .route(
+            &format!("{prom}/write"),
+            with(Ingest, post(prometheus::write::write)),
+        )
+        .route(
+            &format!("{prom}/query"),
+            with(
+                Read,
+                get(prometheus::query::query).post(prometheus::query::query),
+            ),
+        )
+        .route(
+            &format!("{prom}/query_range"),
+            with(
+                Read,
+                get(prometheus::query::query_range).post(prometheus::query::query_range),
+            ),
+        )
+        .route(
+            &format!("{prom}/format_query"),
+            with(
+                Read,
+                get(prometheus::query::format_query).post(prometheus::query::format_query),
+            ),
+        )
+        .route(
+            &format!("{prom}/status/buildinfo"),
+            with(Read, get(prometheus::query::buildinfo)),
+        )
+        .route(
+            &format!("{prom}/series"),
+            with(
+                Read,
+                get(prometheus::series::series).post(prometheus::series::series),
+            ),
+        )
+        .route(
+            &format!("{prom}/labels"),
+            with(
+                Read,
+                get(prometheus::series::labels).post(prometheus::series::labels),
+            ),
+        )
+        .route(
+            &format!("{prom}/label/{{name}}/values"),
+            with(Read, get(prometheus::series::label_values)),
+        )
+        .route(
+            &format!("{prom}/metadata"),
+            with(Read, get(prometheus::series::metadata)),
+        )
+        .route(
+            &format!("{prom}/query_exemplars"),
+            with(
+                Read,
+                get(prometheus::series::query_exemplars).post(prometheus::series::query_exemplars),
+            ),
+        );
+
     let metrics_route = if app.config.metrics_public {
         get(health::metrics)
     } else {
@@ -268,6 +330,7 @@ pub fn router(app: App) -> Router {
         .merge(search)
         .merge(management)
         .merge(alerting)
+        .merge(prometheus_api)
         .merge(sessions)
         .merge(operations)
         .merge(kansoku_ui::router())

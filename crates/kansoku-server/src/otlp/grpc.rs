@@ -62,6 +62,7 @@ pub fn status_of(error: &ApiError) -> Status {
         }
         ErrorCode::Unavailable => Status::unavailable(message),
         ErrorCode::Timeout => Status::deadline_exceeded(message),
+        ErrorCode::Unprocessable => Status::failed_precondition(message),
         ErrorCode::Internal => Status::internal(message),
     };
     if let Some(seconds) = error.retry_after
@@ -125,9 +126,9 @@ impl Otlp {
         &self,
         org: OrgId,
         signal: Signal,
-        items: Vec<kansoku_ingest::decode::otlp::OtlpItem>,
+        decoded: super::Decoded,
     ) -> Result<Exported, Status> {
-        let exported = store(&self.app, org, signal, items)
+        let exported = store(&self.app, org, signal, decoded)
             .await
             .map_err(|e| status_of(&e))?;
         if exported.all_rejected() {
@@ -154,7 +155,9 @@ impl LogsService for Otlp {
     ) -> Result<Response<ExportLogsServiceResponse>, Status> {
         let (org, stream) = self.admit(request.metadata()).await?;
         let items = logs::records(request.get_ref(), &stream);
-        let exported = self.store(org, Signal::Logs, items).await?;
+        let exported = self
+            .store(org, Signal::Logs, super::Decoded::Items(items))
+            .await?;
         Ok(Response::new(ExportLogsServiceResponse {
             partial_success: rejected(&exported).map(|(count, message)| ExportLogsPartialSuccess {
                 rejected_log_records: count,
@@ -172,7 +175,9 @@ impl TraceService for Otlp {
     ) -> Result<Response<ExportTraceServiceResponse>, Status> {
         let (org, stream) = self.admit(request.metadata()).await?;
         let items = traces::records(request.get_ref(), &stream);
-        let exported = self.store(org, Signal::Traces, items).await?;
+        let exported = self
+            .store(org, Signal::Traces, super::Decoded::Items(items))
+            .await?;
         Ok(Response::new(ExportTraceServiceResponse {
             partial_success: rejected(&exported).map(|(count, message)| {
                 ExportTracePartialSuccess {
@@ -190,9 +195,12 @@ impl MetricsService for Otlp {
         &self,
         request: Request<ExportMetricsServiceRequest>,
     ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
+        let stream = super::metrics_stream(metadata_text(request.metadata(), "stream-name"));
         let (org, _) = self.admit(request.metadata()).await?;
-        let items = metrics::records(request.get_ref());
-        let exported = self.store(org, Signal::Metrics, items).await?;
+        let write = metrics::series(request.get_ref(), super::http::kansoku_meta_now_millis());
+        let exported = self
+            .store(org, Signal::Metrics, super::Decoded::Metrics(stream, write))
+            .await?;
         Ok(Response::new(ExportMetricsServiceResponse {
             partial_success: rejected(&exported).map(|(count, message)| {
                 ExportMetricsPartialSuccess {

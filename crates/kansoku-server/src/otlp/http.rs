@@ -5,7 +5,7 @@
 //! `Export*ServiceResponse` in the request's encoding. Errors carry a `google.rpc.Status` body in
 //! that encoding; 429 and 503 come with `Retry-After`, as the OTLP specification asks.
 //! Logs and traces go to the stream named by the `stream-name` header (default `default`);
-//! metrics to one stream per metric name.
+//! metrics, as Prometheus series, to the metrics stream it names (default `metrics`).
 
 use axum::Extension;
 use axum::body::Body;
@@ -13,7 +13,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kansoku_core::{ErrorCode, OrgId};
-use kansoku_ingest::decode::otlp::{self, Encoding, OtlpItem};
+use kansoku_ingest::decode::otlp::{self, Encoding};
 use opentelemetry_proto::tonic::collector::logs::v1::{
     ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
 };
@@ -25,7 +25,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 };
 use prost::Message;
 
-use super::{DEFAULT_STREAM, Exported, Signal, store};
+use super::{DEFAULT_STREAM, Decoded, Exported, Signal, metrics_stream, store};
 use crate::app::App;
 use crate::auth::Access;
 use crate::http::body::{admit, read_body};
@@ -140,13 +140,17 @@ async fn export(
     let body = admit(ingester.check_admission(), body, &app.body_limits).await?;
     app.ensure_org_for_ingest(&access, &org).await?;
     let body = read_body(&headers, body, &app.body_limits).await?;
-    let stream = stream_header(headers.get("stream-name").and_then(|v| v.to_str().ok()));
+    let stream = headers
+        .get("stream-name")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let bytes = body.bytes.clone();
-    let items =
-        tokio::task::spawn_blocking(move || decode_items(signal, &bytes, encoding, &stream))
-            .await
-            .map_err(|e| ApiError::new(ErrorCode::Internal, format!("decoding failed: {e}")))?
-            .map_err(ApiError::bad_request)?;
+    let items = tokio::task::spawn_blocking(move || {
+        decode_items(signal, &bytes, encoding, stream.as_deref())
+    })
+    .await
+    .map_err(|e| ApiError::new(ErrorCode::Internal, format!("decoding failed: {e}")))?
+    .map_err(ApiError::bad_request)?;
     let exported = store(&app, org, signal, items).await?;
     if exported.all_rejected() {
         return Err(ApiError::bad_request(exported.message));
@@ -154,26 +158,35 @@ async fn export(
     Ok(success(signal, &exported, encoding))
 }
 
-/// Decodes a body of `signal` into records.
+/// Decodes a body of `signal` (`stream`: the `stream-name` header).
 pub fn decode_items(
     signal: Signal,
     body: &[u8],
     encoding: Encoding,
-    stream: &str,
-) -> Result<Vec<OtlpItem>, String> {
+    stream: Option<&str>,
+) -> Result<Decoded, String> {
     Ok(match signal {
-        Signal::Logs => otlp::logs::records(
+        Signal::Logs => Decoded::Items(otlp::logs::records(
             &otlp::decode::<ExportLogsServiceRequest>(body, encoding)?,
-            stream,
-        ),
-        Signal::Traces => otlp::traces::records(
+            &stream_header(stream),
+        )),
+        Signal::Traces => Decoded::Items(otlp::traces::records(
             &otlp::decode::<ExportTraceServiceRequest>(body, encoding)?,
-            stream,
+            &stream_header(stream),
+        )),
+        Signal::Metrics => Decoded::Metrics(
+            metrics_stream(stream),
+            otlp::metrics::series(
+                &otlp::decode::<ExportMetricsServiceRequest>(body, encoding)?,
+                kansoku_meta_now_millis(),
+            ),
         ),
-        Signal::Metrics => otlp::metrics::records(&otlp::decode::<ExportMetricsServiceRequest>(
-            body, encoding,
-        )?),
     })
+}
+
+/// Now, in milliseconds (the time of metric points sent without one).
+pub fn kansoku_meta_now_millis() -> i64 {
+    kansoku_meta::now_micros() / 1000
 }
 
 fn encode<T: Message + serde::Serialize>(message: &T, encoding: Encoding) -> Vec<u8> {
@@ -251,6 +264,7 @@ pub fn rpc_code(code: ErrorCode) -> i32 {
         ErrorCode::PayloadTooLarge | ErrorCode::TooManyRequests => 8, // RESOURCE_EXHAUSTED
         ErrorCode::Unavailable => 14,                                 // UNAVAILABLE
         ErrorCode::Timeout => 4,                                      // DEADLINE_EXCEEDED
+        ErrorCode::Unprocessable => 9,                                // FAILED_PRECONDITION
         ErrorCode::Internal => 13,                                    // INTERNAL
     }
 }

@@ -7,7 +7,9 @@
 pub mod grpc;
 pub mod http;
 
-use kansoku_core::{OrgId, StreamType};
+use kansoku_core::schema::metrics;
+use kansoku_core::{OrgId, StreamName, StreamType};
+use kansoku_ingest::MetricsWrite;
 use kansoku_ingest::decode::otlp::OtlpItem;
 
 use crate::app::App;
@@ -56,14 +58,44 @@ impl Exported {
     }
 }
 
-/// Stores decoded items of `org`.
+/// A decoded export request.
+#[derive(Debug)]
+pub enum Decoded {
+    /// Log records or spans, each naming its stream.
+    Items(Vec<OtlpItem>),
+    /// Metric series and the metrics stream they go to.
+    Metrics(String, MetricsWrite),
+}
+
+/// The metrics stream named by a `stream-name` header, else `metrics`.
+pub fn metrics_stream(header: Option<&str>) -> String {
+    header
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .unwrap_or(metrics::DEFAULT_STREAM)
+        .to_string()
+}
+
+/// Stores a decoded request of `org`.
 pub async fn store(
     app: &App,
     org: OrgId,
     signal: Signal,
-    items: Vec<OtlpItem>,
+    decoded: Decoded,
 ) -> Result<Exported, ApiError> {
     let ingester = app.ingester()?;
+    let items = match decoded {
+        Decoded::Items(items) => items,
+        Decoded::Metrics(stream, write) => {
+            let stream = StreamName::normalise(&stream)?;
+            let report = ingester.ingest_metrics(org, stream, write).await?;
+            return Ok(Exported {
+                accepted: report.samples_written,
+                rejected: report.refused_samples(),
+                message: report.message(),
+            });
+        }
+    };
     let (report, unrouted) = ingester
         .ingest_otlp(org, signal.stream_type(), items)
         .await?;

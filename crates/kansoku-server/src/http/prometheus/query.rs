@@ -1,0 +1,159 @@
+//! `query`, `query_range`, `format_query` and `status/buildinfo`.
+
+use std::time::Instant;
+
+use axum::Extension;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, Method, Uri};
+use axum::response::Response;
+use kansoku_core::OrgId;
+use kansoku_promql::{Engine, EngineOptions, QueryResult};
+
+use super::{Params, PromError, json, now_ms, success};
+use crate::app::App;
+use crate::auth::Access;
+
+/// `GET|POST /api/{org}/prometheus/api/v1/query`
+pub async fn query(
+    State(app): State<App>,
+    Path(org): Path<String>,
+    Extension(_access): Extension<Access>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, PromError> {
+    let org = OrgId::parse(&org)?;
+    let params = Params::read(&method, &uri, &headers, body).await?;
+    let text = params.get("query").unwrap_or_default().to_string();
+    let time = params.time("time", now_ms())?;
+    let (store, engine) = app.promql()?;
+    let engine = engine_for(engine, &params)?;
+    let started = Instant::now();
+    let source = store.org(&org).await?;
+    let result = engine.instant(&source, &text, time).await?;
+    Ok(answer(&result, &params, started))
+}
+
+/// `GET|POST /api/{org}/prometheus/api/v1/query_range`
+pub async fn query_range(
+    State(app): State<App>,
+    Path(org): Path<String>,
+    Extension(_access): Extension<Access>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, PromError> {
+    let org = OrgId::parse(&org)?;
+    let params = Params::read(&method, &uri, &headers, body).await?;
+    let text = params.get("query").unwrap_or_default().to_string();
+    let required = |name: &str| -> Result<i64, PromError> {
+        if params.get(name).is_none() {
+            return Err(PromError::bad_param(
+                name,
+                format!(
+                    "cannot parse \"\" to a valid {}",
+                    if name == "step" {
+                        "duration"
+                    } else {
+                        "timestamp"
+                    }
+                ),
+            ));
+        }
+        Ok(0)
+    };
+    required("start")?;
+    required("end")?;
+    required("step")?;
+    let start = params.time("start", 0)?;
+    let end = params.time("end", 0)?;
+    if end < start {
+        return Err(PromError::bad_param(
+            "end",
+            "end timestamp must not be before start time",
+        ));
+    }
+    let step = params.duration("step")?.unwrap_or(0);
+    if step <= 0 {
+        return Err(PromError::bad_param(
+            "step",
+            "zero or negative query resolution step widths are not accepted. Try a positive integer",
+        ));
+    }
+    let (store, engine) = app.promql()?;
+    let engine = engine_for(engine, &params)?;
+    let started = Instant::now();
+    let source = store.org(&org).await?;
+    let result = engine.range(&source, &text, start, end, step).await?;
+    Ok(answer(&result, &params, started))
+}
+
+/// The engine with this call's `timeout` (never above the configured one) and
+/// `lookback_delta`.
+fn engine_for(engine: &Engine, params: &Params) -> Result<Engine, PromError> {
+    let mut options: EngineOptions = engine.options().clone();
+    if let Some(timeout) = params.duration("timeout")? {
+        let asked = std::time::Duration::from_millis(timeout.max(0) as u64);
+        options.timeout = Some(options.timeout.map_or(asked, |limit| limit.min(asked)));
+    }
+    if let Some(lookback) = params.duration("lookback_delta")? {
+        if lookback < 0 {
+            return Err(PromError::bad_param(
+                "lookback_delta",
+                "must not be negative",
+            ));
+        }
+        if lookback > 0 {
+            options.lookback_ms = lookback;
+        }
+    }
+    Ok(Engine::new(options))
+}
+
+fn answer(result: &QueryResult, params: &Params, started: Instant) -> Response {
+    let mut data = String::with_capacity(1024);
+    json::result(&result.value, &mut data);
+    if params.get("stats").is_some() {
+        let seconds = started.elapsed().as_secs_f64();
+        data.push_str(&format!(
+            r#","stats":{{"timings":{{"evalTotalTime":{seconds},"resultSortTime":0,"queryPreparationTime":0,"innerEvalTime":{seconds},"execQueueTime":0,"execTotalTime":{seconds}}},"samples":{{"totalQueryableSamples":{},"peakSamples":{}}}}}"#,
+            result.samples_read, result.samples_read
+        ));
+    }
+    data.push('}');
+    success(
+        &data,
+        &result.annotations.warnings,
+        &result.annotations.infos,
+    )
+}
+
+/// `GET|POST /api/{org}/prometheus/api/v1/format_query`
+pub async fn format_query(
+    Path(_org): Path<String>,
+    Extension(_access): Extension<Access>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, PromError> {
+    let params = Params::read(&method, &uri, &headers, body).await?;
+    let expr = kansoku_promql::engine::parse(params.get("query").unwrap_or_default())?;
+    Ok(success(&json::string(&expr.prettify()), &[], &[]))
+}
+
+/// `GET /api/{org}/prometheus/api/v1/status/buildinfo` (no `features` field: Grafana would
+/// take a server that lists features for Mimir).
+pub async fn buildinfo(
+    Path(_org): Path<String>,
+    Extension(_access): Extension<Access>,
+) -> Response {
+    let data = format!(
+        r#"{{"version":"3.14.0","revision":{},"branch":"","buildUser":"","buildDate":"","goVersion":""}}"#,
+        json::string(&format!("kansoku {}", env!("CARGO_PKG_VERSION")))
+    );
+    success(&data, &[], &[])
+}

@@ -1,0 +1,142 @@
+//! `POST /api/{org}/prometheus/api/v1/write`: Prometheus remote_write 1.0 and 2.0.
+//!
+//! Answers as the remote-write specification asks: 204 with the
+//! `X-Prometheus-Remote-Write-{Samples,Histograms,Exemplars}-Written` headers; 415 for a content
+//! type or encoding remote_write does not use; 400 naming the problem for a corrupt body, or
+//! when part of the request was refused (invalid series, samples outside the accepted window,
+//! native histograms) — the rest is stored and the headers count it; 503 with `Retry-After`
+//! under back-pressure (Prometheus drops a batch answered with 429, but retries a 503).
+
+use axum::Extension;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use kansoku_core::schema::metrics::DEFAULT_STREAM;
+use kansoku_core::{ErrorCode, OrgId, StreamName};
+use kansoku_ingest::MetricsReport;
+use kansoku_ingest::decode::remote_write::{self, BodyError};
+
+use crate::app::App;
+use crate::auth::Access;
+use crate::http::body::read_raw_body;
+use crate::http::error::ApiError;
+
+/// `POST /api/{org}/prometheus/api/v1/write`
+pub async fn write(
+    State(app): State<App>,
+    Path(org): Path<String>,
+    Extension(access): Extension<Access>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    match store(app, org, access, headers, body).await {
+        Ok(report) => written(&report),
+        Err(error) => text_error(error),
+    }
+}
+
+fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
+    headers.get(name).and_then(|value| value.to_str().ok())
+}
+
+async fn store(
+    app: App,
+    org: String,
+    access: Access,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<MetricsReport, ApiError> {
+    let org = OrgId::parse(&org)?;
+    let version = remote_write::version_of(header_text(&headers, header::CONTENT_TYPE))
+        .map_err(body_error)?;
+    remote_write::check_encoding(header_text(&headers, header::CONTENT_ENCODING))
+        .map_err(body_error)?;
+    let ingester = app.ingester()?;
+    ingester.check_admission()?;
+    app.ensure_org_for_ingest(&access, &org).await?;
+    let compressed = read_raw_body(&headers, body, &app.body_limits).await?;
+    let max = app.body_limits.max_bytes;
+    let bytes = compressed.bytes.clone();
+    let write = tokio::task::spawn_blocking(move || {
+        let body = remote_write::decompress(&bytes, max)?;
+        remote_write::decode(&body, version)
+    })
+    .await
+    .map_err(|e| ApiError::new(ErrorCode::Internal, format!("decoding failed: {e}")))?
+    .map_err(body_error)?;
+    let stream = StreamName::normalise(DEFAULT_STREAM)?;
+    Ok(ingester.ingest_metrics(org, stream, write).await?)
+}
+
+fn body_error(error: BodyError) -> ApiError {
+    match error {
+        BodyError::Unsupported(message) => ApiError::new(ErrorCode::UnsupportedMediaType, message),
+        BodyError::Invalid(message) => ApiError::bad_request(message),
+        BodyError::TooLarge(message) => ApiError::new(ErrorCode::PayloadTooLarge, message),
+    }
+}
+
+fn count_headers(report: &MetricsReport, response: &mut Response) {
+    let headers = response.headers_mut();
+    for (name, count) in [
+        (
+            "x-prometheus-remote-write-samples-written",
+            report.samples_written,
+        ),
+        ("x-prometheus-remote-write-histograms-written", 0),
+        (
+            "x-prometheus-remote-write-exemplars-written",
+            report.exemplars_written,
+        ),
+    ] {
+        if let Ok(value) = HeaderValue::from_str(&count.to_string()) {
+            headers.insert(name, value);
+        }
+    }
+}
+
+fn written(report: &MetricsReport) -> Response {
+    let mut response = if report.refused.is_empty() {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        (
+            StatusCode::BAD_REQUEST,
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            )],
+            format!("{}\n", report.message()),
+        )
+            .into_response()
+    };
+    count_headers(report, &mut response);
+    response
+}
+
+/// Errors as plain text (what remote_write senders log), with the status of their code; an
+/// overloaded node answers 503, which Prometheus retries (429 it would drop).
+fn text_error(error: ApiError) -> Response {
+    let code = match error.code {
+        ErrorCode::TooManyRequests => ErrorCode::Unavailable,
+        other => other,
+    };
+    let mut response = (
+        crate::http::error::status_of(code),
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        )],
+        format!("{}\n", error.message),
+    )
+        .into_response();
+    let retry_after = error
+        .retry_after
+        .or((code == ErrorCode::Unavailable).then_some(1));
+    if let Some(seconds) = retry_after
+        && let Ok(value) = HeaderValue::from_str(&seconds.to_string())
+    {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
+}

@@ -1,0 +1,354 @@
+//! Data files of metrics streams: rows sorted by series, encodings chosen for samples, and the
+//! series index that goes with each file (see ARCHITECTURE.md "Metrics").
+//!
+//! - rows are sorted by `__name__`, then every other label column in name order (nulls first),
+//!   then `_timestamp`, so every series is one contiguous run;
+//! - `_timestamp` is DELTA_BINARY_PACKED and `value` BYTE_STREAM_SPLIT, neither dictionary
+//!   encoded; label columns keep dictionary + RLE; row groups of up to 1Mi rows;
+//! - label columns stay Arrow dictionaries from the memtable to the Parquet writer, so a flush
+//!   never expands them into one string per sample; the file carries no Arrow schema hint, so
+//!   readers see plain UTF-8 columns.
+
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
+use arrow::compute::{
+    SortColumn, SortOptions, concat_batches, lexsort_to_indices, take_record_batch,
+};
+use arrow::datatypes::{DataType, Field, Int32Type, Int64Type, Schema, SchemaRef};
+use kansoku_core::schema::TIMESTAMP_COLUMN;
+use kansoku_core::schema::metrics::{NAME_COLUMN, VALUE_COLUMN, is_label_column};
+use kansoku_index::{SeriesIndex, SeriesIndexBuilder};
+use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_writer::ArrowWriterOptions;
+use parquet::basic::{Compression, Encoding, ZstdLevel};
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
+
+use crate::DATA_FORMAT_VERSION;
+use crate::error::Result;
+use crate::parquet_file::{EncodedFile, ZSTD_LEVEL};
+use crate::schema::conform_batch;
+
+/// Rows per row group of a metrics file.
+pub const SERIES_ROW_GROUP_ROWS: usize = 1024 * 1024;
+
+/// The dictionary type label columns have in memory.
+pub fn label_dictionary_type() -> DataType {
+    DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))
+}
+
+/// `schema` with its text columns as dictionaries (the in-memory and writing form of metrics
+/// batches).
+pub fn dictionary_schema(schema: &SchemaRef) -> SchemaRef {
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|field| {
+            if field.data_type() == &DataType::Utf8 {
+                Field::new(field.name(), label_dictionary_type(), true)
+            } else {
+                field.as_ref().clone()
+            }
+        })
+        .collect();
+    Arc::new(Schema::new(fields))
+}
+
+/// The label columns of `schema` in series order: `__name__` first, then by name.
+pub fn label_columns(schema: &Schema) -> Vec<usize> {
+    let mut columns: Vec<(bool, &str, usize)> = schema
+        .fields()
+        .iter()
+        .enumerate()
+        .filter(|(_, field)| {
+            is_label_column(field.name())
+                && matches!(field.data_type(), DataType::Utf8 | DataType::Dictionary(..))
+        })
+        .map(|(index, field)| (field.name() != NAME_COLUMN, field.name().as_str(), index))
+        .collect();
+    columns.sort();
+    columns.into_iter().map(|(_, _, index)| index).collect()
+}
+
+/// Reads the text of a label column row by row (dictionary or plain UTF-8).
+pub struct TextColumn<'a> {
+    keys: Option<&'a arrow::array::PrimitiveArray<Int32Type>>,
+    values: &'a arrow::array::StringArray,
+}
+
+impl<'a> TextColumn<'a> {
+    /// A reader over `array`, if it is text.
+    pub fn new(array: &'a ArrayRef) -> Option<TextColumn<'a>> {
+        match array.data_type() {
+            DataType::Utf8 => Some(TextColumn {
+                keys: None,
+                values: array.as_string::<i32>(),
+            }),
+            DataType::Dictionary(key, value)
+                if key.as_ref() == &DataType::Int32 && value.as_ref() == &DataType::Utf8 =>
+            {
+                let dictionary = array.as_dictionary::<Int32Type>();
+                Some(TextColumn {
+                    keys: Some(dictionary.keys()),
+                    values: dictionary.values().as_string::<i32>(),
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// The value of `row`; `None` for null or empty.
+    pub fn get(&self, row: usize) -> Option<&'a str> {
+        let index = match self.keys {
+            Some(keys) => {
+                if keys.is_null(row) {
+                    return None;
+                }
+                keys.value(row) as usize
+            }
+            None => row,
+        };
+        if self.values.is_null(index) {
+            return None;
+        }
+        Some(self.values.value(index)).filter(|v| !v.is_empty())
+    }
+}
+
+/// Writer settings of metrics files.
+fn writer_properties(schema_version: i64) -> Result<WriterProperties> {
+    let timestamp = ColumnPath::from(TIMESTAMP_COLUMN);
+    let value = ColumnPath::from(VALUE_COLUMN);
+    Ok(WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(ZSTD_LEVEL)?))
+        .set_dictionary_enabled(true)
+        .set_statistics_enabled(EnabledStatistics::Page)
+        .set_max_row_group_row_count(Some(SERIES_ROW_GROUP_ROWS))
+        .set_column_dictionary_enabled(timestamp.clone(), false)
+        .set_column_encoding(timestamp, Encoding::DELTA_BINARY_PACKED)
+        .set_column_dictionary_enabled(value.clone(), false)
+        .set_column_encoding(value, Encoding::BYTE_STREAM_SPLIT)
+        .set_key_value_metadata(Some(vec![
+            KeyValue::new(
+                "kansoku.format_version".to_string(),
+                DATA_FORMAT_VERSION.to_string(),
+            ),
+            KeyValue::new(
+                "kansoku.schema_version".to_string(),
+                schema_version.to_string(),
+            ),
+            KeyValue::new("kansoku.layout".to_string(), "series".to_string()),
+        ]))
+        .build())
+}
+
+/// A metrics file and its series index.
+#[derive(Debug)]
+pub struct EncodedSeriesFile {
+    /// The Parquet file.
+    pub file: EncodedFile,
+    /// Its series index.
+    pub index: SeriesIndex,
+}
+
+/// Encodes `batches` (any mix of dictionary and plain text label columns) into one metrics
+/// file sorted by series, with its series index. `schema` is the stream's Arrow schema.
+pub fn encode(
+    schema: &SchemaRef,
+    batches: &[RecordBatch],
+    schema_version: i64,
+) -> Result<EncodedSeriesFile> {
+    let target = dictionary_schema(schema);
+    let conformed = batches
+        .iter()
+        .map(|batch| conform_batch(batch, &target))
+        .collect::<Result<Vec<_>>>()?;
+    let combined = concat_batches(&target, &conformed)?;
+    let labels = label_columns(&target);
+    let sorted = sort_by_series(&combined, &labels)?;
+    let index = index_runs(&sorted, &labels);
+    let mut bytes = Vec::new();
+    let options = ArrowWriterOptions::new()
+        .with_properties(writer_properties(schema_version)?)
+        .with_skip_arrow_metadata(true);
+    let mut writer = ArrowWriter::try_new_with_options(&mut bytes, Arc::clone(&target), options)?;
+    writer.write(&sorted)?;
+    writer.close()?;
+    let timestamps = sorted.column(0).as_primitive::<Int64Type>();
+    Ok(EncodedSeriesFile {
+        file: EncodedFile {
+            bytes,
+            rows: sorted.num_rows(),
+            min_ts: arrow::compute::min(timestamps).unwrap_or(0),
+            max_ts: arrow::compute::max(timestamps).unwrap_or(0),
+        },
+        index,
+    })
+}
+
+fn sort_by_series(batch: &RecordBatch, labels: &[usize]) -> Result<RecordBatch> {
+    if batch.num_rows() < 2 {
+        return Ok(batch.clone());
+    }
+    let options = Some(SortOptions {
+        descending: false,
+        nulls_first: true,
+    });
+    let mut columns: Vec<SortColumn> = labels
+        .iter()
+        .map(|&index| SortColumn {
+            values: Arc::clone(batch.column(index)),
+            options,
+        })
+        .collect();
+    columns.push(SortColumn {
+        values: Arc::clone(batch.column(0)),
+        options,
+    });
+    let order = lexsort_to_indices(&columns, None)?;
+    Ok(take_record_batch(batch, &order)?)
+}
+
+/// The series runs of a sorted batch as a series index.
+fn index_runs(batch: &RecordBatch, labels: &[usize]) -> SeriesIndex {
+    let schema = batch.schema();
+    let columns: Vec<(&str, TextColumn<'_>)> = labels
+        .iter()
+        .filter_map(|&index| {
+            TextColumn::new(batch.column(index))
+                .map(|column| (schema.field(index).name().as_str(), column))
+        })
+        .collect();
+    let timestamps = batch.column(0).as_primitive::<Int64Type>();
+    let mut builder = SeriesIndexBuilder::new();
+    let rows = batch.num_rows();
+    let mut start = 0;
+    while start < rows {
+        let mut end = start + 1;
+        while end < rows && columns.iter().all(|(_, c)| c.get(end) == c.get(start)) {
+            end += 1;
+        }
+        let series_labels = columns
+            .iter()
+            .filter_map(|(name, column)| column.get(start).map(|value| (*name, value)));
+        let (first, last) = (timestamps.value(start), timestamps.value(end - 1));
+        builder.push(
+            series_labels,
+            (end - start) as u64,
+            first.min(last),
+            first.max(last),
+        );
+        start = end;
+    }
+    builder.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{DictionaryArray, Float64Array, Int64Array, StringArray};
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+    fn batch(rows: &[(i64, &str, Option<&str>, f64)]) -> RecordBatch {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("_timestamp", DataType::Int64, false),
+            Field::new("__name__", label_dictionary_type(), true),
+            Field::new("job", DataType::Utf8, true),
+            Field::new("value", DataType::Float64, true),
+        ]));
+        let names: DictionaryArray<Int32Type> = rows.iter().map(|r| Some(r.1)).collect();
+        RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(Int64Array::from(
+                    rows.iter().map(|r| r.0).collect::<Vec<_>>(),
+                )),
+                Arc::new(names),
+                Arc::new(StringArray::from(
+                    rows.iter().map(|r| r.2).collect::<Vec<_>>(),
+                )),
+                Arc::new(Float64Array::from(
+                    rows.iter().map(|r| r.3).collect::<Vec<_>>(),
+                )),
+            ],
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn files_are_sorted_by_series_and_indexed() {
+        let stream_schema = Arc::new(Schema::new(vec![
+            Field::new("_timestamp", DataType::Int64, false),
+            Field::new("__name__", DataType::Utf8, true),
+            Field::new("job", DataType::Utf8, true),
+            Field::new("value", DataType::Float64, true),
+        ]));
+        let stale = f64::from_bits(0x7ff0_0000_0000_0002);
+        let first = batch(&[(20, "up", Some("b"), 1.0), (10, "up", None, 2.0)]);
+        let second = batch(&[(10, "up", Some("b"), stale), (5, "a_total", Some("b"), 3.0)]);
+        let encoded = encode(&stream_schema, &[first, second], 1).unwrap_or_else(|e| panic!("{e}"));
+        type Row = (Vec<(String, String)>, u64, i64, i64);
+        let series: Vec<Row> = encoded
+            .index
+            .series()
+            .iter()
+            .map(|s| {
+                (
+                    encoded
+                        .index
+                        .labels(s)
+                        .map(|(n, v)| (n.to_string(), v.to_string()))
+                        .collect(),
+                    s.rows,
+                    s.min_ts,
+                    s.max_ts,
+                )
+            })
+            .collect();
+        let pairs = |p: &[(&str, &str)]| -> Vec<(String, String)> {
+            p.iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect()
+        };
+        assert_eq!(
+            series,
+            vec![
+                (pairs(&[("__name__", "a_total"), ("job", "b")]), 1, 5, 5),
+                (pairs(&[("__name__", "up")]), 1, 10, 10),
+                (pairs(&[("__name__", "up"), ("job", "b")]), 2, 10, 20),
+            ]
+        );
+        let reader =
+            ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(encoded.file.bytes))
+                .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            reader
+                .schema()
+                .field_with_name("__name__")
+                .map(|f| f.data_type().clone())
+                .ok(),
+            Some(DataType::Utf8),
+            "readers see plain text"
+        );
+        let read: Vec<RecordBatch> = reader
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"))
+            .map(|b| b.unwrap_or_else(|e| panic!("{e}")))
+            .collect();
+        let values = read[0]
+            .column(3)
+            .as_primitive::<arrow::datatypes::Float64Type>();
+        assert_eq!(values.value(3).to_bits(), 1f64.to_bits());
+        assert_eq!(
+            values.value(2).to_bits(),
+            stale.to_bits(),
+            "stale markers stay bit-exact"
+        );
+        assert_eq!(
+            (encoded.file.min_ts, encoded.file.max_ts, encoded.file.rows),
+            (5, 20, 4)
+        );
+    }
+}
