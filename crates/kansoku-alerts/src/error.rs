@@ -29,6 +29,9 @@ pub enum Error {
     /// The alert's query failed.
     #[error("query failed: {0}")]
     Query(#[from] kansoku_query::Error),
+    /// The alert's PromQL expression failed.
+    #[error("PromQL query failed: {0}")]
+    Promql(#[from] kansoku_promql::Error),
     /// The metadata database failed.
     #[error(transparent)]
     Meta(#[from] kansoku_meta::Error),
@@ -45,6 +48,7 @@ impl CodedError for Error {
             Error::NotFound(_) => ErrorCode::NotFound,
             Error::Conflict(_) => ErrorCode::Conflict,
             Error::Query(error) => error.code(),
+            Error::Promql(error) => error.code(),
             Error::Meta(error) => error.code(),
         }
     }

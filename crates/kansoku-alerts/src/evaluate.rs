@@ -145,6 +145,82 @@ async fn count_and_rows(
     Ok((count, parse_rows(&found.hits_json)))
 }
 
+/// How a PromQL alert reads metrics.
+pub struct Promql<'a> {
+    /// The metrics store.
+    pub metrics: &'a kansoku_metrics::MetricsStore,
+    /// The engine.
+    pub engine: &'a kansoku_promql::Engine,
+}
+
+/// Evaluates a PromQL alert: its expression at `now`; every series whose value passes
+/// `promql_condition` is a row (its labels and `value`), and the number of rows is compared
+/// with the threshold.
+pub async fn promql(
+    promql: &Promql<'_>,
+    org: &OrgId,
+    alert: &Alert,
+    now: i64,
+) -> Result<Evaluation> {
+    let expr = alert.query_condition.promql.as_deref().unwrap_or_default();
+    let source = promql
+        .metrics
+        .org(org)
+        .await
+        .map_err(kansoku_promql::Error::from)?;
+    let result = promql.engine.instant(&source, expr, now / 1000).await?;
+    let samples: Vec<(kansoku_promql::Labels, f64)> = match result.value {
+        kansoku_promql::QueryValue::Vector(samples) => samples
+            .into_iter()
+            .map(|sample| (sample.labels, sample.point.v))
+            .collect(),
+        kansoku_promql::QueryValue::Scalar(point) => {
+            vec![(kansoku_promql::Labels::empty(), point.v)]
+        }
+        other => {
+            return Err(Error::Invalid(format!(
+                "query_condition.promql must give an instant vector or a scalar, not a {}",
+                other.result_type()
+            )));
+        }
+    };
+    let passes = |value: f64| match &alert.query_condition.promql_condition {
+        None => true,
+        Some(condition) => condition
+            .value
+            .as_f64()
+            .is_some_and(|threshold| compare(value, &condition.operator, threshold)),
+    };
+    let mut rows = Vec::new();
+    let mut count = 0u64;
+    let mut largest: Option<f64> = None;
+    for (labels, value) in samples {
+        if !passes(value) {
+            continue;
+        }
+        count += 1;
+        largest = Some(largest.map_or(value, |l| l.max(value)));
+        if rows.len() < MAX_ROWS {
+            let mut row = Map::new();
+            for (name, label_value) in labels.to_pairs() {
+                row.insert(name, Value::String(label_value));
+            }
+            let json_value = if value.is_finite() && value.fract() == 0.0 && value.abs() < 9e15 {
+                Value::from(value as i64)
+            } else {
+                serde_json::Number::from_f64(value)
+                    .map(Value::Number)
+                    .unwrap_or_else(|| Value::String(kansoku_promql::format::format_value(value)))
+            };
+            row.insert("value".to_string(), json_value);
+            rows.push(row);
+        }
+    }
+    let mut evaluation = Evaluation::counted(alert, count, rows, (now, now));
+    evaluation.agg_value = largest.filter(|v| v.is_finite());
+    Ok(evaluation)
+}
+
 /// Evaluates a scheduled alert over `[now − period, now)`.
 pub async fn scheduled(
     engine: &QueryEngine,

@@ -114,9 +114,15 @@ pub struct Aggregation {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct QueryCondition {
-    /// `custom` (conditions + aggregation) or `sql`.
+    /// `custom` (conditions + aggregation), `sql` or `promql`.
     #[serde(rename = "type")]
     pub query_type: String,
+    /// The expression of a `promql` alert, evaluated as an instant query when the alert runs.
+    pub promql: Option<String>,
+    /// The comparison each series of a `promql` alert must pass to count (`value` against a
+    /// number, e.g. `{"column": "value", "operator": ">", "value": 0.9}`); none: every series
+    /// the expression returns counts.
+    pub promql_condition: Option<Condition>,
     /// The conditions of a `custom` alert.
     pub conditions: Option<ConditionTree>,
     /// The SQL of a `sql` alert.
@@ -337,7 +343,7 @@ impl Alert {
     /// Checks an alert before it is saved.
     pub fn validate(&self) -> Result<()> {
         check_name("alert", &self.name)?;
-        if self.stream_name.trim().is_empty() {
+        if self.stream_name.trim().is_empty() && !self.is_promql() {
             return Err(Error::Invalid("stream_name is required".to_string()));
         }
         let trigger = &self.trigger_condition;
@@ -385,9 +391,10 @@ impl Alert {
                     crate::sql::aggregate_expr(aggregation)?;
                 }
             }
+            "promql" => self.validate_promql()?,
             other => {
                 return Err(Error::Invalid(format!(
-                    "query_condition.type '{other}' is not custom or sql"
+                    "query_condition.type '{other}' is not custom, sql or promql"
                 )));
             }
         }
@@ -395,6 +402,53 @@ impl Alert {
             return Err(Error::Invalid(
                 "an alert needs at least one destination".to_string(),
             ));
+        }
+        Ok(())
+    }
+
+    /// Whether the alert's condition is a PromQL expression.
+    pub fn is_promql(&self) -> bool {
+        self.query_condition.query_type == "promql"
+    }
+
+    fn validate_promql(&self) -> Result<()> {
+        let query = &self.query_condition;
+        let expr = query.promql.as_deref().unwrap_or_default();
+        if expr.trim().is_empty() {
+            return Err(Error::Invalid(
+                "query_condition.promql is required for type promql".to_string(),
+            ));
+        }
+        kansoku_promql::engine::parse(expr)
+            .map_err(|e| Error::Invalid(format!("query_condition.promql: {e}")))?;
+        if self.stream_type_name() != "metrics" {
+            return Err(Error::Invalid(
+                "a promql alert reads metrics: set stream_type to metrics".to_string(),
+            ));
+        }
+        if self.is_real_time {
+            return Err(Error::Invalid(
+                "promql alerts run on a schedule, not in real time".to_string(),
+            ));
+        }
+        if self.kind() != RuleKind::Threshold {
+            return Err(Error::Invalid(
+                "promql alerts compare the number of matching series with the threshold; spike and new_term do not apply".to_string(),
+            ));
+        }
+        if let Some(condition) = &query.promql_condition {
+            if !OPERATORS.contains(&condition.operator.as_str()) {
+                return Err(Error::Invalid(format!(
+                    "query_condition.promql_condition.operator '{}' is not one of {}",
+                    condition.operator,
+                    OPERATORS.join(" ")
+                )));
+            }
+            if condition.value.as_f64().is_none() {
+                return Err(Error::Invalid(
+                    "query_condition.promql_condition.value must be a number".to_string(),
+                ));
+            }
         }
         Ok(())
     }
@@ -517,6 +571,16 @@ impl Alert {
             &self.query_condition.aggregation,
         ) {
             ("sql", _) => "rows of its SQL query".to_string(),
+            ("promql", _) => {
+                let expr = self.query_condition.promql.as_deref().unwrap_or_default();
+                match &self.query_condition.promql_condition {
+                    Some(condition) => format!(
+                        "series of `{expr}` whose value is {} {}",
+                        condition.operator, condition.value
+                    ),
+                    None => format!("series of `{expr}`"),
+                }
+            }
             (_, Some(aggregation)) => format!(
                 "groups by {} whose {}({}) is {} {}",
                 if aggregation.group_by.is_empty() {
@@ -534,6 +598,8 @@ impl Alert {
         let threshold = format_number(trigger.threshold);
         let when = if self.is_real_time {
             "in any ingested batch".to_string()
+        } else if self.is_promql() {
+            format!("now, checked every {}", minutes_text(trigger.frequency))
         } else {
             format!(
                 "in the last {}, checked every {}",

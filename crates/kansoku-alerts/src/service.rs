@@ -47,6 +47,8 @@ pub enum Outcome {
 pub struct Alerts {
     meta: MetaStore,
     engine: Arc<QueryEngine>,
+    /// The metrics store and PromQL engine of `promql` alerts.
+    promql: Option<(kansoku_metrics::MetricsStore, kansoku_promql::Engine)>,
     config: AlertsConfig,
     /// Enabled real-time alerts, read at most once per [`REAL_TIME_REFRESH`] (and after every
     /// change made through this node), so ingest does not cost a database query per batch.
@@ -88,10 +90,34 @@ impl Alerts {
         Alerts {
             meta,
             engine,
+            promql: None,
             config,
             real_time: std::sync::RwLock::new(None),
             sent: std::sync::Mutex::new(BTreeMap::new()),
         }
+    }
+
+    /// The service able to evaluate `promql` alerts too.
+    pub fn with_promql(
+        mut self,
+        metrics: kansoku_metrics::MetricsStore,
+        engine: kansoku_promql::Engine,
+    ) -> Alerts {
+        self.promql = Some((metrics, engine));
+        self
+    }
+
+    /// Evaluates a scheduled (or on-demand) run of `alert` at `now`.
+    async fn evaluate(&self, org: &OrgId, alert: &Alert, now: i64) -> Result<Evaluation> {
+        if !alert.is_promql() {
+            return evaluate::scheduled(&self.engine, org, alert, now).await;
+        }
+        let Some((metrics, engine)) = &self.promql else {
+            return Err(Error::Invalid(
+                "this node has no PromQL engine for promql alerts".to_string(),
+            ));
+        };
+        evaluate::promql(&evaluate::Promql { metrics, engine }, org, alert, now).await
     }
 
     /// Its settings.
@@ -342,7 +368,7 @@ impl Alerts {
     /// history: "would this fire now?".
     pub async fn preview_alert(&self, org: &OrgId, alert: &Alert) -> Result<Evaluation> {
         alert.validate()?;
-        evaluate::scheduled(&self.engine, org, alert, now_micros()).await
+        self.evaluate(org, alert, now_micros()).await
     }
 
     /// Evaluates every enabled scheduled alert that is due at `now`; returns how many ran.
@@ -474,7 +500,7 @@ impl Alerts {
         state.last_run_at = now;
         state.next_run_at = now + Alert::micros(alert.trigger_condition.frequency);
         // A real-time alert run on demand looks back over its period like a scheduled one.
-        let evaluation = evaluate::scheduled(&self.engine, org, alert, now).await;
+        let evaluation = self.evaluate(org, alert, now).await;
         let evaluation = match evaluation {
             Ok(evaluation) => evaluation,
             Err(error) => {
@@ -532,8 +558,18 @@ impl Alerts {
         self.record(org, alert, now, "fired", evaluation.detail(alert))
             .await?;
         let mut results = Vec::with_capacity(alert.destinations.len());
-        for name in &alert.destinations {
-            let result = self.notify(org, alert, &evaluation, name, now).await;
+        let notices = notices(alert, &evaluation);
+        let deliveries: Vec<(usize, String)> = (0..notices.len())
+            .flat_map(|index| {
+                alert
+                    .destinations
+                    .iter()
+                    .map(move |name| (index, name.clone()))
+            })
+            .collect();
+        for (index, name) in &deliveries {
+            let notice = &notices[*index];
+            let result = self.notify(org, alert, notice, name, now).await;
             let (status, detail, outcome) = match &result {
                 Ok(delivered) => (
                     "delivered",
@@ -550,6 +586,12 @@ impl Alerts {
                     Err(error.to_string()),
                 ),
             };
+            let mut detail = detail;
+            if alert.is_promql()
+                && let (Value::Object(map), Some(row)) = (&mut detail, notice.rows.first())
+            {
+                map.insert("series".to_string(), Value::Object(row.clone()));
+            }
             self.record(org, alert, now, status, detail).await?;
             results.push((name.clone(), outcome));
         }
@@ -724,6 +766,16 @@ impl Alerts {
     }
 
     fn alert_url(&self, org: &OrgId, alert: &Alert, evaluation: &Evaluation) -> String {
+        if alert.is_promql() {
+            let expr = alert.query_condition.promql.as_deref().unwrap_or_default();
+            return format!(
+                "{}/metrics?org={}&query={}&to={}",
+                self.config.public_url.trim_end_matches('/'),
+                encode(org.as_str()),
+                encode(expr),
+                evaluation.window.1,
+            );
+        }
         let sql = crate::sql::queries(alert)
             .map(|q| q.rows)
             .unwrap_or_default();
@@ -770,6 +822,22 @@ impl Alerts {
         let (alert, evaluation, now) = sample("example alert", sample_rows);
         template::render_body(body, &self.context(org, &alert, &evaluation, now))
     }
+}
+
+/// The notifications of a fired evaluation: one, or for a `promql` alert one per firing series
+/// (its labels are the row's fields, so templates can name them: `{job}`, `{value}`).
+fn notices(alert: &Alert, evaluation: &Evaluation) -> Vec<Evaluation> {
+    if !alert.is_promql() || evaluation.rows.is_empty() {
+        return vec![evaluation.clone()];
+    }
+    evaluation
+        .rows
+        .iter()
+        .map(|row| Evaluation {
+            rows: vec![row.clone()],
+            ..evaluation.clone()
+        })
+        .collect()
 }
 
 /// An alert named `name` on stream `default` that fired now with `rows`: for previews and tests.

@@ -484,11 +484,7 @@ mod tests {
         assert_eq!(refused[1].reason, DiscardReason::TimestampOutOfWindow);
         let batch = batches.samples.unwrap_or_else(|| panic!("no samples"));
         let schema = batch.schema();
-        let names: Vec<&str> = schema
-            .fields()
-            .iter()
-            .map(|f| f.name().as_str())
-            .collect();
+        let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
         assert_eq!(
             names,
             vec![

@@ -126,11 +126,16 @@ pub async fn start(config: Config) -> anyhow::Result<Node> {
         config.query(),
     ));
     let alerts_config = config.alerts().map_err(anyhow::Error::msg)?;
-    let alerts = Arc::new(kansoku_alerts::Alerts::new(
+    let metrics = kansoku_metrics::MetricsStore::new(
         app.meta.clone(),
-        Arc::clone(&engine),
-        alerts_config,
-    ));
+        app.store.clone(),
+        ingester.fresh_data(),
+    );
+    let promql = kansoku_promql::Engine::new(config.promql());
+    let alerts = Arc::new(
+        kansoku_alerts::Alerts::new(app.meta.clone(), Arc::clone(&engine), alerts_config)
+            .with_promql(metrics.clone(), promql.clone()),
+    );
     spawn_alert_tasks(&alerts, &ingester, &shutdown);
     if let Some(dir) = config.alerts_dir.clone() {
         // Applied once before the node reports ready, then whenever the files change.
@@ -149,18 +154,13 @@ pub async fn start(config: Config) -> anyhow::Result<Node> {
             ),
         );
     }
-    let metrics = kansoku_metrics::MetricsStore::new(
-        app.meta.clone(),
-        app.store.clone(),
-        ingester.fresh_data(),
-    );
     app.set_ready(Ready {
         ingester: Arc::clone(&ingester),
         engine,
         registry,
         alerts,
         metrics,
-        promql: kansoku_promql::Engine::new(config.promql()),
+        promql,
     });
     tracing::info!("ready");
     Ok(Node {

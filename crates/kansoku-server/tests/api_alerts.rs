@@ -1121,3 +1121,135 @@ destinations:
     assert!(body["message"].as_str().unwrap().contains("body"), "{body}");
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn promql_alerts_fire_once_per_series_with_its_labels() {
+    use kansoku_ingest::decode::remote_write::v1;
+    use prost::Message;
+    let server = start_server().await;
+    let receiver = Receiver::start(200).await;
+    let now_ms = now_micros() / 1000;
+    let depth = |queue: &str, value: f64| v1::TimeSeries {
+        labels: vec![
+            v1::Label {
+                name: "__name__".to_string(),
+                value: "queue_depth".to_string(),
+            },
+            v1::Label {
+                name: "queue".to_string(),
+                value: queue.to_string(),
+            },
+        ],
+        samples: vec![v1::Sample {
+            value,
+            timestamp: now_ms - 10_000,
+        }],
+        exemplars: Vec::new(),
+        histograms: Vec::new(),
+    };
+    let request = v1::WriteRequest {
+        timeseries: vec![depth("a", 3.0), depth("b", 9.0), depth("c", 12.0)],
+        metadata: Vec::new(),
+    };
+    let response = server
+        .root(Method::POST, "/api/default/prometheus/api/v1/write")
+        .header("Content-Type", "application/x-protobuf")
+        .header("Content-Encoding", "snappy")
+        .body(
+            snap::raw::Encoder::new()
+                .compress_vec(&request.encode_to_vec())
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let (status, body) = call(
+        &server,
+        Method::POST,
+        "/api/default/alerts/templates",
+        Some(json!({"name": "per-series", "body": "{\"text\": \"{alert_name}: queue {queue} holds {value}\"}"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = call(
+        &server,
+        Method::POST,
+        "/api/default/alerts/destinations",
+        Some(json!({"name": "hook", "type": "http", "url": receiver.url(), "template": "per-series"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let alert = |name: &str, threshold: f64| {
+        json!({
+            "name": name,
+            "stream_type": "metrics",
+            "query_condition": {"type": "promql", "promql": "queue_depth", "promql_condition": {"column": "value", "operator": ">", "value": threshold}},
+            "trigger_condition": {"period": 1, "operator": ">=", "threshold": 1, "frequency": 60, "silence": 0},
+            "destinations": ["hook"],
+        })
+    };
+    let deep = create_alert(&server, alert("deep queues", 5.0)).await;
+    let outcome = trigger(&server, &deep).await;
+    assert_eq!(outcome["status"], "fired", "{outcome}");
+    let mut bodies = receiver.bodies();
+    bodies.sort();
+    assert_eq!(
+        bodies,
+        vec![
+            r#"{"text": "deep queues: queue b holds 9"}"#,
+            r#"{"text": "deep queues: queue c holds 12"}"#,
+        ]
+    );
+    let quiet = create_alert(&server, alert("huge queues", 100.0)).await;
+    assert_eq!(trigger(&server, &quiet).await["status"], "not_fired");
+    let (status, preview) = call(
+        &server,
+        Method::POST,
+        "/api/v2/default/alerts/preview",
+        Some(alert("preview", 5.0)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{preview}");
+    assert_eq!(preview["count"], 2, "{preview}");
+    let (_, history) = call(
+        &server,
+        Method::GET,
+        &format!("/api/v2/default/alerts/history?alert_id={deep}"),
+        None,
+    )
+    .await;
+    let text = history.to_string();
+    assert!(
+        text.contains("\\\"queue\\\":\\\"b\\\"") || text.contains("\"queue\":\"b\""),
+        "the history names each series: {text}"
+    );
+    for (document, expected) in [
+        (json!({"promql": "sum("}), "query_condition.promql"),
+        (json!({"promql": ""}), "query_condition.promql is required"),
+    ] {
+        let mut bad = alert("bad", 1.0);
+        bad["query_condition"]["promql"] = document["promql"].clone();
+        let (status, body) = call(&server, Method::POST, "/api/v2/default/alerts", Some(bad)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(
+            body["message"].as_str().unwrap().contains(expected),
+            "{body}"
+        );
+    }
+    let mut on_logs = alert("logs", 1.0);
+    on_logs["stream_type"] = json!("logs");
+    let (status, body) = call(
+        &server,
+        Method::POST,
+        "/api/v2/default/alerts",
+        Some(on_logs),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("metrics"),
+        "{body}"
+    );
+    server.stop().await;
+}
