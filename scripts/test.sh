@@ -5,7 +5,7 @@
 #   - starts the machine's PostgreSQL and NATS (JetStream) if they are down;
 #   - installs the test peers once into ~/.cache/kansoku-tools: s3s-fs (a real S3 server),
 #     a Python venv with elasticsearch-py, opensearch-py and the OpenTelemetry SDK with its
-#     OTLP exporters, syslog-ng (Debian packages);
+#     OTLP exporters, syslog-ng and Prometheus (Debian packages);
 #   - builds the web UI when web/ exists;
 # then runs the gates (rustfmt, clippy -D warnings) and every test, with a private s3s-fs
 # instance that is killed by PID on exit.
@@ -49,6 +49,10 @@ ensure_tools() {
     log "installing syslog-ng (Debian packages)"
     DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       syslog-ng-core syslog-ng-mod-http syslog-ng-scl >/dev/null
+  fi
+  if [ ! -x /usr/bin/prometheus ]; then
+    log "installing Prometheus (Debian package; the real Prometheus of the metrics tests)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus >/dev/null
   fi
 }
 
@@ -107,6 +111,9 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   cargo test --workspace --locked --no-fail-fast
 fi
+
+log "PromQL conformance: Prometheus' own test files, pass rate per file and tier"
+cargo run --locked --quiet -p kansoku-promql --bin promqltest
 
 if [ -f web/package.json ]; then
   log "UI tests (Playwright in headless Chromium)"

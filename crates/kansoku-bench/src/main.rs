@@ -14,11 +14,15 @@
 //!    one core); answers must be identical before timings count.
 //! 6. OTLP: pre-encoded span and log batches over OTLP/HTTP and OTLP/gRPC; items per server
 //!    CPU-second against prost decoding alone, stored bytes per span.
+//! 7. Metrics: the same remote_write requests sent to kansoku and to Debian's Prometheus;
+//!    samples/s per CPU-second, bytes per sample, peak RSS, `query_range` latency of five
+//!    dashboard queries over 1 h and 24 h (see `metrics.rs`).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod baseline;
 mod generate;
 mod ingest;
+mod metrics;
 mod otlp;
 mod process;
 mod queries;
@@ -62,6 +66,18 @@ struct Args {
     /// Only the OTLP section (no log generation, ingest or queries).
     #[arg(long)]
     otlp_only: bool,
+    /// Series of the metrics section; 0 skips it.
+    #[arg(long, default_value_t = 2000)]
+    metrics_series: usize,
+    /// Hours of samples (15 s apart) of the metrics section.
+    #[arg(long, default_value_t = 24.0)]
+    metrics_hours: f64,
+    /// Only the metrics section.
+    #[arg(long)]
+    metrics_only: bool,
+    /// The Prometheus binary the metrics section compares with.
+    #[arg(long, default_value = "/usr/bin/prometheus")]
+    prometheus: PathBuf,
     /// Extra environment for the server, `KEY=VALUE`.
     #[arg(long = "server-env")]
     server_env: Vec<String>,
@@ -96,6 +112,26 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
         })
         .collect();
+    if args.metrics_only {
+        let server =
+            process::Server::start(&args.binary, &work.join("server"), args.core, &server_env)
+                .await?;
+        metrics::run(
+            &server,
+            &args.prometheus,
+            &work,
+            args.core,
+            args.metrics_series,
+            args.metrics_hours,
+            args.clients,
+        )
+        .await?;
+        server.stop().await?;
+        if args.work_dir.is_none() {
+            let _ = std::fs::remove_dir_all(&temp);
+        }
+        return Ok(());
+    }
     if args.otlp_only {
         let server =
             process::Server::start(&args.binary, &work.join("server"), args.core, &server_env)
@@ -214,6 +250,18 @@ async fn run(args: Args) -> anyhow::Result<()> {
     }
     if args.otlp_spans > 0 {
         otlp::run(&server, args.otlp_spans, args.otlp_spans, args.clients).await?;
+    }
+    if args.metrics_series > 0 {
+        metrics::run(
+            &server,
+            &args.prometheus,
+            &work,
+            args.core,
+            args.metrics_series,
+            args.metrics_hours,
+            args.clients,
+        )
+        .await?;
     }
     server.stop().await?;
     if args.work_dir.is_none() {

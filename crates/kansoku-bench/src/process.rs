@@ -80,27 +80,12 @@ impl Server {
 
     /// CPU seconds (user + system) the server has used so far.
     pub fn cpu_seconds(&self) -> anyhow::Result<f64> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid()))?;
-        let after_name = stat
-            .rsplit_once(')')
-            .map(|(_, rest)| rest)
-            .unwrap_or_default();
-        let fields: Vec<&str> = after_name.split_whitespace().collect();
-        let user: f64 = fields.get(11).and_then(|v| v.parse().ok()).unwrap_or(0.0);
-        let system: f64 = fields.get(12).and_then(|v| v.parse().ok()).unwrap_or(0.0);
-        Ok((user + system) / clock_ticks())
+        cpu_seconds_of(self.pid())
     }
 
     /// The server's peak resident set size (VmHWM), in bytes.
     pub fn peak_rss_bytes(&self) -> anyhow::Result<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))?;
-        let kib: u64 = status
-            .lines()
-            .find(|line| line.starts_with("VmHWM:"))
-            .and_then(|line| line.split_whitespace().nth(1))
-            .and_then(|value| value.parse().ok())
-            .unwrap_or(0);
-        Ok(kib * 1024)
+        peak_rss_of(self.pid())
     }
 
     /// The process id of the server (taskset execs it, so it is the child's).
@@ -134,6 +119,31 @@ impl Drop for Server {
             let _ = self.child.wait();
         }
     }
+}
+
+/// CPU seconds (user + system) process `pid` has used so far.
+pub fn cpu_seconds_of(pid: u32) -> anyhow::Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    let after_name = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest)
+        .unwrap_or_default();
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let user: f64 = fields.get(11).and_then(|v| v.parse().ok()).unwrap_or(0.0);
+    let system: f64 = fields.get(12).and_then(|v| v.parse().ok()).unwrap_or(0.0);
+    Ok((user + system) / clock_ticks())
+}
+
+/// The peak resident set size (VmHWM) of process `pid`, in bytes.
+pub fn peak_rss_of(pid: u32) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let kib: u64 = status
+        .lines()
+        .find(|line| line.starts_with("VmHWM:"))
+        .and_then(|line| line.split_whitespace().nth(1))
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(0);
+    Ok(kib * 1024)
 }
 
 #[allow(unsafe_code)]

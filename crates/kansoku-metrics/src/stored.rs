@@ -77,6 +77,7 @@ impl MetricsStore {
         Ok(OrgSeries {
             store: self.clone(),
             streams,
+            rows_read: std::sync::atomic::AtomicU64::new(0),
         })
     }
 }
@@ -85,6 +86,8 @@ impl MetricsStore {
 pub struct OrgSeries {
     store: MetricsStore,
     streams: Vec<StreamKey>,
+    /// Rows read from stored files so far (what the series indexes saved shows here).
+    rows_read: std::sync::atomic::AtomicU64,
 }
 
 /// Milliseconds `[start, end]` as microseconds, both inclusive.
@@ -99,6 +102,20 @@ impl OrgSeries {
     /// The metrics streams read.
     pub fn streams(&self) -> &[StreamKey] {
         &self.streams
+    }
+
+    /// Rows read from stored files so far.
+    pub fn rows_read(&self) -> u64 {
+        self.rows_read.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn count_rows(&self, batches: &[arrow::array::RecordBatch]) {
+        let rows: usize = batches
+            .iter()
+            .map(arrow::array::RecordBatch::num_rows)
+            .sum();
+        self.rows_read
+            .fetch_add(rows as u64, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Series matching `matchers` with data in `[start_us, end_us]`, with their samples when
@@ -154,8 +171,10 @@ impl OrgSeries {
             None => None,
         };
         let Some(index) = index else {
-            for batch in self.store.files.read(&file.path, None, None).await? {
-                gather(&batch, matchers, range, samples, out);
+            let batches = self.store.files.read(&file.path, None, None).await?;
+            self.count_rows(&batches);
+            for batch in &batches {
+                gather(batch, matchers, range, samples, out);
             }
             return Ok(());
         };
@@ -186,6 +205,7 @@ impl OrgSeries {
                 Some(selection),
             )
             .await?;
+        self.count_rows(&batches);
         let mut rows = batches.iter().flat_map(|batch| {
             let times = batch.column(0).as_primitive::<Int64Type>().clone();
             let values = batch.column(1).as_primitive::<Float64Type>().clone();

@@ -8,6 +8,7 @@
 
 pub mod annotations;
 pub mod duration;
+pub mod duration_expr;
 pub mod engine;
 pub mod error;
 pub mod format;

@@ -84,7 +84,14 @@ impl Engine {
         query: &str,
         time: i64,
     ) -> Result<QueryResult> {
-        let expr = parse(query)?;
+        let expr = parse_with_times(
+            query,
+            crate::duration_expr::QueryTimes {
+                step: 0,
+                start: time,
+                end: time,
+            },
+        )?;
         self.instant_expr(source, &expr, time).await
     }
 
@@ -116,7 +123,7 @@ impl Engine {
         end: i64,
         step: i64,
     ) -> Result<QueryResult> {
-        let expr = parse(query)?;
+        let expr = parse_with_times(query, crate::duration_expr::QueryTimes { step, start, end })?;
         self.range_expr(source, &expr, start, end, step).await
     }
 
@@ -227,6 +234,12 @@ fn thousands(value: i64) -> String {
         out.push(c);
     }
     out
+}
+
+/// Parses `query` after computing its duration expressions for a query over `times`.
+pub fn parse_with_times(query: &str, times: crate::duration_expr::QueryTimes) -> Result<Expr> {
+    let expanded = crate::duration_expr::expand(query, times).map_err(Error::BadData)?;
+    parse(&expanded)
 }
 
 /// Parses `query`, reporting a failure as Prometheus' `bad_data`.

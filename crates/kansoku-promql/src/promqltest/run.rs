@@ -92,7 +92,17 @@ pub async fn run_file(engine: &Engine, file: &TestFile) -> Vec<Outcome> {
 }
 
 async fn run_eval(engine: &Engine, source: &MemorySource, eval: &Eval) -> Result<(), String> {
-    let expr = match crate::engine::parse(&eval.query) {
+    let times = match eval.kind {
+        EvalKind::Instant { at } => crate::duration_expr::QueryTimes {
+            step: 0,
+            start: at,
+            end: at,
+        },
+        EvalKind::Range { start, end, step } => {
+            crate::duration_expr::QueryTimes { step, start, end }
+        }
+    };
+    let expr = match crate::engine::parse_with_times(&eval.query, times) {
         Ok(expr) => expr,
         Err(error) => return check_failure(eval, Err(error)).map(|_| ()),
     };

@@ -736,7 +736,11 @@ mod tests {
         let names: Vec<String> = write
             .series
             .iter()
-            .map(|s| crate::samples::describe(&s.labels))
+            .map(|s| {
+                let mut labels = s.labels.clone();
+                labels.sort();
+                crate::samples::describe(&labels)
+            })
             .collect();
         assert_eq!(
             names,
