@@ -1,11 +1,21 @@
 import { useCallback, useEffect, useState } from "react";
 import * as api from "./api";
 import { AlertsPage } from "./alerts/AlertsPage";
+import { MetricsPage } from "./metrics/MetricsPage";
 import { LoginPage } from "./pages/LoginPage";
 import { LogsPage } from "./pages/LogsPage";
 import { StreamsPage } from "./pages/StreamsPage";
 import { navigate, useLocation } from "./router";
 import { TracesPage } from "./traces/TracesPage";
+
+const PAGES = [
+  { path: "logs", title: "Logs" },
+  // Not `/metrics`: that is the server's own Prometheus endpoint.
+  { path: "metrics-explorer", title: "Metrics" },
+  { path: "traces", title: "Traces" },
+  { path: "streams", title: "Streams" },
+  { path: "alerts", title: "Alerts" },
+] as const;
 
 export function App() {
   const location = useLocation();
@@ -26,13 +36,7 @@ export function App() {
   const params = new URLSearchParams(location.search);
   const orgs = me.orgs.map((o) => o.identifier);
   const org = params.get("org") && orgs.includes(params.get("org") ?? "") ? (params.get("org") as string) : (orgs[0] ?? "default");
-  const page = location.path.startsWith("/streams")
-    ? "streams"
-    : location.path.startsWith("/alerts")
-      ? "alerts"
-      : location.path.startsWith("/traces")
-        ? "traces"
-        : "logs";
+  const page = PAGES.find((p) => location.path.startsWith(`/${p.path}`))?.path ?? "logs";
 
   const switchOrg = (next: string) => navigate(`/${page}?org=${encodeURIComponent(next)}`);
   const signOut = async () => {
@@ -46,46 +50,19 @@ export function App() {
       <header className="topbar">
         <span className="brand">kansoku</span>
         <nav>
-          <a
-            href={`/logs?org=${encodeURIComponent(org)}`}
-            className={page === "logs" ? "active" : ""}
-            onClick={(e) => {
-              e.preventDefault();
-              navigate(`/logs?org=${encodeURIComponent(org)}`);
-            }}
-          >
-            Logs
-          </a>
-          <a
-            href={`/traces?org=${encodeURIComponent(org)}`}
-            className={page === "traces" ? "active" : ""}
-            onClick={(e) => {
-              e.preventDefault();
-              navigate(`/traces?org=${encodeURIComponent(org)}`);
-            }}
-          >
-            Traces
-          </a>
-          <a
-            href={`/streams?org=${encodeURIComponent(org)}`}
-            className={page === "streams" ? "active" : ""}
-            onClick={(e) => {
-              e.preventDefault();
-              navigate(`/streams?org=${encodeURIComponent(org)}`);
-            }}
-          >
-            Streams
-          </a>
-          <a
-            href={`/alerts?org=${encodeURIComponent(org)}`}
-            className={page === "alerts" ? "active" : ""}
-            onClick={(e) => {
-              e.preventDefault();
-              navigate(`/alerts?org=${encodeURIComponent(org)}`);
-            }}
-          >
-            Alerts
-          </a>
+          {PAGES.map((p) => (
+            <a
+              key={p.path}
+              href={`/${p.path}?org=${encodeURIComponent(org)}`}
+              className={page === p.path ? "active" : ""}
+              onClick={(e) => {
+                e.preventDefault();
+                navigate(`/${p.path}?org=${encodeURIComponent(org)}`);
+              }}
+            >
+              {p.title}
+            </a>
+          ))}
         </nav>
         <span className="spacer" />
         <label className="org-switcher">
@@ -106,6 +83,8 @@ export function App() {
       <main>
         {page === "streams" ? (
           <StreamsPage org={org} />
+        ) : page === "metrics-explorer" ? (
+          <MetricsPage key={org} org={org} search={location.search} />
         ) : page === "traces" ? (
           <TracesPage key={org} org={org} search={location.search} />
         ) : page === "alerts" ? (

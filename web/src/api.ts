@@ -1,5 +1,6 @@
 // The public HTTP API, as the UI uses it. Every request carries the session cookie (same origin)
 // and the `x-kansoku-csrf` header that the server requires for cookie-authenticated requests.
+// Bodies are JSON, or a form when given as `URLSearchParams` (the Prometheus API's POSTs).
 
 export interface ApiErrorBody {
   code?: number;
@@ -26,12 +27,13 @@ export function setUnauthorizedHandler(handler: () => void) {
 
 export async function request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
   const headers: Record<string, string> = { "x-kansoku-csrf": "1" };
-  if (body !== undefined) headers["content-type"] = "application/json";
+  const isForm = body instanceof URLSearchParams;
+  if (body !== undefined && !isForm) headers["content-type"] = "application/json";
   const response = await fetch(path, {
     method,
     headers,
     credentials: "same-origin",
-    body: body === undefined ? undefined : JSON.stringify(body),
+    body: body === undefined ? undefined : isForm ? body : JSON.stringify(body),
     signal,
   });
   if (response.status === 401 && !path.startsWith("/auth/login")) onUnauthorized();

@@ -769,10 +769,11 @@ impl Alerts {
         if alert.is_promql() {
             let expr = alert.query_condition.promql.as_deref().unwrap_or_default();
             return format!(
-                "{}/metrics?org={}&query={}&to={}",
+                "{}/metrics-explorer?org={}&q={}&from={}&to={}",
                 self.config.public_url.trim_end_matches('/'),
                 encode(org.as_str()),
                 encode(expr),
+                evaluation.window.1 - HOUR_MICROS,
                 evaluation.window.1,
             );
         }

@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
+use crate::random::Rng;
+
 /// What was generated.
 pub struct Data {
     /// NDJSON as agents send it (Fluent Bit's dotted keys, `@timestamp` text).
@@ -23,32 +25,6 @@ pub struct Data {
     pub max_ts: i64,
     /// A token that occurs in exactly one record's `log`.
     pub needle: String,
-}
-
-/// SplitMix64: a small deterministic generator.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, bound: u64) -> u64 {
-        self.next() % bound.max(1)
-    }
-
-    fn hex(&mut self, length: usize) -> String {
-        let mut text = String::with_capacity(length);
-        while text.len() < length {
-            text.push_str(&format!("{:016x}", self.next()));
-        }
-        text.truncate(length);
-        text
-    }
 }
 
 const PODS_PER_TEMPLATE: u64 = 8;

@@ -26,6 +26,7 @@ mod metrics;
 mod otlp;
 mod process;
 mod queries;
+mod random;
 
 use std::path::PathBuf;
 use std::time::Instant;

@@ -23,6 +23,7 @@ use prost::Message;
 use serde_json::Value;
 
 use crate::process::{PASSWORD, Server, USER};
+use crate::random::Rng;
 
 /// Scrape interval of the synthetic data.
 const INTERVAL_MS: i64 = 15_000;
@@ -30,22 +31,6 @@ const INTERVAL_MS: i64 = 15_000;
 /// 2,000 samples per request, Prometheus' default `max_samples_per_send`).
 const SAMPLES_PER_SERIES: usize = 4;
 const SERIES_PER_REQUEST: usize = 500;
-
-/// A small deterministic generator.
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        self.0 >> 33
-    }
-    fn unit(&mut self) -> f64 {
-        (self.next() % 1_000_000) as f64 / 1_000_000.0
-    }
-}
 
 /// How one series' values evolve.
 #[derive(Clone, Copy)]
@@ -76,7 +61,7 @@ fn labels(pairs: &[(&str, String)]) -> Vec<(String, String)> {
 
 /// About `target` series shaped like a Kubernetes cluster's.
 fn series(target: usize) -> Vec<SeriesSpec> {
-    let mut random = Lcg(7);
+    let mut random = Rng(7);
     let mut out = Vec::new();
     let nodes = (target / 100).clamp(3, 50);
     let pods = (target / 5).max(10);
@@ -191,7 +176,7 @@ pub fn requests(series_target: usize, hours: f64, shards: usize) -> Requests {
     let end = now_ms() / INTERVAL_MS * INTERVAL_MS;
     let points = (hours * 3_600_000.0 / INTERVAL_MS as f64) as i64;
     let start = end - points * INTERVAL_MS;
-    let mut random = Lcg(42);
+    let mut random = Rng(42);
     let mut values: Vec<f64> = specs
         .iter()
         .map(|spec| match spec.shape {

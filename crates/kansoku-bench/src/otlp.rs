@@ -18,6 +18,7 @@ use prost::Message;
 use serde_json::Value;
 
 use crate::process::{PASSWORD, Server, USER};
+use crate::random::Rng;
 
 /// Spans (and log records) per request.
 const BATCH: usize = 500;
@@ -44,25 +45,6 @@ const ROUTES: [&str; 10] = [
     "/api/users",
 ];
 
-/// A small deterministic generator (no dependency, same data every run).
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        self.0 >> 33
-    }
-    fn pick<'a>(&mut self, items: &'a [&'a str]) -> &'a str {
-        items[(self.next() as usize) % items.len()]
-    }
-    fn bytes(&mut self, n: usize) -> Vec<u8> {
-        (0..n).map(|_| (self.next() & 0xff) as u8 | 1).collect()
-    }
-}
-
 fn text(key: &str, value: impl Into<String>) -> KeyValue {
     KeyValue {
         key: key.to_string(),
@@ -83,7 +65,7 @@ fn int(key: &str, value: i64) -> KeyValue {
     }
 }
 
-fn resource(random: &mut Lcg, service: &str) -> Option<Resource> {
+fn resource(random: &mut Rng, service: &str) -> Option<Resource> {
     let pod = format!(
         "{service}-{:x}-{:x}",
         random.next() % 4096,
@@ -110,7 +92,7 @@ fn now_nanos() -> u64 {
 }
 
 /// `count` spans in traces of 5, as requests of [`BATCH`] spans.
-fn span_batches(count: usize, random: &mut Lcg) -> Vec<ExportTraceServiceRequest> {
+fn span_batches(count: usize, random: &mut Rng) -> Vec<ExportTraceServiceRequest> {
     let now = now_nanos();
     let mut batches = Vec::new();
     for _ in 0..count.div_ceil(BATCH) {
@@ -188,7 +170,7 @@ fn span_batches(count: usize, random: &mut Lcg) -> Vec<ExportTraceServiceRequest
 }
 
 /// `count` log records as requests of [`BATCH`].
-fn log_batches(count: usize, random: &mut Lcg) -> Vec<ExportLogsServiceRequest> {
+fn log_batches(count: usize, random: &mut Rng) -> Vec<ExportLogsServiceRequest> {
     let now = now_nanos();
     let mut batches = Vec::new();
     for _ in 0..count.div_ceil(BATCH) {
@@ -432,7 +414,7 @@ async fn measured<F: std::future::Future<Output = anyhow::Result<()>>>(
 
 /// Runs the OTLP benchmark and prints its section.
 pub async fn run(server: &Server, spans: usize, logs: usize, clients: usize) -> anyhow::Result<()> {
-    let mut random = Lcg(42);
+    let mut random = Rng(42);
     let http_spans = span_batches(spans, &mut random);
     let grpc_spans = span_batches(spans, &mut random);
     let http_logs = log_batches(logs, &mut random);
@@ -547,7 +529,7 @@ mod tests {
 
     #[test]
     fn batches_hold_valid_spans() {
-        let batches = span_batches(1000, &mut Lcg(1));
+        let batches = span_batches(1000, &mut Rng(1));
         assert_eq!(batches.len(), 2);
         let spans: Vec<&Span> = batches[0]
             .resource_spans

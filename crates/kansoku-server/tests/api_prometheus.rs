@@ -6,6 +6,7 @@
 
 mod common;
 
+use common::prometheus::*;
 use common::*;
 use kansoku_ingest::decode::remote_write::{v1, v2};
 use prost::Message;
@@ -14,10 +15,6 @@ use serde_json::{Value, json};
 
 const API: &str = "/api/default/prometheus/api/v1";
 const STALE: u64 = 0x7ff0_0000_0000_0002;
-
-fn now_ms() -> i64 {
-    now_micros() / 1000
-}
 
 fn label(name: &str, value: &str) -> v1::Label {
     v1::Label {
@@ -36,10 +33,6 @@ fn series(labels: &[(&str, &str)], samples: &[(i64, f64)]) -> v1::TimeSeries {
         exemplars: Vec::new(),
         histograms: Vec::new(),
     }
-}
-
-fn snappy(bytes: &[u8]) -> Vec<u8> {
-    snap::raw::Encoder::new().compress_vec(bytes).unwrap()
 }
 
 async fn write_v1(server: &TestServer, org: &str, request: &v1::WriteRequest) -> reqwest::Response {
@@ -81,26 +74,6 @@ async fn post_form(
             .unwrap(),
     )
     .await
-}
-
-fn url_encoded(pairs: &[(&str, String)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-fn encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 fn seconds(ms: i64) -> f64 {
@@ -672,5 +645,32 @@ async fn a_full_node_answers_remote_write_with_503_and_retry_after() {
         write_v1(&server, "default", &request).await.status(),
         StatusCode::NO_CONTENT
     );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn query_limits_answer_with_prometheus_error_types() {
+    let server = TestServer::start_with(|config| config.promql_max_samples = 50).await;
+    let end = load_sample_data(&server, "default").await;
+    let (status, body) = get(&server, &format!("query?query=up&time={}", seconds(end))).await;
+    assert_eq!(status, StatusCode::OK, "few samples pass: {body}");
+    let (status, body) = get(
+        &server,
+        &format!("query?query=sum_over_time(up[10m])&time={}", seconds(end)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["errorType"], "execution");
+    assert!(
+        body["error"].as_str().unwrap().contains("too many samples"),
+        "{body}"
+    );
+    let (status, body) = get(
+        &server,
+        &format!("query?query=up&time={}&timeout=0.0000001", seconds(end)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["errorType"], "timeout");
     server.stop().await;
 }

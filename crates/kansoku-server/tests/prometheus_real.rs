@@ -17,6 +17,7 @@ use std::fmt::Write as _;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use common::prometheus::*;
 use common::*;
 use kansoku_ingest::decode::remote_write::v1;
 use prost::Message;
@@ -47,29 +48,9 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn now_ms() -> i64 {
-    now_micros() / 1000
-}
-
 /// `ms` as the seconds Prometheus' API takes, exactly (`1717000000.123`).
 fn seconds(ms: i64) -> String {
     format!("{}.{:03}", ms.div_euclid(1000), ms.rem_euclid(1000))
-}
-
-fn encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
-fn snappy(bytes: &[u8]) -> Vec<u8> {
-    snap::raw::Encoder::new().compress_vec(bytes).unwrap()
 }
 
 /// A Prometheus process under `timeout`, killed by PID when dropped (also on panic).
@@ -228,7 +209,7 @@ remote_write:
     );
     let prometheus = Prometheus::start(&config, &[]).await;
     let deadline = Instant::now() + Duration::from_secs(60);
-    let instant = |query: &str| format!("query?query={}", encode(query));
+    let instant = |query: &str| format!("query?query={}", percent_encode(query));
     loop {
         let (_, up) = kansoku_get(&server, &instant("up{job=\"prometheus\"}")).await;
         let (_, build) = kansoku_get(&server, &instant("prometheus_build_info")).await;
@@ -317,7 +298,7 @@ remote_write:
     let (_, theirs) = prometheus
         .get(&format!(
             "/api/v1/query?query={}",
-            encode("prometheus_build_info")
+            percent_encode("prometheus_build_info")
         ))
         .await;
     assert_eq!(
@@ -1095,7 +1076,7 @@ async fn answers_equal_prometheus_on_the_same_remote_write_stream() {
             format!("range {}..{} step 37s", seconds(start), seconds(end)),
             format!(
                 "query_range?query={}&start={}&end={}&step=37",
-                encode(query),
+                percent_encode(query),
                 seconds(start),
                 seconds(end)
             ),
@@ -1107,7 +1088,7 @@ async fn answers_equal_prometheus_on_the_same_remote_write_stream() {
             runs.push((
                 query,
                 format!("instant at {}", seconds(at)),
-                format!("query?query={}&time={}", encode(query), seconds(at)),
+                format!("query?query={}&time={}", percent_encode(query), seconds(at)),
                 INSTANT_ONLY.contains(query),
             ));
         }

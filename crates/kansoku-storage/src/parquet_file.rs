@@ -11,7 +11,7 @@ use arrow::datatypes::{Int64Type, SchemaRef};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::metadata::KeyValue;
-use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterPropertiesBuilder};
 
 use crate::DATA_FORMAT_VERSION;
 use crate::error::Result;
@@ -37,22 +37,37 @@ pub struct EncodedFile {
 
 /// Writer settings for data files.
 pub fn writer_properties(schema_version: i64) -> Result<WriterProperties> {
+    Ok(writer_properties_builder(schema_version, &[])?.build())
+}
+
+/// The settings every data file shares (zstd, dictionaries, page statistics,
+/// [`ROW_GROUP_ROWS`], format and schema versions in the footer) plus `extra_metadata`, for a
+/// layout to refine.
+pub fn writer_properties_builder(
+    schema_version: i64,
+    extra_metadata: &[(&str, &str)],
+) -> Result<WriterPropertiesBuilder> {
+    let mut metadata = vec![
+        KeyValue::new(
+            "kansoku.format_version".to_string(),
+            DATA_FORMAT_VERSION.to_string(),
+        ),
+        KeyValue::new(
+            "kansoku.schema_version".to_string(),
+            schema_version.to_string(),
+        ),
+    ];
+    metadata.extend(
+        extra_metadata
+            .iter()
+            .map(|(key, value)| KeyValue::new(key.to_string(), value.to_string())),
+    );
     Ok(WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(ZSTD_LEVEL)?))
         .set_dictionary_enabled(true)
         .set_statistics_enabled(EnabledStatistics::Page)
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
-        .set_key_value_metadata(Some(vec![
-            KeyValue::new(
-                "kansoku.format_version".to_string(),
-                DATA_FORMAT_VERSION.to_string(),
-            ),
-            KeyValue::new(
-                "kansoku.schema_version".to_string(),
-                schema_version.to_string(),
-            ),
-        ]))
-        .build())
+        .set_key_value_metadata(Some(metadata)))
 }
 
 /// Encodes `batches` (each conformed to `schema`) into one Parquet file; `on_batch` sees every

@@ -21,14 +21,12 @@ use kansoku_core::schema::metrics::{NAME_COLUMN, VALUE_COLUMN, is_label_column};
 use kansoku_index::{SeriesIndex, SeriesIndexBuilder};
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_writer::ArrowWriterOptions;
-use parquet::basic::{Compression, Encoding, ZstdLevel};
-use parquet::file::metadata::KeyValue;
-use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::basic::Encoding;
+use parquet::file::properties::WriterProperties;
 use parquet::schema::types::ColumnPath;
 
-use crate::DATA_FORMAT_VERSION;
 use crate::error::Result;
-use crate::parquet_file::{EncodedFile, ZSTD_LEVEL};
+use crate::parquet_file::{EncodedFile, writer_properties_builder};
 use crate::schema::conform_batch;
 
 /// Rows per row group of a metrics file.
@@ -117,31 +115,20 @@ impl<'a> TextColumn<'a> {
     }
 }
 
-/// Writer settings of metrics files.
+/// Writer settings of metrics files: the data files' settings with bigger row groups, delta
+/// timestamps and byte-stream-split values.
 fn writer_properties(schema_version: i64) -> Result<WriterProperties> {
     let timestamp = ColumnPath::from(TIMESTAMP_COLUMN);
     let value = ColumnPath::from(VALUE_COLUMN);
-    Ok(WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::try_new(ZSTD_LEVEL)?))
-        .set_dictionary_enabled(true)
-        .set_statistics_enabled(EnabledStatistics::Page)
-        .set_max_row_group_row_count(Some(SERIES_ROW_GROUP_ROWS))
-        .set_column_dictionary_enabled(timestamp.clone(), false)
-        .set_column_encoding(timestamp, Encoding::DELTA_BINARY_PACKED)
-        .set_column_dictionary_enabled(value.clone(), false)
-        .set_column_encoding(value, Encoding::BYTE_STREAM_SPLIT)
-        .set_key_value_metadata(Some(vec![
-            KeyValue::new(
-                "kansoku.format_version".to_string(),
-                DATA_FORMAT_VERSION.to_string(),
-            ),
-            KeyValue::new(
-                "kansoku.schema_version".to_string(),
-                schema_version.to_string(),
-            ),
-            KeyValue::new("kansoku.layout".to_string(), "series".to_string()),
-        ]))
-        .build())
+    Ok(
+        writer_properties_builder(schema_version, &[("kansoku.layout", "series")])?
+            .set_max_row_group_row_count(Some(SERIES_ROW_GROUP_ROWS))
+            .set_column_dictionary_enabled(timestamp.clone(), false)
+            .set_column_encoding(timestamp, Encoding::DELTA_BINARY_PACKED)
+            .set_column_dictionary_enabled(value.clone(), false)
+            .set_column_encoding(value, Encoding::BYTE_STREAM_SPLIT)
+            .build(),
+    )
 }
 
 /// A metrics file and its series index.

@@ -52,36 +52,17 @@ pub async fn read_body(
     body: Body,
     limits: &BodyLimits,
 ) -> Result<ReadBody, ApiError> {
-    let too_large = |what: &str| {
-        ApiError::new(
-            ErrorCode::PayloadTooLarge,
-            format!(
-                "{what} exceeds the limit of {} bytes (KANSOKU_MAX_BODY_BYTES)",
-                limits.max_bytes
-            ),
-        )
-    };
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|length| length > limits.max_bytes) {
-        return Err(too_large("request body"));
-    }
     let encoding = content_encoding(headers)?;
-    let mut permits =
-        vec![reserve(limits, declared.unwrap_or(UNKNOWN_LENGTH_ESTIMATE), true).await?];
-    let raw = axum::body::to_bytes(body, limits.max_bytes)
-        .await
-        .map_err(|_| too_large("request body"))?;
+    let raw = read_raw_body(headers, body, limits).await?;
     let Some(encoding) = encoding else {
-        return Ok(ReadBody {
-            bytes: raw,
-            _permits: permits,
-        });
+        return Ok(raw);
     };
+    let ReadBody {
+        bytes,
+        _permits: mut permits,
+    } = raw;
     let max = limits.max_bytes;
-    let decoded = tokio::task::spawn_blocking(move || decompress(encoding, &raw, max))
+    let decoded = tokio::task::spawn_blocking(move || decompress(encoding, &bytes, max))
         .await
         .map_err(|e| {
             ApiError::new(
@@ -103,30 +84,31 @@ pub async fn read_raw_body(
     body: Body,
     limits: &BodyLimits,
 ) -> Result<ReadBody, ApiError> {
-    let too_large = || {
-        ApiError::new(
-            ErrorCode::PayloadTooLarge,
-            format!(
-                "request body exceeds the limit of {} bytes (KANSOKU_MAX_BODY_BYTES)",
-                limits.max_bytes
-            ),
-        )
-    };
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|length| length > limits.max_bytes) {
-        return Err(too_large());
+        return Err(too_large(limits));
     }
     let permits = vec![reserve(limits, declared.unwrap_or(UNKNOWN_LENGTH_ESTIMATE), true).await?];
     let bytes = axum::body::to_bytes(body, limits.max_bytes)
         .await
-        .map_err(|_| too_large())?;
+        .map_err(|_| too_large(limits))?;
     Ok(ReadBody {
         bytes,
         _permits: permits,
     })
+}
+
+fn too_large(limits: &BodyLimits) -> ApiError {
+    ApiError::new(
+        ErrorCode::PayloadTooLarge,
+        format!(
+            "request body exceeds the limit of {} bytes (KANSOKU_MAX_BODY_BYTES)",
+            limits.max_bytes
+        ),
+    )
 }
 
 async fn reserve(

@@ -16,8 +16,8 @@ pub mod query;
 pub mod series;
 pub mod write;
 
-use axum::body::Body;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::extract::{FromRequest, Request};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kansoku_core::{CodedError, ErrorCode};
 
@@ -157,15 +157,13 @@ pub struct Params {
     pairs: Vec<(String, String)>,
 }
 
-impl Params {
-    /// Reads the parameters of a request.
-    pub async fn read(
-        method: &Method,
-        uri: &Uri,
-        headers: &HeaderMap,
-        body: Body,
-    ) -> Result<Params, PromError> {
-        let mut pairs: Vec<(String, String)> = uri
+impl<S: Send + Sync> FromRequest<S> for Params {
+    type Rejection = PromError;
+
+    /// Reads the parameters of a request; the handler's last extractor (it takes the body).
+    async fn from_request(request: Request, _state: &S) -> Result<Params, PromError> {
+        let mut pairs: Vec<(String, String)> = request
+            .uri()
             .query()
             .map(|query| {
                 url::form_urlencoded::parse(query.as_bytes())
@@ -173,23 +171,26 @@ impl Params {
                     .collect()
             })
             .unwrap_or_default();
-        let is_form = headers
+        let is_form = request
+            .headers()
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| {
                 v.trim_start()
                     .starts_with("application/x-www-form-urlencoded")
             });
-        if *method == Method::POST && is_form {
+        if request.method() == Method::POST && is_form {
             const MAX_FORM_BYTES: usize = 4 * 1024 * 1024;
-            let bytes = axum::body::to_bytes(body, MAX_FORM_BYTES)
+            let bytes = axum::body::to_bytes(request.into_body(), MAX_FORM_BYTES)
                 .await
                 .map_err(|_| PromError::bad_data("form body larger than 4 MiB"))?;
             pairs.extend(url::form_urlencoded::parse(&bytes).into_owned());
         }
         Ok(Params { pairs })
     }
+}
 
+impl Params {
     /// The first value of `name`.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.pairs
@@ -216,6 +217,17 @@ impl Params {
                 PromError::bad_param(name, format!("cannot parse {text:?} to a valid timestamp"))
             }),
         }
+    }
+
+    /// A time parameter that must be present.
+    pub fn required_time(&self, name: &str) -> Result<i64, PromError> {
+        if self.get(name).is_none() {
+            return Err(PromError::bad_param(
+                name,
+                "cannot parse \"\" to a valid timestamp",
+            ));
+        }
+        self.time(name, 0)
     }
 
     /// A duration parameter (seconds, or `1m30s`) in milliseconds.

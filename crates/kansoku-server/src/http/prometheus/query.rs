@@ -3,9 +3,7 @@
 use std::time::Instant;
 
 use axum::Extension;
-use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Method, Uri};
 use axum::response::Response;
 use kansoku_core::OrgId;
 use kansoku_promql::{Engine, EngineOptions, QueryResult};
@@ -19,13 +17,9 @@ pub async fn query(
     State(app): State<App>,
     Path(org): Path<String>,
     Extension(_access): Extension<Access>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
+    params: Params,
 ) -> Result<Response, PromError> {
     let org = OrgId::parse(&org)?;
-    let params = Params::read(&method, &uri, &headers, body).await?;
     let text = params.get("query").unwrap_or_default().to_string();
     let time = params.time("time", now_ms())?;
     let (store, engine) = app.promql()?;
@@ -41,42 +35,24 @@ pub async fn query_range(
     State(app): State<App>,
     Path(org): Path<String>,
     Extension(_access): Extension<Access>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
+    params: Params,
 ) -> Result<Response, PromError> {
     let org = OrgId::parse(&org)?;
-    let params = Params::read(&method, &uri, &headers, body).await?;
     let text = params.get("query").unwrap_or_default().to_string();
-    let required = |name: &str| -> Result<i64, PromError> {
-        if params.get(name).is_none() {
-            return Err(PromError::bad_param(
-                name,
-                format!(
-                    "cannot parse \"\" to a valid {}",
-                    if name == "step" {
-                        "duration"
-                    } else {
-                        "timestamp"
-                    }
-                ),
-            ));
-        }
-        Ok(0)
-    };
-    required("start")?;
-    required("end")?;
-    required("step")?;
-    let start = params.time("start", 0)?;
-    let end = params.time("end", 0)?;
+    let start = params.required_time("start")?;
+    let end = params.required_time("end")?;
     if end < start {
         return Err(PromError::bad_param(
             "end",
             "end timestamp must not be before start time",
         ));
     }
-    let step = params.duration("step")?.unwrap_or(0);
+    let Some(step) = params.duration("step")? else {
+        return Err(PromError::bad_param(
+            "step",
+            "cannot parse \"\" to a valid duration",
+        ));
+    };
     if step <= 0 {
         return Err(PromError::bad_param(
             "step",
@@ -135,12 +111,8 @@ fn answer(result: &QueryResult, params: &Params, started: Instant) -> Response {
 pub async fn format_query(
     Path(_org): Path<String>,
     Extension(_access): Extension<Access>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
+    params: Params,
 ) -> Result<Response, PromError> {
-    let params = Params::read(&method, &uri, &headers, body).await?;
     let expr = kansoku_promql::engine::parse(params.get("query").unwrap_or_default())?;
     Ok(success(&json::string(&expr.prettify()), &[], &[]))
 }

@@ -4,9 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use axum::Extension;
-use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Method, Uri};
 use axum::response::Response;
 use kansoku_core::OrgId;
 use kansoku_promql::engine::plan::selector_matchers;
@@ -56,13 +54,9 @@ pub async fn series(
     State(app): State<App>,
     Path(org): Path<String>,
     Extension(_access): Extension<Access>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
+    params: Params,
 ) -> Result<Response, PromError> {
     let org = OrgId::parse(&org)?;
-    let params = Params::read(&method, &uri, &headers, body).await?;
     if params.all("match[]").is_empty() {
         return Err(PromError::bad_data("no match[] parameter provided"));
     }
@@ -105,13 +99,9 @@ pub async fn labels(
     State(app): State<App>,
     Path(org): Path<String>,
     Extension(_access): Extension<Access>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
+    params: Params,
 ) -> Result<Response, PromError> {
     let org = OrgId::parse(&org)?;
-    let params = Params::read(&method, &uri, &headers, body).await?;
     let limit = params.limit()?;
     let names: BTreeSet<String> = label_sets(&app, &org, &params)
         .await?
@@ -153,17 +143,13 @@ pub async fn label_values(
     State(app): State<App>,
     Path((org, name)): Path<(String, String)>,
     Extension(_access): Extension<Access>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
+    params: Params,
 ) -> Result<Response, PromError> {
     let org = OrgId::parse(&org)?;
     let name = unescape_label_name(&name);
     if name.is_empty() {
         return Err(PromError::bad_data(format!("invalid label name: {name:?}")));
     }
-    let params = Params::read(&method, &uri, &headers, body).await?;
     let limit = params.limit()?;
     let values: BTreeSet<String> = label_sets(&app, &org, &params)
         .await?
@@ -179,13 +165,9 @@ pub async fn metadata(
     State(app): State<App>,
     Path(org): Path<String>,
     Extension(_access): Extension<Access>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
+    params: Params,
 ) -> Result<Response, PromError> {
     let org = OrgId::parse(&org)?;
-    let params = Params::read(&method, &uri, &headers, body).await?;
     let limit = params.limit()?;
     let per_metric = match params.get("limit_per_metric") {
         None => None,
@@ -269,13 +251,9 @@ pub async fn query_exemplars(
     State(app): State<App>,
     Path(org): Path<String>,
     Extension(_access): Extension<Access>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
+    params: Params,
 ) -> Result<Response, PromError> {
     let org = OrgId::parse(&org)?;
-    let params = Params::read(&method, &uri, &headers, body).await?;
     let expr = kansoku_promql::engine::parse(params.get("query").unwrap_or_default())?;
     let now = now_ms();
     let start = params.time("start", now - 3_600_000)?;

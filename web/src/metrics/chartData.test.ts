@@ -1,0 +1,27 @@
+import { expect, it } from "vitest";
+import { alignSeries, formatValue, sampleNumber } from "./chartData";
+
+it("puts each series on the step grid, with gaps as null", () => {
+  const grid = { start: 100, end: 160, step: 15 };
+  const { xs, columns } = alignSeries(
+    [
+      { metric: { a: "1" }, values: [[100, "1"], [130, "2.5"], [145, "NaN"]] },
+      { metric: { a: "2" }, values: [[115, "+Inf"], [160, "-3"]] },
+    ],
+    grid,
+  );
+  expect(xs).toEqual([100, 115, 130, 145, 160]);
+  expect(columns).toEqual([
+    [1, null, 2.5, null, null],
+    [null, null, null, null, -3],
+  ]);
+});
+
+it("reads and formats sample values", () => {
+  expect(sampleNumber("0.25")).toBe(0.25);
+  expect(sampleNumber("-Inf")).toBeNull();
+  expect(formatValue(0.03333333333333333)).toBe("0.0333333");
+  expect(formatValue(2)).toBe("2");
+  expect(formatValue(123456789)).toBe("1.235e+8");
+  expect(formatValue(0.00001)).toBe("1.000e-5");
+});
