@@ -23,6 +23,9 @@ pub struct StreamSettings {
     pub timezone: String,
     /// Nested-object depth flattened into columns; 0 means the server default.
     pub flatten_level: u32,
+    /// The field the logs page shows as the log line; empty means the first of
+    /// [`DEFAULT_MESSAGE_FIELDS`] the stream has.
+    pub message_field: String,
 }
 
 impl StreamSettings {
@@ -67,6 +70,10 @@ impl StreamSettings {
 pub const DEFAULT_FULL_TEXT_FIELDS: [&str; 8] = [
     "log", "message", "msg", "content", "data", "body", "json", "error",
 ];
+
+/// Fields the logs page shows as the log line, in order of preference, when the stream's
+/// `message_field` is not set.
+pub const DEFAULT_MESSAGE_FIELDS: [&str; 5] = ["log", "message", "msg", "body", "content"];
 
 /// The default timestamp fields consulted after `_timestamp` / `@timestamp`.
 pub const DEFAULT_TIMESTAMP_FIELDS: [&str; 3] = ["timestamp", "time", "ts"];

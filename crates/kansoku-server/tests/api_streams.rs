@@ -129,7 +129,10 @@ async fn settings_change_ingest_and_search_behaviour() {
     )
     .await;
     assert_eq!(body["settings"]["full_text_search_keys"], json!(["msg"]));
+    let (_, body) = json_of(put(json!({"message_field": "event.text"})).await.unwrap()).await;
+    assert_eq!(body["settings"]["message_field"], "event_text");
     for bad in [
+        json!({"message_field": "x".repeat(300)}),
         json!({"timezone": "Mars/Base"}),
         json!({"data_retention": -1}),
         json!({"unknown": 1}),

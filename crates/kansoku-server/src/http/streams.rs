@@ -271,6 +271,8 @@ pub struct SettingsChange {
     timezone: Option<String>,
     #[serde(default)]
     flatten_level: Option<u32>,
+    #[serde(default)]
+    message_field: Option<String>,
 }
 
 impl SettingsChange {
@@ -310,6 +312,15 @@ impl SettingsChange {
                 ));
             }
             settings.flatten_level = level;
+        }
+        if let Some(field) = self.message_field {
+            let field = field.trim();
+            if field.chars().count() > 256 {
+                return Err(ApiError::bad_request(
+                    "message_field must be a field name (at most 256 characters)",
+                ));
+            }
+            settings.message_field = kansoku_core::names::normalise_field_name(field);
         }
         Ok(settings)
     }
