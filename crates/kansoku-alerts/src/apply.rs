@@ -30,6 +30,9 @@ fn change(org: &OrgId, kind: AlertObjectKind, name: &str, action: &str) -> Chang
 
 const UNCHANGED: &str = "unchanged";
 
+/// The `kind` of dashboard changes.
+const DASHBOARD: &str = "dashboard";
+
 /// What applying `declared` over `existing` does.
 fn action_for<T: PartialEq>(existing: Option<&T>, declared: &T) -> &'static str {
     match existing {
@@ -113,6 +116,19 @@ impl Alerts {
             }
             changes.push(change(org, AlertObjectKind::Alert, &alert.name, action));
         }
+        let dashboards = kansoku_dashboards::Dashboards::new(self.meta().clone());
+        for declared in &bundle.dashboards {
+            let applied = dashboards.apply(org, declared, managed_by).await?;
+            for dropped in &applied.dropped {
+                tracing::warn!(org = %org, dashboard = %applied.title, %dropped, "dashboard as code: not carried over from Grafana");
+            }
+            changes.push(Change {
+                org: org.to_string(),
+                kind: DASHBOARD.to_string(),
+                name: applied.title,
+                action: applied.action.to_string(),
+            });
+        }
         Ok(changes)
     }
 
@@ -191,6 +207,30 @@ impl Alerts {
                 self.delete(&org, kind, &object.key).await?;
                 changes.push(change(&org, kind, name, "deleted"));
             }
+        }
+        let declared_dashboards: BTreeSet<(String, String)> = changes
+            .iter()
+            .filter(|c| c.kind == DASHBOARD)
+            .map(|c| (c.org.clone(), c.name.clone()))
+            .collect();
+        let orgs: Vec<OrgId> = self
+            .meta()
+            .list_orgs()
+            .await?
+            .iter()
+            .filter_map(|org| OrgId::parse(&org.id).ok())
+            .collect();
+        let dashboards = kansoku_dashboards::Dashboards::new(self.meta().clone());
+        for (org, title) in dashboards
+            .delete_undeclared(&orgs, &declared_dashboards)
+            .await?
+        {
+            changes.push(Change {
+                org,
+                kind: DASHBOARD.to_string(),
+                name: title,
+                action: "deleted".to_string(),
+            });
         }
         Ok(changes)
     }

@@ -8,6 +8,8 @@
 //! templates: [ … ]            # template documents, as POST /api/{org}/alerts/templates
 //! destinations: [ … ]         # as POST /api/{org}/alerts/destinations
 //! alerts: [ … ]               # as POST /api/v2/{org}/alerts (no id: alerts are keyed by name)
+//! dashboards: [ … ]           # o2 v8 dashboards or Grafana exports, optionally wrapped as
+//!                             # {folder: <folder id>, dashboard: …}; keyed by dashboardId, else title
 //! ```
 //!
 //! Files in `KANSOKU_ALERTS_DIR` are applied at start and whenever they change; objects that
@@ -44,6 +46,28 @@ pub struct Bundle {
     /// Alerts.
     #[serde(default)]
     pub alerts: Vec<Alert>,
+    /// Dashboards (v8 documents or Grafana exports, as `kansoku_dashboards::Dashboards::apply`
+    /// takes them).
+    #[serde(default)]
+    pub dashboards: Vec<serde_json::Value>,
+}
+
+/// The title a declared dashboard is known by (inside the wrappers `apply` accepts).
+pub fn dashboard_title(declared: &serde_json::Value) -> String {
+    let document = declared
+        .get("dashboard")
+        .filter(|_| declared.get("title").is_none())
+        .unwrap_or(declared);
+    let document = document
+        .get("spec")
+        .or_else(|| document.get("dashboard"))
+        .filter(|_| document.get("title").is_none())
+        .unwrap_or(document);
+    document
+        .get("title")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or_default()
+        .to_string()
 }
 
 impl Bundle {
@@ -102,7 +126,14 @@ pub fn check_unique<'a>(bundles: impl Iterator<Item = (&'a str, &'a Bundle)>) ->
             .iter()
             .map(|t| ("template", &t.name))
             .chain(bundle.destinations.iter().map(|d| ("destination", &d.name)))
-            .chain(bundle.alerts.iter().map(|a| ("alert", &a.name)));
+            .chain(bundle.alerts.iter().map(|a| ("alert", &a.name)))
+            .map(|(kind, name)| (kind, name.clone()))
+            .chain(
+                bundle
+                    .dashboards
+                    .iter()
+                    .map(|d| ("dashboard", dashboard_title(d))),
+            );
         for (kind, name) in names {
             if !seen.insert((org.to_string(), kind, name.clone())) {
                 return Err(Error::Invalid(format!(

@@ -32,6 +32,9 @@ pub enum Error {
     /// The alert's PromQL expression failed.
     #[error("PromQL query failed: {0}")]
     Promql(#[from] kansoku_promql::Error),
+    /// A dashboard declared as code could not be applied.
+    #[error("dashboard: {0}")]
+    Dashboard(#[from] kansoku_dashboards::Error),
     /// The metadata database failed.
     #[error(transparent)]
     Meta(#[from] kansoku_meta::Error),
@@ -48,6 +51,7 @@ impl CodedError for Error {
             Error::NotFound(_) => ErrorCode::NotFound,
             Error::Conflict(_) => ErrorCode::Conflict,
             Error::Query(error) => error.code(),
+            Error::Dashboard(error) => error.code(),
             Error::Promql(error) => error.code(),
             Error::Meta(error) => error.code(),
         }

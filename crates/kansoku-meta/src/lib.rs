@@ -20,6 +20,7 @@
 //! after a crash a WAL segment is either replayed or known to be stored, never both.
 
 pub mod alerts;
+pub mod dashboards;
 mod error;
 pub mod manifest;
 pub mod metrics;
@@ -29,6 +30,7 @@ pub mod sessions;
 pub mod streams;
 pub mod tokens;
 pub mod users;
+pub mod views;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -37,12 +39,14 @@ use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
 
 pub use alerts::{AlertObject, AlertObjectKind, AlertState, HistoryEntry};
+pub use dashboards::{DashboardFolder, DashboardRow};
 pub use error::{Error, Result};
 pub use manifest::{FileEntry, StreamStats};
 pub use metrics::MetricMetadata;
 pub use orgs::Org;
 pub use tokens::IngestionToken;
 pub use users::{Member, Role, User};
+pub use views::SavedView;
 
 /// Which database is behind the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -128,6 +128,44 @@ const MIGRATIONS: &[(i64, &[&str])] = &[
             PRIMARY KEY (org, metric))",
         ],
     ),
+    (
+        5,
+        &[
+            "CREATE TABLE IF NOT EXISTS dashboard_folders (
+            org TEXT NOT NULL,
+            folder_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            description TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL,
+            PRIMARY KEY (org, folder_id))",
+            "CREATE TABLE IF NOT EXISTS dashboards (
+            org TEXT NOT NULL,
+            dashboard_id TEXT NOT NULL,
+            folder_id TEXT NOT NULL,
+            title TEXT NOT NULL,
+            description TEXT NOT NULL,
+            owner TEXT NOT NULL,
+            role TEXT NOT NULL,
+            body TEXT NOT NULL,
+            hash TEXT NOT NULL,
+            managed_by TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL,
+            PRIMARY KEY (org, dashboard_id))",
+            "CREATE INDEX IF NOT EXISTS dashboards_folder ON dashboards (org, folder_id)",
+            "CREATE TABLE IF NOT EXISTS saved_views (
+            org TEXT NOT NULL,
+            view_id TEXT NOT NULL,
+            owner TEXT NOT NULL,
+            name TEXT NOT NULL,
+            body TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL,
+            PRIMARY KEY (org, view_id))",
+            "CREATE INDEX IF NOT EXISTS saved_views_owner ON saved_views (org, owner)",
+        ],
+    ),
 ];
 
 /// The newest migration version this build knows.

@@ -2,7 +2,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use kansoku_core::{FieldType, OrgId, StreamKey, StreamName, StreamSchema, StreamType};
-use kansoku_meta::{Error, FileEntry, MetaStore, Role, User};
+use kansoku_meta::{
+    DashboardFolder, DashboardRow, Error, FileEntry, MetaStore, Role, SavedView, User,
+};
 
 async fn stores() -> Vec<(&'static str, MetaStore, tempfile::TempDir)> {
     let dir = tempfile::tempdir().unwrap();
@@ -269,6 +271,166 @@ async fn an_alert_run_is_claimed_by_exactly_one_node() {
                 .await
                 .unwrap(),
             "{backend}"
+        );
+    }
+}
+
+fn dashboard(id: &str, hash: &str) -> DashboardRow {
+    DashboardRow {
+        org: "default".into(),
+        dashboard_id: id.into(),
+        folder_id: "default".into(),
+        title: format!("title {id}"),
+        body: "{}".into(),
+        hash: hash.into(),
+        ..DashboardRow::default()
+    }
+}
+
+#[tokio::test]
+async fn dashboard_updates_are_refused_when_the_hash_is_stale() {
+    for (backend, store, _dir) in stores().await {
+        store.insert_dashboard(&dashboard("1", "h1")).await.unwrap();
+        let taken = store.insert_dashboard(&dashboard("1", "h1")).await;
+        assert!(
+            matches!(taken, Err(Error::Conflict(_))),
+            "{backend}: {taken:?}"
+        );
+        store
+            .update_dashboard(&dashboard("1", "h2"), Some("h1"))
+            .await
+            .unwrap();
+        let stale = store
+            .update_dashboard(&dashboard("1", "h3"), Some("h1"))
+            .await;
+        assert!(
+            matches!(stale, Err(Error::Conflict(_))),
+            "{backend}: {stale:?}"
+        );
+        let stored = store.get_dashboard("default", "1").await.unwrap().unwrap();
+        assert_eq!(stored.hash, "h2", "{backend}");
+        store
+            .update_dashboard(&dashboard("1", "h4"), None)
+            .await
+            .unwrap();
+        let missing = store.update_dashboard(&dashboard("2", "h1"), None).await;
+        assert!(
+            matches!(missing, Err(Error::NotFound(_))),
+            "{backend}: {missing:?}"
+        );
+        assert!(
+            store.get_dashboard("other", "1").await.unwrap().is_none(),
+            "{backend}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_dashboard_folder_is_deleted_only_when_empty() {
+    for (backend, store, _dir) in stores().await {
+        let folder = DashboardFolder {
+            folder_id: "ops".into(),
+            name: "Ops".into(),
+            description: String::new(),
+        };
+        store
+            .put_dashboard_folder("default", &folder)
+            .await
+            .unwrap();
+        let mut held = dashboard("1", "h");
+        held.folder_id = "ops".into();
+        store.insert_dashboard(&held).await.unwrap();
+        store.insert_dashboard(&dashboard("2", "h")).await.unwrap();
+        let refused = store.delete_dashboard_folder("default", "ops").await;
+        assert!(
+            matches!(refused, Err(Error::Conflict(_))),
+            "{backend}: {refused:?}"
+        );
+        let in_ops = store.list_dashboards("default", Some("ops")).await.unwrap();
+        assert_eq!(in_ops.len(), 1, "{backend}");
+        assert_eq!(
+            store.list_dashboards("default", None).await.unwrap().len(),
+            2
+        );
+        assert!(
+            store.delete_dashboard("default", "1").await.unwrap(),
+            "{backend}"
+        );
+        assert!(
+            store
+                .delete_dashboard_folder("default", "ops")
+                .await
+                .unwrap()
+        );
+        assert!(
+            store
+                .list_dashboard_folders("default")
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+}
+
+#[tokio::test]
+async fn saved_views_belong_to_their_owner() {
+    for (backend, store, _dir) in stores().await {
+        let view = SavedView {
+            view_id: "v1".into(),
+            owner: "ann@example.com".into(),
+            name: "errors".into(),
+            body: "{}".into(),
+            ..SavedView::default()
+        };
+        store.put_saved_view("default", &view).await.unwrap();
+        let renamed = SavedView {
+            name: "errors only".into(),
+            ..view.clone()
+        };
+        store.put_saved_view("default", &renamed).await.unwrap();
+        let listed = store
+            .list_saved_views("default", "ann@example.com")
+            .await
+            .unwrap();
+        assert_eq!(listed.len(), 1, "{backend}");
+        assert_eq!(listed[0].name, "errors only", "{backend}");
+        let stolen = SavedView {
+            owner: "bob@example.com".into(),
+            name: "mine now".into(),
+            ..view.clone()
+        };
+        let refused = store.put_saved_view("default", &stolen).await;
+        assert!(
+            matches!(refused, Err(Error::NotFound(_))),
+            "{backend}: {refused:?}"
+        );
+        assert!(
+            store
+                .list_saved_views("default", "bob@example.com")
+                .await
+                .unwrap()
+                .is_empty(),
+            "{backend}"
+        );
+        assert!(
+            !store
+                .delete_saved_view("default", "bob@example.com", "v1")
+                .await
+                .unwrap(),
+            "{backend}"
+        );
+        assert!(
+            store
+                .get_saved_view("default", "ann@example.com", "v1")
+                .await
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            store
+                .delete_saved_view("default", "ann@example.com", "v1")
+                .await
+                .unwrap()
         );
     }
 }

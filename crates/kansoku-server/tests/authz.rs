@@ -192,6 +192,71 @@ fn routes() -> Vec<Route> {
             raw: Some("templates: []"),
             ..route(Method::POST, "/api/default/alerts/apply", Needs::Write)
         },
+        route(Method::GET, "/api/default/dashboards", Needs::Read),
+        route(
+            Method::GET,
+            "/api/default/dashboards/builtin-kubernetes",
+            Needs::Read,
+        ),
+        Route {
+            body: Some(json!({"title": "made by the authz test"})),
+            ..route(Method::POST, "/api/default/dashboards", Needs::Write)
+        },
+        Route {
+            body: Some(json!({"title": "renamed"})),
+            ..route(Method::PUT, "/api/default/dashboards/none", Needs::Write)
+        },
+        route(Method::DELETE, "/api/default/dashboards/none", Needs::Write),
+        Route {
+            body: Some(json!({"dashboard_ids": [], "dst_folder_id": "default"})),
+            ..route(Method::PATCH, "/api/default/dashboards/move", Needs::Write)
+        },
+        Route {
+            body: Some(json!({"title": "g", "panels": []})),
+            ..route(
+                Method::POST,
+                "/api/default/dashboards/import/grafana?save=false",
+                Needs::Write,
+            )
+        },
+        route(
+            Method::GET,
+            "/api/v2/default/folders/dashboards",
+            Needs::Read,
+        ),
+        route(Method::GET, "/api/default/savedviews", Needs::Read),
+        Route {
+            body: Some(json!({"view_name": "mine", "data": {"sql": "SELECT 1"}})),
+            ..route(Method::POST, "/api/default/savedviews", Needs::Read)
+        },
+        route(Method::GET, "/api/default/savedviews/none", Needs::Read),
+        route(Method::DELETE, "/api/default/savedviews/none", Needs::Read),
+        route(
+            Method::GET,
+            "/api/v2/default/folders/dashboards/default",
+            Needs::Read,
+        ),
+        Route {
+            body: Some(json!({"name": "authz"})),
+            ..route(
+                Method::POST,
+                "/api/v2/default/folders/dashboards",
+                Needs::Write,
+            )
+        },
+        Route {
+            body: Some(json!({"name": "renamed"})),
+            ..route(
+                Method::PUT,
+                "/api/v2/default/folders/dashboards/none",
+                Needs::Write,
+            )
+        },
+        route(
+            Method::DELETE,
+            "/api/v2/default/folders/dashboards/none",
+            Needs::Write,
+        ),
         // OTLP/JSON bodies (an empty request is a valid export of nothing).
         Route {
             body: Some(json!({"resourceLogs": []})),
@@ -435,6 +500,11 @@ async fn routes_of_another_org_are_closed_to_its_non_members() {
         (Method::GET, "/api/other/alerts/templates"),
         (Method::GET, "/api/other/alerts/destinations"),
         (Method::GET, "/api/v2/other/alerts"),
+        (Method::GET, "/api/other/dashboards"),
+        (Method::GET, "/api/other/dashboards?title="),
+        (Method::POST, "/api/other/dashboards"),
+        (Method::GET, "/api/v2/other/folders/dashboards"),
+        (Method::GET, "/api/other/savedviews"),
         (Method::GET, "/api/v2/other/alerts/history"),
         (Method::POST, "/api/v2/other/alerts"),
         (Method::POST, "/api/other/prometheus/api/v1/write"),

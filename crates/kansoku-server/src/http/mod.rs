@@ -3,6 +3,7 @@
 
 pub mod alerts;
 pub mod body;
+pub mod dashboards;
 pub mod error;
 pub mod es;
 pub mod guard;
@@ -17,6 +18,7 @@ pub mod tail;
 pub mod tokens;
 pub mod traces;
 pub mod users;
+pub mod views;
 
 use axum::Router;
 use axum::extract::Request;
@@ -247,6 +249,50 @@ pub fn router(app: App) -> Router {
             with(Write, patch(alerts::trigger_alert)),
         );
 
+    let dashboarding = Router::new()
+        .route(
+            "/api/{org}/dashboards",
+            with(Read, get(dashboards::list)).merge(with(Write, post(dashboards::create))),
+        )
+        .route(
+            "/api/{org}/dashboards/move",
+            with(Write, patch(dashboards::move_dashboards)),
+        )
+        .route(
+            "/api/{org}/dashboards/import/grafana",
+            with(Write, post(dashboards::import_grafana)),
+        )
+        .route(
+            "/api/{org}/dashboards/{id}",
+            with(Read, get(dashboards::get)).merge(with(
+                Write,
+                put(dashboards::update).delete(dashboards::delete),
+            )),
+        )
+        .route(
+            "/api/{org}/savedviews",
+            with(Read, get(views::list).post(views::create)),
+        )
+        .route(
+            "/api/{org}/savedviews/{view_id}",
+            with(
+                Read,
+                get(views::get).put(views::update).delete(views::delete),
+            ),
+        )
+        .route(
+            "/api/v2/{org}/folders/dashboards",
+            with(Read, get(dashboards::list_folders))
+                .merge(with(Write, post(dashboards::create_folder))),
+        )
+        .route(
+            "/api/v2/{org}/folders/dashboards/{folder_id}",
+            with(Read, get(dashboards::get_folder)).merge(with(
+                Write,
+                put(dashboards::update_folder).delete(dashboards::delete_folder),
+            )),
+        );
+
     let prom = "/api/{org}/prometheus/api/v1";
     let prometheus_api = Router::new()
         .route(
@@ -330,6 +376,7 @@ pub fn router(app: App) -> Router {
         .merge(search)
         .merge(management)
         .merge(alerting)
+        .merge(dashboarding)
         .merge(prometheus_api)
         .merge(sessions)
         .merge(operations)
