@@ -11,4 +11,4 @@ fi
 cargo build --locked --bin kansoku
 cd web
 npx vitest run
-timeout 900 node --test --test-concurrency=1 --test-timeout=120000 tests/ui.test.mjs tests/alerts.test.mjs tests/traces.test.mjs tests/metrics.test.mjs
+timeout 900 node --test --test-concurrency=1 --test-timeout=120000 tests/ui.test.mjs tests/logs.test.mjs tests/alerts.test.mjs tests/traces.test.mjs tests/metrics.test.mjs tests/dashboards.test.mjs

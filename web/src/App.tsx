@@ -1,19 +1,25 @@
-import { useCallback, useEffect, useState } from "react";
+import { lazy, Suspense, useCallback, useEffect, useState } from "react";
 import * as api from "./api";
 import { AlertsPage } from "./alerts/AlertsPage";
 import { MetricsPage } from "./metrics/MetricsPage";
 import { LoginPage } from "./pages/LoginPage";
+import { HomePage } from "./home/HomePage";
 import { LogsPage } from "./pages/LogsPage";
 import { StreamsPage } from "./pages/StreamsPage";
 import { navigate, useLocation } from "./router";
 import { TracesPage } from "./traces/TracesPage";
 
+// Dashboards are a chunk of their own, loaded when first opened.
+const DashboardsRoute = lazy(() => import("./dashboards/DashboardsRoute"));
+
 const PAGES = [
+  { path: "home", title: "Home" },
   { path: "logs", title: "Logs" },
   // Not `/metrics`: that is the server's own Prometheus endpoint.
   { path: "metrics-explorer", title: "Metrics" },
   { path: "traces", title: "Traces" },
   { path: "streams", title: "Streams" },
+  { path: "dashboards", title: "Dashboards" },
   { path: "alerts", title: "Alerts" },
 ] as const;
 
@@ -36,7 +42,7 @@ export function App() {
   const params = new URLSearchParams(location.search);
   const orgs = me.orgs.map((o) => o.identifier);
   const org = params.get("org") && orgs.includes(params.get("org") ?? "") ? (params.get("org") as string) : (orgs[0] ?? "default");
-  const page = PAGES.find((p) => location.path.startsWith(`/${p.path}`))?.path ?? "logs";
+  const page = PAGES.find((p) => location.path.startsWith(`/${p.path}`))?.path ?? "home";
 
   const switchOrg = (next: string) => navigate(`/${page}?org=${encodeURIComponent(next)}`);
   const signOut = async () => {
@@ -81,16 +87,27 @@ export function App() {
         </button>
       </header>
       <main>
-        {page === "streams" ? (
+        {page === "home" ? (
+          <HomePage key={org} org={org} />
+        ) : page === "streams" ? (
           <StreamsPage org={org} />
         ) : page === "metrics-explorer" ? (
           <MetricsPage key={org} org={org} search={location.search} />
         ) : page === "traces" ? (
           <TracesPage key={org} org={org} search={location.search} />
+        ) : page === "dashboards" ? (
+          <Suspense fallback={<div className="loading">Loading…</div>}>
+            <DashboardsRoute
+              org={org}
+              path={location.path}
+              search={location.search}
+              canEdit={me.is_root || me.orgs.find((o) => o.identifier === org)?.role.toLowerCase() !== "viewer"}
+            />
+          </Suspense>
         ) : page === "alerts" ? (
           <AlertsPage key={org} org={org} search={location.search} />
         ) : (
-          <LogsPage key={org} org={org} search={location.search} />
+          <LogsPage key={org} org={org} search={location.search} user={me.email} />
         )}
       </main>
     </div>

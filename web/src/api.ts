@@ -75,6 +75,8 @@ export interface StreamSettings {
   timestamp_fields: string[];
   timezone: string;
   flatten_level: number;
+  /** The field the logs page shows as the log line ("" = the first of log, message, msg, body, content). */
+  message_field?: string;
 }
 
 export interface Field {
@@ -97,6 +99,8 @@ export interface SearchResponse {
   from: number;
   size: number;
   scan_size?: number;
+  /** Seconds, the interval `histogram(_timestamp)` used without an explicit one. */
+  histogram_interval?: number;
 }
 
 export interface ValuesResponse {
@@ -116,6 +120,10 @@ export const listStreams = (org: string) =>
 
 export const listStreamsOfType = (org: string, type: "logs" | "traces" | "metrics") =>
   request<{ list: StreamInfo[] }>("GET", `/api/${enc(org)}/streams?type=${type}`).then((r) => r.list);
+
+/** Streams of a type with each one's `schema`. */
+export const listStreamsWithSchema = (org: string, type: "logs" | "traces" | "metrics") =>
+  request<{ list: StreamInfo[] }>("GET", `/api/${enc(org)}/streams?type=${type}&fetchSchema=true`).then((r) => r.list);
 
 export const streamSchema = (org: string, stream: string) =>
   request<StreamInfo>("GET", `/api/${enc(org)}/streams/${enc(stream)}/schema?type=logs`);

@@ -1,5 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { addSqlCondition, filterToCondition, filterToSql, FilterError, streamOfSql, toggleFilterTerm, valueCondition } from "./query";
+import {
+  addSqlCondition,
+  filterToCondition,
+  filterToSql,
+  FilterError,
+  normaliseFieldName,
+  resolveFieldName,
+  streamOfSql,
+  toggleFilterTerm,
+  valueCondition,
+} from "./query";
 
 const fields = [
   { name: "status", type: "Int64" },
@@ -89,5 +99,32 @@ describe("SQL editing", () => {
     expect(valueCondition("x", null, false)).toBe(`"x" IS NULL`);
     expect(streamOfSql('select * from "my""s" where')).toBe('my"s');
     expect(streamOfSql("SELECT count(*) FROM app_logs")).toBe("app_logs");
+  });
+});
+
+describe("field names as sent", () => {
+  const k8s = [
+    { name: "kubernetes_pod_name", type: "Utf8" },
+    { name: "kubernetes_labels_app_kubernetes_io_name", type: "Utf8" },
+    { name: "http_status_code", type: "Int64" },
+  ];
+  it("normalises names like the server", () => {
+    expect(normaliseFieldName("node.hostname")).toBe("node_hostname");
+    expect(normaliseFieldName("@timestamp")).toBe("_timestamp");
+    expect(normaliseFieldName("http.Status-Code")).toBe("http_status_code");
+    expect(normaliseFieldName("ユーザー")).toBe("ユーザー");
+    expect(normaliseFieldName("a\u200bb")).toBe("a_b");
+    expect(normaliseFieldName("")).toBe("_");
+  });
+  it("accepts dotted names and stored names alike", () => {
+    expect(filterToCondition("kubernetes.pod_name:api", k8s)).toBe(`"kubernetes_pod_name" = 'api'`);
+    expect(filterToCondition("kubernetes_pod_name:api", k8s)).toBe(`"kubernetes_pod_name" = 'api'`);
+    expect(filterToCondition("kubernetes.labels.app.kubernetes.io/name=web", k8s)).toBe(
+      `"kubernetes_labels_app_kubernetes_io_name" = 'web'`,
+    );
+    expect(filterToCondition("http.Status-Code>=500", k8s)).toBe(`"http_status_code" >= 500`);
+    expect(filterToCondition("-kubernetes.pod_name:api-*", k8s)).toBe(`NOT ("kubernetes_pod_name" LIKE 'api-%')`);
+    expect(filterToCondition('Kubernetes.Pod_Name~"^api"', [])).toBe(`re_match("kubernetes_pod_name", '^api')`);
+    expect(resolveFieldName("weird.Name", [{ name: "weird.Name", type: "Utf8" }])).toBe("weird.Name");
   });
 });

@@ -8,6 +8,8 @@
 //   pod:api-*               wildcard match (LIKE); `pod:*` means the field is present
 //   msg~"time(d)? out"      regular expression (re_match)
 //   a OR b, NOT a, -a, ( )  boolean logic; terms next to each other are ANDed
+//   kubernetes.pod_name:api field names as sent (dots, dashes, upper case) or as stored
+//                           (kubernetes_pod_name): both name the same column
 
 export interface FieldType {
   name: string;
@@ -84,6 +86,32 @@ export const quoteIdent = (name: string) => `"${name.replace(/"/g, '""')}"`;
 export const quoteString = (text: string) => `'${text.replace(/'/g, "''")}'`;
 
 const NUMERIC = /^(int|uint|float|decimal)/i;
+
+/**
+ * A field name as the server stores it (kansoku-core `normalise_field_name`): ASCII upper case
+ * lower-cased, `[a-z0-9_]` and non-ASCII letters and digits kept, everything else `_`.
+ */
+export function normaliseFieldName(raw: string): string {
+  if (raw === "") return "_";
+  let out = "";
+  for (const c of raw) {
+    if (/[a-z0-9_]/.test(c)) out += c;
+    else if (/[A-Z]/.test(c)) out += c.toLowerCase();
+    else if (c.charCodeAt(0) > 127 && /[\p{Alphabetic}\p{N}]/u.test(c)) out += c.toLowerCase();
+    else out += "_";
+  }
+  return out;
+}
+
+/**
+ * The column a typed field name means: itself when the stream has it, else its stored form
+ * (`kubernetes.pod_name` → `kubernetes_pod_name`, `@timestamp` → `_timestamp`). Without a
+ * schema the stored form is used, which is what every ingested name becomes.
+ */
+export function resolveFieldName(name: string, fields: FieldType[]): string {
+  if (fields.some((f) => f.name === name)) return name;
+  return normaliseFieldName(name);
+}
 
 function literal(value: string, quoted: boolean, field: string, fields: FieldType[]): string {
   const type = fields.find((f) => f.name === field)?.type ?? "";
@@ -174,7 +202,8 @@ class Parser {
     return `match_all(${quoteString(token.text)})`;
   }
 
-  private comparison(field: string, op: string, value: string, quoted: boolean): string {
+  private comparison(typed: string, op: string, value: string, quoted: boolean): string {
+    const field = resolveFieldName(typed, this.fields);
     const column = quoteIdent(field);
     if (op === "~") return `re_match(${column}, ${quoteString(value)})`;
     if (op === ":" || op === "=") {

@@ -22,10 +22,18 @@ export function useLocation(): Location {
   return location;
 }
 
+let guard: ((target: URL) => boolean) | undefined;
+
+/** A check made before each navigation (e.g. unsaved changes); it answers false to stay. */
+export function setNavigationGuard(check: ((target: URL) => boolean) | undefined) {
+  guard = check;
+}
+
 /** Goes to `url`; `replace` rewrites the current history entry (state tweaks), else pushes one. */
 export function navigate(url: string, replace = false) {
   const target = new URL(url, window.location.origin);
   if (target.pathname + target.search === window.location.pathname + window.location.search) return;
+  if (guard && !guard(target)) return;
   if (replace) window.history.replaceState(null, "", url);
   else window.history.pushState(null, "", url);
   window.dispatchEvent(new Event("kansoku:navigate"));

@@ -14,6 +14,7 @@ it("round-trips the logs state through the URL", () => {
     refresh: "10s",
     wrap: true,
     size: 500,
+    viz: "metric:count:avg:level",
   };
   const url = serializeLogsState(state, "default");
   expect(new URLSearchParams(url).get("org")).toBe("default");

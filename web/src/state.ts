@@ -14,6 +14,7 @@ export interface LogsState {
   refresh: string;
   wrap: boolean;
   size: number;
+  viz?: string; // the Visualize chart (logs/visualize.ts `encodeSpec`)
 }
 
 export const SIZES = [100, 500, 1000, 5000, 10000];
@@ -52,6 +53,7 @@ export function parseLogsState(search: string): LogsState {
     refresh: params.get("refresh") ?? "off",
     wrap: params.get("wrap") === "1",
     size: SIZES.includes(size) ? size : DEFAULT_STATE.size,
+    viz: params.get("viz") ?? undefined,
   };
 }
 
@@ -70,5 +72,6 @@ export function serializeLogsState(state: LogsState, org: string): string {
   if (state.refresh !== "off") params.set("refresh", state.refresh);
   if (state.wrap) params.set("wrap", "1");
   if (state.size !== DEFAULT_STATE.size) params.set("size", String(state.size));
+  if (state.viz) params.set("viz", state.viz);
   return params.toString();
 }

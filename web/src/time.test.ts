@@ -19,3 +19,16 @@ it("describes ranges and picks buckets and refresh", () => {
   expect(refreshMillis("10s")).toBe(10_000);
   expect(refreshMillis("off")).toBeUndefined();
 });
+
+it("labels time axes with minutes on short ranges", async () => {
+  const { axisTimeLabels } = await import("./time");
+  const at = (h: number, m: number, s: number, day = 5) => new Date(2026, 0, day, h, m, s).getTime() / 1000;
+  expect(axisTimeLabels([at(10, 0, 0), at(10, 0, 30), at(10, 1, 0)], 30)).toEqual(["10:00:00", "10:00:30", "10:01:00"]);
+  expect(axisTimeLabels([at(10, 0, 0), at(10, 5, 0)], 300)).toEqual(["10:00", "10:05"]);
+  expect(axisTimeLabels([at(23, 0, 0), at(0, 0, 0, 6)], 3600)).toEqual(["23:00", "01-06"]);
+  expect(axisTimeLabels([at(22, 0, 0), at(1, 0, 0, 6)], 10800)).toEqual(["22:00", "01-06 01:00"]);
+  expect(axisTimeLabels([at(0, 0, 0), at(0, 0, 0, 6), at(0, 0, 0, 7)], 86400)).toEqual(["01-05", "01-06", "01-07"]);
+  expect(axisTimeLabels([at(12, 0, 0), at(12, 0, 0, 6)], 43200 * 2 - 1)).toEqual(["01-05 12:00", "01-06 12:00"]);
+  // Never a bare ":30".
+  for (const label of axisTimeLabels([at(10, 0, 10), at(10, 0, 20), at(10, 0, 30)], 10)) expect(label).toMatch(/^\d\d:\d\d:\d\d$/);
+});

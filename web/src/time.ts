@@ -84,3 +84,28 @@ export function refreshMillis(choice: string): number | undefined {
   if (!match) return undefined;
   return Number(match[1]) * (match[2] === "m" ? 60_000 : 1000);
 }
+
+/**
+ * Labels of a time axis (uPlot `values`): `splits` in seconds, `incrementSeconds` the distance
+ * between ticks. Sub-minute ticks show seconds ("10:00:30"), sub-day ticks minutes ("10:05"),
+ * longer ones the date; a tick where the day changes (and the first one of a range longer than a
+ * day) carries the date too — midnight shows the date alone — so no label is ambiguous (":30"
+ * alone never appears).
+ */
+export function axisTimeLabels(splits: number[], incrementSeconds: number): string[] {
+  const spansDays = splits.length > 1 && splits[splits.length - 1] - splits[0] >= 86400;
+  let previousDay = "";
+  return splits.map((seconds, index) => {
+    const date = new Date(seconds * 1000);
+    const day = `${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
+    const hm = `${pad(date.getHours())}:${pad(date.getMinutes())}`;
+    const clock = incrementSeconds < 60 || date.getSeconds() !== 0 ? `${hm}:${pad(date.getSeconds())}` : hm;
+    const dayChanged = previousDay !== "" && day !== previousDay;
+    previousDay = day;
+    if (incrementSeconds >= 86400) return day;
+    const midnight = date.getHours() === 0 && date.getMinutes() === 0 && date.getSeconds() === 0;
+    if (dayChanged && midnight) return day;
+    if (dayChanged || (index === 0 && spansDays)) return `${day} ${clock}`;
+    return clock;
+  });
+}

@@ -140,7 +140,7 @@ export async function login(page, base) {
   await page.getByLabel("E-mail").fill(ROOT);
   await page.getByLabel("Password").fill(PASSWORD);
   await page.getByRole("button", { name: "Sign in" }).click();
-  await page.getByRole("link", { name: "Logs" }).waitFor();
+  await page.getByRole("link", { name: "Logs", exact: true }).waitFor();
 }
 
 /** One checkout request: a root span with a failing and a fast child, sent as OTLP/JSON. */

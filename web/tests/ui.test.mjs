@@ -34,6 +34,8 @@ test("wrong password is refused, right one signs in", async () => {
 });
 
 test("picks a stream and shows the histogram and hit count", async () => {
+  // Signing in lands on the home page; the logs page opens the stream with the newest data.
+  await page.getByRole("link", { name: "Logs", exact: true }).click();
   await page.getByLabel("Stream").selectOption("app");
   await page.waitForFunction(() => document.querySelector("[data-testid=hit-count]")?.textContent === "300 hits");
   assert.equal(await hitCount().textContent(), `${COUNT} hits`);
@@ -76,6 +78,7 @@ test("SQL mode runs queries and shows errors at their position", async () => {
 });
 
 test("columns are added and resized", async () => {
+  await page.locator("[data-group=kubernetes] > button").click();
   await page.getByRole("button", { name: "Add column level" }).click();
   await page.getByRole("button", { name: "Add column kubernetes_pod_name" }).click();
   const header = page.locator(".header-cell[data-column=level]");

@@ -6,6 +6,7 @@ import { navigate } from "../router";
 import { formatTime } from "../time";
 import { AlertEditor } from "./AlertEditor";
 import { DestinationsTab, TemplatesTab } from "./ObjectEditors";
+import { plural } from "../format";
 
 const TABS = ["alerts", "templates", "destinations", "history"] as const;
 type Tab = (typeof TABS)[number];
@@ -187,7 +188,7 @@ function AlertsTab({ org, editing, go }: { org: string; editing: string | null; 
 function historyDetail(entry: alertsApi.HistoryEntry): string {
   const d = entry.detail ?? {};
   if (typeof d.destination === "string") {
-    return typeof d.error === "string" ? `${d.destination}: ${d.error}` : `${d.destination}: accepted (${String(d.http_status)}) after ${String(d.attempts)} attempt(s)`;
+    return typeof d.error === "string" ? `${d.destination}: ${d.error}` : `${d.destination}: accepted (${String(d.http_status)}) after ${plural(Number(d.attempts), "attempt")}`;
   }
   if (typeof d.error === "string") return d.error;
   if (d.value !== undefined) {

@@ -3,6 +3,7 @@
 import { useCallback, useEffect, useState } from "react";
 import * as alertsApi from "../alertsApi";
 import { errorText } from "./AlertsPage";
+import { plural } from "../format";
 
 function useList<T>(load: () => Promise<T[]>): [T[] | null, string, () => void] {
   const [items, setItems] = useState<T[] | null>(null);
@@ -267,7 +268,7 @@ export function DestinationsTab({ org }: { org: string }) {
                   onClick={() =>
                     void act(async () => {
                       const result = await alertsApi.testDestination(org, d.name);
-                      return `Test sent to ${d.name}: accepted (${result.http_status}) after ${result.attempts} attempt(s)`;
+                      return `Test sent to ${d.name}: accepted (${result.http_status}) after ${plural(Number(result.attempts), "attempt")}`;
                     })
                   }
                 >
@@ -344,7 +345,7 @@ function DestinationEditor({
         return;
       }
       const sent = await alertsApi.testDestination(org, destination.name);
-      setResult(`Saved; test notification accepted (${sent.http_status}) after ${sent.attempts} attempt(s).`);
+      setResult(`Saved; test notification accepted (${sent.http_status}) after ${plural(Number(sent.attempts), "attempt")}.`);
     } catch (e) {
       setError(errorText(e));
     }

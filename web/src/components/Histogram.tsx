@@ -1,7 +1,7 @@
 // Hits over time, as bars; dragging across the chart zooms the time range to the selection.
 import { useEffect, useRef } from "react";
 import uPlot from "uplot";
-import { formatTime } from "../time";
+import { axisTimeLabels, formatTime } from "../time";
 
 export interface HistogramProps {
   buckets: { time: number; count: number }[]; // time in µs
@@ -35,7 +35,8 @@ export function Histogram({ buckets, bucketMicros, range, onZoom }: HistogramPro
       select: { show: true, left: 0, top: 0, width: 0, height: 0 },
       scales: { x: { time: true, range: [range[0] / 1e6, range[1] / 1e6] }, y: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
       axes: [
-        { stroke: "#667", grid: { stroke: "#eee" }, size: 28 },
+        // Labels that always carry hours and minutes ("10:00:30", never ":30").
+        { stroke: "#667", grid: { stroke: "#eee" }, size: 28, space: 64, values: (_u, splits, _axis, _space, increment) => axisTimeLabels(splits, increment) },
         { stroke: "#667", grid: { stroke: "#eee" }, size: 44, values: (_u, splits) => splits.map((v) => (v >= 1000 ? `${v / 1000}k` : String(v))) },
       ],
       series: [

@@ -23,6 +23,8 @@ export interface QueryEditorProps {
   streams: string[];
   fields: string[];
   error?: EditorError;
+  /** The filter mode's placeholder (examples naming the stream's own fields). */
+  placeholder?: string;
   onChange: (value: string) => void;
   onRun: () => void;
 }
@@ -53,13 +55,13 @@ function languageFor(mode: Mode, streams: string[], fields: string[]) {
   return [language, language.language.data.of({ autocomplete: functionCompletions }), autocompletion()];
 }
 
-export function QueryEditor({ value, mode, streams, fields, error, onChange, onRun }: QueryEditorProps) {
+export function QueryEditor({ value, mode, streams, fields, error, placeholder, onChange, onRun }: QueryEditorProps) {
   const language = useMemo(() => languageFor(mode, streams, fields), [mode, streams, fields]);
   return (
     <CodeEditor
       value={value}
       language={language}
-      placeholderText={mode === "filter" ? "Filter: error level=warn pod:api-* (Ctrl+Enter to run)" : "SQL (Ctrl+Enter to run)"}
+      placeholderText={mode === "filter" ? (placeholder ?? "Filter: error (Ctrl+Enter to run)") : "SQL (Ctrl+Enter to run)"}
       error={error}
       onChange={onChange}
       onRun={onRun}

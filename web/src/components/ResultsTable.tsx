@@ -1,13 +1,18 @@
-// The results: a virtualised table (only visible rows are in the DOM) with columns that can be
-// chosen, reordered by dragging their headers, resized by dragging their right edge, and wrapped.
+// The results: a virtualised table (only visible rows are in the DOM). By default a row reads
+// like a log line: the time, the level (coloured, also as the row's left edge), the message in
+// full, then the other fields as compact `key=value` chips. Columns chosen by the user replace
+// the log line; they can be reordered by dragging their headers, resized by dragging their right
+// edge, and wrapped.
 import { useVirtualizer } from "@tanstack/react-virtual";
 import { useRef, useState } from "react";
 import type { Hit } from "../api";
+import { clampMessage, LEVEL_COLOURS, logLine } from "../logs/logline";
 import { formatTime } from "../time";
 
 export const SOURCE_COLUMN = "_source";
 const DEFAULT_WIDTH = 200;
 const TIME_WIDTH = 190;
+const LEVEL_WIDTH = 72;
 
 export function cellText(value: unknown): string {
   if (value === null || value === undefined) return "";
@@ -15,12 +20,6 @@ export function cellText(value: unknown): string {
   return String(value);
 }
 
-function sourceText(hit: Hit): string {
-  return Object.entries(hit)
-    .filter(([key]) => key !== "_timestamp")
-    .map(([key, value]) => `${key}: ${cellText(value)}`)
-    .join("  ");
-}
 
 export interface ResultsTableProps {
   hits: Hit[];
@@ -29,21 +28,100 @@ export interface ResultsTableProps {
   wrap: boolean;
   selected?: string;
   liveCount: number;
+  /** The field shown as the log line (see logs/logline.ts). */
+  messageField?: string;
+  /** The stream's level field: a level column is shown when there is one. */
+  levelField?: string;
   onSelect: (hit: Hit) => void;
   onColumns: (columns: string[]) => void;
   onResize: (column: string, width: number) => void;
+  /** No "No records" message (e.g. while an error is shown instead). */
+  hideEmpty?: boolean;
+  /** A query is running: no results yet reads "Loading…", not "No records". */
+  loading?: boolean;
 }
 
-export function ResultsTable({ hits, columns, widths, wrap, selected, liveCount, onSelect, onColumns, onResize }: ResultsTableProps) {
+/** The message in full (very long ones clamped until "show all"), then the other fields as chips. */
+function LogLineCell({
+  message,
+  chips,
+  style,
+  expanded,
+  onExpand,
+}: {
+  message: string;
+  chips: [string, string][];
+  style: React.CSSProperties;
+  expanded: boolean;
+  onExpand: () => void;
+}) {
+  const clamped = expanded ? undefined : clampMessage(message);
+  return (
+    <div className="cell log-line" role="cell" style={style}>
+      {message !== "" && (
+        <div className="message" data-testid="message">
+          {clamped ?? message}
+          {clamped !== undefined && (
+            <button
+              type="button"
+              className="link-button show-all"
+              onClick={(e) => {
+                e.stopPropagation();
+                onExpand();
+              }}
+            >
+              … show all ({message.length.toLocaleString()} characters)
+            </button>
+          )}
+        </div>
+      )}
+      {chips.length > 0 && (
+        <div className="chips">
+          {chips.map(([name, text]) => (
+            <span key={name} className="chip" title={`${name}=${text}`}>
+              <span className="chip-key">{name}</span>=<span className="chip-value">{text}</span>
+            </span>
+          ))}
+        </div>
+      )}
+    </div>
+  );
+}
+
+export function ResultsTable({
+  hideEmpty,
+  loading,
+  hits,
+  columns,
+  widths,
+  wrap,
+  selected,
+  liveCount,
+  messageField,
+  levelField,
+  onSelect,
+  onColumns,
+  onResize,
+}: ResultsTableProps) {
   const scroller = useRef<HTMLDivElement>(null);
   const shown = columns.length ? columns : [SOURCE_COLUMN];
+  // Messages shown in full ("show all"), by record: new results start clamped again, while the
+  // records that stay (live tail prepends to them) keep theirs.
+  const [expanded, setExpanded] = useState<Set<Hit>>(() => new Set());
+  const [expandedOf, setExpandedOf] = useState(hits);
+  if (expandedOf !== hits) {
+    setExpandedOf(hits);
+    if (expanded.size) setExpanded(new Set(hits.filter((h) => expanded.has(h))));
+  }
+  // The level column, unless the user shows the level field as a column of their own.
+  const showLevel = Boolean(levelField) && !columns.includes(levelField ?? "");
   const [dragging, setDragging] = useState<string | null>(null);
   const [liveWidths, setLiveWidths] = useState<Record<string, number>>({});
   const widthOf = (column: string) => liveWidths[column] ?? widths[column] ?? DEFAULT_WIDTH;
   const virtualizer = useVirtualizer({
     count: hits.length,
     getScrollElement: () => scroller.current,
-    estimateSize: () => 27,
+    estimateSize: () => (columns.length ? 27 : 46),
     overscan: 12,
   });
 
@@ -88,6 +166,11 @@ export function ResultsTable({ hits, columns, widths, wrap, selected, liveCount,
         <div className="cell time-cell header-cell" role="columnheader" style={{ width: TIME_WIDTH, flex: "none" }}>
           _timestamp
         </div>
+        {showLevel && (
+          <div className="cell header-cell level-cell" role="columnheader" data-level-column={levelField} style={{ width: LEVEL_WIDTH, flex: "none" }}>
+            {levelField}
+          </div>
+        )}
         {shown.map((column, index) => (
           <div
             key={column}
@@ -104,7 +187,7 @@ export function ResultsTable({ hits, columns, widths, wrap, selected, liveCount,
             onDrop={() => drop(column)}
             onDragEnd={() => setDragging(null)}
           >
-            <span className="header-label">{column === SOURCE_COLUMN ? "record" : column}</span>
+            <span className="header-label">{column === SOURCE_COLUMN ? (messageField ?? "record") : column}</span>
             {column !== SOURCE_COLUMN && (
               <button type="button" className="icon-button" aria-label={`Remove column ${column}`} onClick={() => onColumns(columns.filter((c) => c !== column))}>
                 ×
@@ -115,29 +198,49 @@ export function ResultsTable({ hits, columns, widths, wrap, selected, liveCount,
         ))}
       </div>
       <div className="results-body" ref={scroller} data-testid="results-body">
-        {hits.length === 0 && <p className="muted empty">No records in this time range.</p>}
+        {hits.length === 0 && !hideEmpty && <p className="muted empty">{loading ? "Loading…" : "No records in this time range."}</p>}
         <div style={{ height: virtualizer.getTotalSize(), position: "relative" }}>
           {virtualizer.getVirtualItems().map((item) => {
             const hit = hits[item.index];
             const key = String(hit._timestamp);
+            const line = logLine(hit, messageField, levelField);
+            const colour = line.level ? LEVEL_COLOURS[line.level] : undefined;
             return (
               <div
                 key={item.key}
                 data-index={item.index}
+                data-level={line.level ?? ""}
                 ref={virtualizer.measureElement}
                 className={`results-row ${selected === key ? "selected" : ""} ${item.index < liveCount ? "live" : ""}`}
                 role="row"
                 style={{ transform: `translateY(${item.start}px)` }}
                 onClick={() => onSelect(hit)}
               >
+                <span className="level-edge" style={colour ? { background: colour } : undefined} aria-hidden="true" />
                 <div className="cell time-cell" role="cell" style={{ width: TIME_WIDTH, flex: "none" }}>
                   {typeof hit._timestamp === "number" ? formatTime(hit._timestamp) : cellText(hit._timestamp)}
                 </div>
-                {shown.map((column, index) => (
-                  <div key={column} className="cell" role="cell" style={style(column, index)}>
-                    {column === SOURCE_COLUMN ? sourceText(hit) : cellText(hit[column])}
+                {showLevel && (
+                  <div className="cell level-cell" role="cell" style={{ width: LEVEL_WIDTH, flex: "none", color: colour }} data-level={line.level ?? ""}>
+                    {line.levelText ?? ""}
                   </div>
-                ))}
+                )}
+                {shown.map((column, index) =>
+                  column === SOURCE_COLUMN ? (
+                    <LogLineCell
+                      key={column}
+                      message={line.message}
+                      chips={line.chips}
+                      style={style(column, index)}
+                      expanded={expanded.has(hit)}
+                      onExpand={() => setExpanded((set) => new Set(set).add(hit))}
+                    />
+                  ) : (
+                    <div key={column} className="cell" role="cell" style={style(column, index)}>
+                      {cellText(hit[column])}
+                    </div>
+                  ),
+                )}
               </div>
             );
           })}

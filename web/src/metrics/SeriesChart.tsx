@@ -3,7 +3,7 @@
 // values at the cursor in a tooltip, and dragging across the chart zooms the time range.
 import { useEffect, useMemo, useRef, useState } from "react";
 import uPlot from "uplot";
-import { formatTime } from "../time";
+import { axisTimeLabels, formatTime } from "../time";
 import { alignSeries, formatValue } from "./chartData";
 import type { MatrixSeries } from "./promApi";
 import { seriesName } from "./promql";
@@ -53,7 +53,7 @@ export function SeriesChart({ series, grid, range, onZoom }: SeriesChartProps) {
       select: { show: true, left: 0, top: 0, width: 0, height: 0 },
       scales: { x: { time: true, range: [range[0] / 1e6, range[1] / 1e6] } },
       axes: [
-        { stroke: "#667", grid: { stroke: "#eee" } },
+        { stroke: "#667", grid: { stroke: "#eee" }, space: 64, values: (_u, splits, _axis, _space, increment) => axisTimeLabels(splits, increment) },
         { stroke: "#667", grid: { stroke: "#eee" }, size: 64, values: (_u, splits) => splits.map(formatValue) },
       ],
       series: [

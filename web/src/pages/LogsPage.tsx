@@ -1,5 +1,6 @@
-// The logs page: stream and time range, query editor, histogram, field sidebar, results, record
-// panel, download and live tail. Its state is the URL's (see state.ts).
+// The logs page: stream and time range, query editor, histogram, field sidebar, results (as log
+// lines), record panel, Visualize, saved views and history, download and live tail. Its state is
+// the URL's (see state.ts).
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import * as api from "../api";
 import { FieldSidebar } from "../components/FieldSidebar";
@@ -9,19 +10,28 @@ import { QueryEditor } from "../components/QueryEditor";
 import { RecordPanel } from "../components/RecordPanel";
 import { ResultsTable } from "../components/ResultsTable";
 import { TimeRangePicker } from "../components/TimeRangePicker";
-import { addSqlCondition, FilterError, filterToSql, quoteIdent, toggleFilterTerm, valueCondition } from "../query";
+import { plural } from "../format";
+import { clearHistory, type HistoryEntry, landingStream, loadHistory, recallStream, recordQuery, rememberStream } from "../logs/history";
+import { chooseLevelField, chooseMessageField, filterPlaceholder } from "../logs/logline";
+import { HistoryMenu, SavedViewsMenu } from "../logs/ViewsMenu";
+import { VisualizePanel } from "../logs/VisualizePanel";
+import { bucketMicros, decodeSpec, encodeSpec, type VisualizeSource } from "../logs/visualize";
+import { addSqlCondition, FilterError, filterToCondition, filterToSql, quoteIdent, toggleFilterTerm, valueCondition } from "../query";
 import { navigate } from "../router";
 import { type LogsState, type Mode, parseLogsState, serializeLogsState, SIZES } from "../state";
 import { bucketSeconds, REFRESH_CHOICES, refreshMillis, resolveRange } from "../time";
 
 const MAX_LIVE_ROWS = 10_000;
 
-/** A histogram key as µs: the API answers o2's UTC text (`2026-11-22T08:03:30`), or a number. */
-export function bucketMicros(key: unknown): number {
-  if (typeof key === "number") return key;
-  const text = String(key);
-  return Date.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(text) ? text : `${text}Z`) * 1000;
-}
+export { bucketMicros };
+
+const storage = (): Storage | undefined => {
+  try {
+    return window.localStorage;
+  } catch {
+    return undefined;
+  }
+};
 
 interface Results {
   hits: api.Hit[];
@@ -36,10 +46,19 @@ interface HistogramData {
   total: number;
 }
 
-export function LogsPage({ org, search }: { org: string; search: string }) {
+export function LogsPage({ org, search, user = "" }: { org: string; search: string; user?: string }) {
   const state = useMemo(() => parseLogsState(search), [search]);
-  const [streams, setStreams] = useState<string[] | null>(null);
+  const [streamInfos, setStreamInfos] = useState<api.StreamInfo[] | null>(null);
+  const streams = useMemo(() => (streamInfos ? streamInfos.map((s) => s.name).sort() : null), [streamInfos]);
   const [fields, setFields] = useState<api.Field[]>([]);
+  const [settings, setSettings] = useState<api.StreamSettings | null>(null);
+  const [schemaCount, setSchemaCount] = useState(0);
+  const [messageSaving, setMessageSaving] = useState(false);
+  const [messageError, setMessageError] = useState("");
+  const [history, setHistory] = useState<HistoryEntry[]>(() => {
+    const store = storage();
+    return store ? loadHistory(store, org, user) : [];
+  });
   const [draft, setDraft] = useState(state.query);
   const [results, setResults] = useState<Results | null>(null);
   const [histogram, setHistogram] = useState<HistogramData | null>(null);
@@ -60,25 +79,59 @@ export function LogsPage({ org, search }: { org: string; search: string }) {
     [state, org],
   );
 
-  // Streams of the org; pick the first when none is chosen.
+  // Streams of the org. Without one in the URL: the one this user looked at last, else the one
+  // with the most recent data.
   useEffect(() => {
-    api.listStreams(org).then(
-      (list) => setStreams(list.map((s) => s.name).sort()),
-      () => setStreams([]),
-    );
+    api.listStreams(org).then(setStreamInfos, () => setStreamInfos([]));
   }, [org]);
   useEffect(() => {
-    if (streams && streams.length && !state.stream) update({ stream: streams[0] }, true);
-  }, [streams, state.stream, update]);
+    if (!streamInfos || !streamInfos.length || state.stream) return;
+    const store = storage();
+    const landing = landingStream(streamInfos, store ? recallStream(store, org, user) : undefined);
+    if (landing) update({ stream: landing }, true);
+  }, [streamInfos, state.stream, update, org, user]);
+  useEffect(() => {
+    const store = storage();
+    if (state.stream && store && streams?.includes(state.stream)) rememberStream(store, org, user, state.stream);
+  }, [state.stream, streams, org, user]);
 
-  // The stream's fields.
+  // The stream's fields and settings.
   useEffect(() => {
     if (!state.stream) return;
     api.streamSchema(org, state.stream).then(
-      (info) => setFields(info.schema ?? []),
-      () => setFields([]),
+      (info) => {
+        setFields(info.schema ?? []);
+        setSettings(info.settings ?? null);
+      },
+      () => {
+        setFields([]);
+        setSettings(null);
+      },
     );
-  }, [org, state.stream]);
+  }, [org, state.stream, schemaCount]);
+  useEffect(() => setMessageError(""), [state.stream]);
+
+  const fieldNamesAll = useMemo(() => fields.map((f) => f.name), [fields]);
+  const messageField = chooseMessageField(fieldNamesAll, settings?.message_field);
+  const levelField = chooseLevelField(fieldNamesAll);
+
+  const changeMessageField = (field: string) => {
+    setMessageSaving(true);
+    setMessageError("");
+    api.updateSettings(org, state.stream, { message_field: field }).then(
+      () => {
+        setMessageSaving(false);
+        setSchemaCount((n) => n + 1);
+      },
+      (e: unknown) => {
+        setMessageSaving(false);
+        const text = e instanceof Error ? e.message : String(e);
+        setMessageError(
+          e instanceof api.ApiError && e.status === 403 ? `Only editors and admins can change the message field (${text}).` : text,
+        );
+      },
+    );
+  };
 
   // The editor follows the URL (back/forward, shared links).
   useEffect(() => setDraft(state.query), [state.query]);
@@ -100,19 +153,33 @@ export function LogsPage({ org, search }: { org: string; search: string }) {
   useEffect(() => {
     if (sqlResult.error) {
       setError(sqlResult.error);
+      setResults(null);
+      setHistogram(null);
+      setLoading(false);
       return;
     }
     if (!sql) return;
     const range = resolveRange({ from: state.from, to: state.to });
     if (!range) {
       setError({ message: "invalid time range" });
+      setResults(null);
+      setHistogram(null);
+      setLoading(false);
       return;
     }
     const abort = new AbortController();
     setLoading(true);
     setError(null);
     const searchDone = api.search(org, { sql, startTime: range[0], endTime: range[1], size: state.size }, abort.signal).then(
-      (response) => setResults({ hits: response.hits, took: response.took, range, sql }),
+      (response) => {
+        setResults({ hits: response.hits, took: response.took, range, sql });
+        const store = storage();
+        if (store && state.query.trim()) {
+          setHistory(
+            recordQuery(store, org, user, { stream: state.stream, mode: state.mode, query: state.query, from: state.from, to: state.to, at: Date.now() }),
+          );
+        }
+      },
       (e: unknown) => {
         if (abort.signal.aborted) return;
         const apiError = e instanceof api.ApiError ? e : undefined;
@@ -141,7 +208,7 @@ export function LogsPage({ org, search }: { org: string; search: string }) {
       if (!abort.signal.aborted) setLoading(false);
     });
     return () => abort.abort();
-  }, [org, sql, sqlResult.error, state.from, state.to, state.size, state.mode, state.query, runCount]);
+  }, [org, sql, sqlResult.error, state.from, state.to, state.size, state.mode, state.query, runCount]); // eslint-disable-line react-hooks/exhaustive-deps
 
   // Auto-refresh.
   useEffect(() => {
@@ -158,6 +225,7 @@ export function LogsPage({ org, search }: { org: string; search: string }) {
     if (!live || !sql || !state.stream) return;
     setLiveRows([]);
     setPending([]);
+    setPaused(false);
     const source = new EventSource(api.tailUrl(org, state.stream, sql));
     setLiveStatus("connecting…");
     source.onopen = () => setLiveStatus("live");
@@ -172,7 +240,7 @@ export function LogsPage({ org, search }: { org: string; search: string }) {
       if (pausedRef.current) setPending((p) => [...rows, ...p].slice(0, MAX_LIVE_ROWS));
       else setLiveRows((r) => [...rows, ...r].slice(0, MAX_LIVE_ROWS));
     });
-    source.addEventListener("lagged", (event) => setLiveStatus(`live (skipped ${(event as MessageEvent).data} batches)`));
+    source.addEventListener("lagged", (event) => setLiveStatus(`live (skipped ${plural(Number((event as MessageEvent).data), "batch")})`));
     source.addEventListener("error", (event) => {
       const data = (event as MessageEvent).data;
       setLiveStatus(data ? `error: ${data}` : "reconnecting…");
@@ -220,10 +288,39 @@ export function LogsPage({ org, search }: { org: string; search: string }) {
     update({ columns }, true);
   };
 
+  // Visualize: the chart of a field for the current query and range.
+  const vizSpec = useMemo(() => decodeSpec(state.viz), [state.viz]);
+  const vizSource = useMemo((): VisualizeSource | undefined => {
+    if (!state.stream) return undefined;
+    if (state.mode === "sql") return { stream: state.stream, sql: state.query.trim() || `SELECT * FROM ${quoteIdent(state.stream)}` };
+    try {
+      return { stream: state.stream, condition: filterToCondition(state.query, fields) };
+    } catch {
+      return undefined;
+    }
+  }, [state.stream, state.mode, state.query, fields]);
+
+  const runHistory = (entry: HistoryEntry) => {
+    const otherStream = entry.stream !== state.stream;
+    setDraft(entry.query);
+    update({
+      stream: entry.stream,
+      mode: entry.mode,
+      query: entry.query,
+      from: entry.from,
+      to: entry.to,
+      record: undefined,
+      ...(otherStream ? { columns: [], widths: {}, viz: undefined } : {}),
+    });
+    if (!otherStream && entry.query === state.query && entry.mode === state.mode) setRunCount((n) => n + 1);
+  };
+
   const hits = useMemo(() => (live ? [...liveRows, ...(results?.hits ?? [])] : results?.hits ?? []), [live, liveRows, results]);
   const selectedHit = state.record ? hits.find((h) => String(h._timestamp) === state.record) : undefined;
-  const range = results?.range ?? resolveRange({ from: state.from, to: state.to });
-  const fieldNames = useMemo(() => fields.map((f) => f.name), [fields]);
+  // Stable between renders (relative ranges resolve anew only with new results).
+  const range = useMemo(() => results?.range ?? resolveRange({ from: state.from, to: state.to }), [results, state.from, state.to]);
+  const fieldNames = fieldNamesAll;
+  const placeholder = useMemo(() => filterPlaceholder(fields, results?.hits[0]), [fields, results]);
 
   if (streams && streams.length === 0) {
     return (
@@ -242,7 +339,11 @@ export function LogsPage({ org, search }: { org: string; search: string }) {
       <div className="toolbar">
         <label>
           Stream{" "}
-          <select aria-label="Stream" value={state.stream} onChange={(e) => update({ stream: e.target.value, columns: [], record: undefined, widths: {} })}>
+          <select
+            aria-label="Stream"
+            value={state.stream}
+            onChange={(e) => update({ stream: e.target.value, columns: [], record: undefined, widths: {}, viz: undefined })}
+          >
             {(streams ?? []).map((s) => (
               <option key={s} value={s}>
                 {s}
@@ -261,6 +362,16 @@ export function LogsPage({ org, search }: { org: string; search: string }) {
             ))}
           </select>
         </label>
+        <SavedViewsMenu org={org} state={state} onOpen={(next) => navigate(`/logs?${serializeLogsState(next, org)}`)} />
+        <HistoryMenu
+          entries={history}
+          onRun={runHistory}
+          onClear={() => {
+            const store = storage();
+            if (store) clearHistory(store, org, user);
+            setHistory([]);
+          }}
+        />
         <span className="spacer" />
         <button type="button" className={live ? "on" : ""} aria-pressed={live} onClick={() => setLive(!live)}>
           {live ? "■ Stop live tail" : "▶ Live tail"}
@@ -298,6 +409,7 @@ export function LogsPage({ org, search }: { org: string; search: string }) {
           streams={streams ?? []}
           fields={fieldNames}
           error={error ?? undefined}
+          placeholder={placeholder}
           onChange={setDraft}
           onRun={run}
         />
@@ -320,16 +432,25 @@ export function LogsPage({ org, search }: { org: string; search: string }) {
           range={range}
           onFilter={onFilter}
           onToggleColumn={toggleColumn}
+          onVisualize={(spec) => update({ viz: encodeSpec(spec) })}
+          messageField={{
+            setting: settings?.message_field ?? "",
+            shown: messageField,
+            automatic: chooseMessageField(fieldNamesAll),
+            saving: messageSaving,
+            error: messageError,
+            onChange: changeMessageField,
+          }}
         />
         <section className="results-area">
           <div className="results-meta">
             <span data-testid="hit-count">
-              {histogram ? `${histogram.total.toLocaleString()} hits` : results ? `${results.hits.length.toLocaleString()} records` : ""}
+              {error ? "" : histogram ? plural(histogram.total, "hit") : results ? plural(results.hits.length, "record") : ""}
             </span>
-            {results && histogram && results.hits.length < histogram.total && (
+            {!error && results && histogram && results.hits.length < histogram.total && (
               <span className="muted small"> · showing the latest {results.hits.length.toLocaleString()}</span>
             )}
-            {results && <span className="muted small"> · {results.took} ms</span>}
+            {!error && results && <span className="muted small"> · {results.took} ms</span>}
             <span className="spacer" />
             <label className="small">
               Rows{" "}
@@ -345,7 +466,7 @@ export function LogsPage({ org, search }: { org: string; search: string }) {
               <input type="checkbox" checked={state.wrap} onChange={(e) => update({ wrap: e.target.checked }, true)} /> Wrap lines
             </label>
           </div>
-          {histogram && range && (
+          {!error && histogram && range && (
             <Histogram
               buckets={histogram.buckets}
               bucketMicros={histogram.bucketMicros}
@@ -353,8 +474,24 @@ export function LogsPage({ org, search }: { org: string; search: string }) {
               onZoom={(start, end) => update({ from: String(start), to: String(end) })}
             />
           )}
-          {histogramNote && <p className="muted small">{histogramNote}</p>}
+          {!error && histogramNote && <p className="muted small">{histogramNote}</p>}
+          {vizSpec && vizSource && range && !error && (
+            <VisualizePanel
+              org={org}
+              spec={vizSpec}
+              source={vizSource}
+              range={range}
+              timeRange={{ from: state.from, to: state.to }}
+              fields={fields}
+              onChange={(spec) => update({ viz: encodeSpec(spec) }, true)}
+              onClose={() => update({ viz: undefined })}
+            />
+          )}
           <ResultsTable
+            hideEmpty={Boolean(error)}
+            loading={loading}
+            messageField={messageField}
+            levelField={levelField}
             hits={hits}
             columns={state.columns}
             widths={state.widths}

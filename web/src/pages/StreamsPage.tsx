@@ -2,6 +2,7 @@
 import { useCallback, useEffect, useState } from "react";
 import * as api from "../api";
 import { typeIcon } from "../components/FieldSidebar";
+import { plural } from "../format";
 import { navigate } from "../router";
 import { formatTime } from "../time";
 
@@ -138,7 +139,7 @@ function StreamDetail({ org, stream, onSaved }: { org: string; stream: string; o
       <h3>{stream}</h3>
       <div className="detail-columns">
         <div>
-          <h4>Schema ({info.schema?.length ?? 0} fields)</h4>
+          <h4>Schema ({plural(info.schema?.length ?? 0, "field")})</h4>
           <table className="schema-table">
             <tbody>
               {(info.schema ?? []).map((f) => (

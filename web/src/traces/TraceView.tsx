@@ -52,10 +52,9 @@ export function TraceView({ org, stream, traceId, onBack }: { org: string; strea
     );
   }, [org, stream, traceId]);
   useEffect(() => {
-    api.listStreams(org).then((list) => {
-      const names = list.map((s) => s.name).sort();
-      setLogStreams(names);
-      setLogStream((current) => current || (names.includes(stream) ? stream : (names[0] ?? "")));
+    api.listStreamsWithSchema(org, "logs").then((list) => {
+      setLogStreams(list.map((s) => s.name).sort());
+      setLogStream((current) => current || tracesApi.defaultLogStream(list, stream));
     }, () => undefined);
   }, [org, stream]);
 

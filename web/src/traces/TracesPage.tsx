@@ -4,6 +4,7 @@
 import { useCallback, useEffect, useState } from "react";
 import * as api from "../api";
 import { TimeRangePicker } from "../components/TimeRangePicker";
+import { plural } from "../format";
 import { navigate } from "../router";
 import { formatTime, resolveRange, type TimeRange } from "../time";
 import { TraceView } from "./TraceView";
@@ -57,11 +58,25 @@ function TraceSearch({
   const [summary, setSummary] = useState<tracesApi.ServiceSummary[]>([]);
   const [error, setError] = useState("");
   const [loading, setLoading] = useState(false);
+  // The field names of the stream they were read for: a search waits for the current stream's.
+  const [schema, setSchema] = useState<{ stream: string; names: string[] } | null>(null);
+  const fieldNames = schema?.stream === stream ? schema.names : null;
   const filtersKey = JSON.stringify(filters);
 
   useEffect(() => {
-    api.listStreamsOfType(org, "traces").then((list) => setStreams(list.map((s) => s.name).sort()), () => undefined);
-  }, [org]);
+    let current = true;
+    api.listStreamsWithSchema(org, "traces").then(
+      (list) => {
+        if (!current) return;
+        setStreams(list.map((s) => s.name).sort());
+        setSchema({ stream, names: list.find((s) => s.name === stream)?.schema?.map((f) => f.name) ?? [] });
+      },
+      () => current && setSchema({ stream, names: [] }),
+    );
+    return () => {
+      current = false;
+    };
+  }, [org, stream]);
   useEffect(() => setDraft(filters), [filtersKey]); // eslint-disable-line react-hooks/exhaustive-deps
 
   const load = useCallback(() => {
@@ -74,17 +89,26 @@ function TraceSearch({
     setError("");
     const controller = new AbortController();
     tracesApi
-      .searchTraces(org, stream, tracesApi.searchParams(filters, window[0], window[1]), controller.signal)
+      .searchTraces(
+        org,
+        stream,
+        tracesApi.searchParams({ ...filters, filter: tracesApi.normaliseAttributeFilter(filters.filter, fieldNames ?? []) }, window[0], window[1]),
+        controller.signal,
+      )
       .then(
-        (r) => setHits(r.hits),
+        (r) => !controller.signal.aborted && setHits(r.hits),
         (e) => !controller.signal.aborted && setError(errorText(e)),
       )
-      .finally(() => setLoading(false));
-    tracesApi.services(org, stream, window[0], window[1]).then(setSummary, () => setSummary([]));
+      .finally(() => !controller.signal.aborted && setLoading(false));
+    tracesApi.services(org, stream, window[0], window[1], controller.signal).then(
+      (list) => !controller.signal.aborted && setSummary(list),
+      () => !controller.signal.aborted && setSummary([]),
+    );
     return () => controller.abort();
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [org, stream, range.from, range.to, filtersKey]);
-  useEffect(load, [load]);
+  }, [org, stream, range.from, range.to, filtersKey, fieldNames]);
+  // Once the stream's field names are known (attribute filters are resolved against them).
+  useEffect(() => (fieldNames === null ? undefined : load()), [load, fieldNames]);
 
   const submit = (event: React.FormEvent) => {
     event.preventDefault();
@@ -119,7 +143,7 @@ function TraceSearch({
         </select>
         <input aria-label="Minimum duration (ms)" className="short" placeholder="min ms" value={draft.minMs} onChange={(e) => setDraft({ ...draft, minMs: e.target.value })} />
         <input aria-label="Maximum duration (ms)" className="short" placeholder="max ms" value={draft.maxMs} onChange={(e) => setDraft({ ...draft, maxMs: e.target.value })} />
-        <input aria-label="Attributes" placeholder="http.method=POST, …" value={draft.filter} onChange={(e) => setDraft({ ...draft, filter: e.target.value })} />
+        <input aria-label="Attributes" placeholder="http.method=POST, k8s.pod.name:api-1" value={draft.filter} onChange={(e) => setDraft({ ...draft, filter: e.target.value })} />
         <button type="submit" className="primary">
           Search
         </button>
@@ -170,7 +194,7 @@ function TraceSearch({
         </section>
         <section className="trace-results" aria-label="Traces">
           <h4>
-            {loading ? "Searching…" : `${hits?.length ?? 0} traces`}
+            {loading ? "Searching…" : plural(hits?.length ?? 0, "trace")}
           </h4>
           {(hits ?? []).map((hit) => (
             <button

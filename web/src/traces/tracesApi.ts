@@ -1,5 +1,6 @@
 // The trace explorer's API.
 import { request } from "../api";
+import { normaliseFieldName } from "../query";
 import type { SpanRow } from "./waterfall";
 
 const enc = encodeURIComponent;
@@ -52,11 +53,50 @@ export function searchParams(filters: TraceFilters, start: number, end: number):
 export const searchTraces = (org: string, stream: string, query: string, signal?: AbortSignal) =>
   request<{ total: number; hits: TraceHit[] }>("GET", `/api/${enc(org)}/${enc(stream)}/traces/latest?${query}`, undefined, signal);
 
-export const services = (org: string, stream: string, start: number, end: number) =>
+export const services = (org: string, stream: string, start: number, end: number, signal?: AbortSignal) =>
   request<{ services: ServiceSummary[] }>(
     "GET",
     `/api/${enc(org)}/${enc(stream)}/traces/services?start_time=${start}&end_time=${end}`,
+    undefined,
+    signal,
   ).then((r) => r.services);
 
 export const getTrace = (org: string, stream: string, traceId: string) =>
   request<{ trace_id: string; spans: SpanRow[] }>("GET", `/api/${enc(org)}/${enc(stream)}/traces/${enc(traceId)}`);
+
+/**
+ * The logs stream "Logs of this trace" opens by default: one with a `trace_id` field (the one
+ * named like the traces stream first), else the first by name.
+ */
+export function defaultLogStream(streams: { name: string; schema?: { name: string }[] }[], tracesStream: string): string {
+  const sorted = [...streams].sort((a, b) => a.name.localeCompare(b.name));
+  const withTraceIds = sorted.filter((s) => (s.schema ?? []).some((f) => f.name === "trace_id"));
+  return (
+    withTraceIds.find((s) => s.name === tracesStream)?.name ??
+    withTraceIds[0]?.name ??
+    sorted[0]?.name ??
+    ""
+  );
+}
+
+/**
+ * The attribute filter as the server takes it (`key=value, …`): `key:value` is accepted too, and
+ * a key may be written as sent (`k8s.pod.name`, `http.method`) or as stored (`k8s_pod_name`);
+ * with the stream's field names, a resource attribute's key finds its stored `service_` column.
+ */
+export function normaliseAttributeFilter(text: string, fieldNames: string[] = []): string {
+  const known = new Set(fieldNames);
+  return text
+    .split(",")
+    .map((piece) => piece.trim())
+    .filter(Boolean)
+    .map((piece) => {
+      const match = /^([^=:]+?)\s*[=:]\s*(.*)$/.exec(piece);
+      if (!match) return piece;
+      const [, key, value] = match;
+      const stored = normaliseFieldName(key.trim());
+      const column = known.size === 0 || known.has(stored) ? stored : known.has(`service_${stored}`) ? `service_${stored}` : stored;
+      return `${column}=${value}`;
+    })
+    .join(", ");
+}
