@@ -58,6 +58,8 @@ export interface Alert {
     operator: string;
     threshold: number;
     silence: number;
+    /** Minutes to wait for late records (the window ends this long before the run's due time). */
+    delay?: number;
     min_previous: number;
     term_fields: string[];
     term_window: number;

@@ -221,15 +221,13 @@ pub async fn promql(
     Ok(evaluation)
 }
 
-/// Evaluates a scheduled alert over `[now − period, now)`.
+/// Evaluates a scheduled alert over `window` (µs, `[start, end)`; see `Alert::window_due_at`).
 pub async fn scheduled(
     engine: &QueryEngine,
     org: &OrgId,
     alert: &Alert,
-    now: i64,
+    window: (i64, i64),
 ) -> Result<Evaluation> {
-    let period = Alert::micros(alert.trigger_condition.period);
-    let window = (now - period, now);
     match alert.kind() {
         RuleKind::Spike => spike(engine, org, alert, window).await,
         RuleKind::NewTerm => {

@@ -24,6 +24,7 @@ pub mod email;
 mod error;
 pub mod evaluate;
 pub mod model;
+pub mod schedule;
 pub mod service;
 pub mod sql;
 pub mod ssrf;

@@ -155,6 +155,10 @@ pub struct TriggerCondition {
     pub term_fields: Vec<String>,
     /// `new_term`: how far back, before the period, values count as known (minutes).
     pub term_window: f64,
+    /// How long to wait for late records (minutes, default 0): a run due at `t` evaluates
+    /// `[t − delay − period, t − delay)`, so records whose event time trails their ingestion by
+    /// up to `delay` are still counted.
+    pub delay: f64,
 }
 
 impl Default for TriggerCondition {
@@ -169,6 +173,7 @@ impl Default for TriggerCondition {
             min_previous: 1.0,
             term_fields: Vec::new(),
             term_window: 60.0 * 24.0,
+            delay: 0.0,
         }
     }
 }
@@ -361,6 +366,11 @@ impl Alert {
                 )));
             }
         }
+        if !(trigger.delay.is_finite() && trigger.delay >= 0.0 && trigger.delay <= 60.0 * 24.0) {
+            return Err(Error::Invalid(
+                "trigger_condition.delay must be 0 to 1440 minutes".to_string(),
+            ));
+        }
         if !(trigger.silence.is_finite() && trigger.silence >= 0.0) {
             return Err(Error::Invalid(
                 "trigger_condition.silence must be 0 or more minutes".to_string(),
@@ -529,6 +539,15 @@ impl Alert {
     /// Minutes → microseconds.
     pub fn micros(minutes: f64) -> i64 {
         (minutes * 60.0 * 1_000_000.0) as i64
+    }
+
+    /// The window a run due at `due` (µs) evaluates: `[due − delay − period, due − delay)`.
+    /// Runs are due on the alert's schedule, not when the scheduler gets to them, so
+    /// consecutive windows meet (when the period is at least the frequency) however late the
+    /// runs are.
+    pub fn window_due_at(&self, due: i64) -> (i64, i64) {
+        let end = due - Alert::micros(self.trigger_condition.delay);
+        (end - Alert::micros(self.trigger_condition.period), end)
     }
 }
 

@@ -17,6 +17,7 @@ use crate::email::{self, SmtpConfig};
 use crate::error::{Error, Result};
 use crate::evaluate::{self, Evaluation};
 use crate::model::{Alert, Destination, Template, format_number};
+use crate::schedule::DueRuns;
 use crate::template::{self, Context};
 
 /// Settings of the alert service.
@@ -107,17 +108,18 @@ impl Alerts {
         self
     }
 
-    /// Evaluates a scheduled (or on-demand) run of `alert` at `now`.
-    async fn evaluate(&self, org: &OrgId, alert: &Alert, now: i64) -> Result<Evaluation> {
+    /// Evaluates a scheduled (or on-demand) run of `alert` over `window` (a PromQL alert: at
+    /// its end).
+    async fn evaluate(&self, org: &OrgId, alert: &Alert, window: (i64, i64)) -> Result<Evaluation> {
         if !alert.is_promql() {
-            return evaluate::scheduled(&self.engine, org, alert, now).await;
+            return evaluate::scheduled(&self.engine, org, alert, window).await;
         }
         let Some((metrics, engine)) = &self.promql else {
             return Err(Error::Invalid(
                 "this node has no PromQL engine for promql alerts".to_string(),
             ));
         };
-        evaluate::promql(&evaluate::Promql { metrics, engine }, org, alert, now).await
+        evaluate::promql(&evaluate::Promql { metrics, engine }, org, alert, window.1).await
     }
 
     /// Its settings.
@@ -361,14 +363,18 @@ impl Alerts {
     /// Evaluates one alert now and notifies when it fires (respecting its silence).
     pub async fn trigger(&self, org: &OrgId, id: &str) -> Result<Outcome> {
         let alert = self.alert(org, id).await?;
-        self.run(org, &alert, now_micros()).await
+        let now = now_micros();
+        // On demand: over the window a run due now would see; the schedule is left as it is.
+        self.run(org, &alert, now, alert.window_due_at(now), None)
+            .await
     }
 
     /// Evaluates an alert document (saved or not) now without notifying anyone or recording
     /// history: "would this fire now?".
     pub async fn preview_alert(&self, org: &OrgId, alert: &Alert) -> Result<Evaluation> {
         alert.validate()?;
-        self.evaluate(org, alert, now_micros()).await
+        self.evaluate(org, alert, alert.window_due_at(now_micros()))
+            .await
     }
 
     /// Evaluates every enabled scheduled alert that is due at `now`; returns how many ran.
@@ -392,18 +398,21 @@ impl Alerts {
             if state.next_run_at > now {
                 continue;
             }
-            // With several nodes on one database, only the node that claims the run evaluates.
-            let next_run_at = now + Alert::micros(alert.trigger_condition.frequency);
+            let runs = DueRuns::new(&alert, state.next_run_at, now);
+            // With several nodes on one database, only the node that claims the runs evaluates.
             if !self
                 .meta
-                .claim_alert_run(org.as_str(), &alert.id, state.next_run_at, next_run_at)
+                .claim_alert_run(org.as_str(), &alert.id, state.next_run_at, runs.next_run_at)
                 .await?
             {
                 continue;
             }
             ran += 1;
-            if let Err(error) = self.run(&org, &alert, now).await {
-                tracing::warn!(%org, alert = %alert.name, %error, "alert evaluation failed");
+            for window in &runs.windows {
+                let next = Some(runs.next_run_at);
+                if let Err(error) = self.run(&org, &alert, now, *window, next).await {
+                    tracing::warn!(%org, alert = %alert.name, %error, "alert evaluation failed");
+                }
             }
         }
         Ok(ran)
@@ -495,12 +504,23 @@ impl Alerts {
         Ok(())
     }
 
-    async fn run(&self, org: &OrgId, alert: &Alert, now: i64) -> Result<Outcome> {
+    /// Evaluates `alert` over `window` at `now` and acts on the outcome; `next_run_at` is the
+    /// schedule's next due time (`None` for a run on demand, which leaves the schedule alone).
+    async fn run(
+        &self,
+        org: &OrgId,
+        alert: &Alert,
+        now: i64,
+        window: (i64, i64),
+        next_run_at: Option<i64>,
+    ) -> Result<Outcome> {
         let mut state = self.meta.alert_state(org.as_str(), &alert.id).await?;
         state.last_run_at = now;
-        state.next_run_at = now + Alert::micros(alert.trigger_condition.frequency);
+        if let Some(next_run_at) = next_run_at {
+            state.next_run_at = next_run_at;
+        }
         // A real-time alert run on demand looks back over its period like a scheduled one.
-        let evaluation = self.evaluate(org, alert, now).await;
+        let evaluation = self.evaluate(org, alert, window).await;
         let evaluation = match evaluation {
             Ok(evaluation) => evaluation,
             Err(error) => {

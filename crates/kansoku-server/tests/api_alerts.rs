@@ -963,7 +963,8 @@ async fn each_due_run_is_claimed_by_one_node_of_a_cluster() {
     let alerts = |server: &TestServer| {
         Arc::clone(&server.node.as_ref().unwrap().app.ready().unwrap().alerts)
     };
-    let later = now_micros() + 120_000_000;
+    // One run due (a minute after creation), none after it yet.
+    let later = now_micros() + 90_000_000;
     let (on_first, on_second) = (alerts(&first), alerts(&second));
     let (a, b) = tokio::join!(on_first.run_due(later), on_second.run_due(later));
     assert_eq!(
@@ -1250,6 +1251,94 @@ async fn promql_alerts_fire_once_per_series_with_its_labels() {
     assert!(
         body["message"].as_str().unwrap().contains("metrics"),
         "{body}"
+    );
+    server.stop().await;
+}
+
+/// Issue 15's gap: windows end at the run's due time, not when the scheduler gets to it, so a
+/// scheduler late by most of a period, or one that finds several runs due (a restart), counts
+/// every matching record in exactly one window — including records ingested right after the
+/// alert was created and records just before and after a window boundary.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scheduled_windows_tile_time_however_late_the_scheduler_runs() {
+    let server = TestServer::start_with(|config| {
+        config.alert_scheduler_interval = Duration::from_secs(3600);
+        config.destination_allowlist = "127.0.0.1".to_string();
+    })
+    .await;
+    let receiver = Receiver::start(200).await;
+    setup_destination(&server, &receiver).await;
+    let created_at = now_micros();
+    let id = create_alert(
+        &server,
+        json!({
+            "name": "tiles", "stream_name": "tiles",
+            "trigger_condition": {"period": 1, "operator": ">=", "threshold": 1, "frequency": 1, "silence": 0},
+            "destinations": ["hook"],
+        }),
+    )
+    .await;
+    let (_, alert) = call(
+        &server,
+        Method::GET,
+        &format!("/api/v2/default/alerts/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        alert["trigger_condition"]["delay"].as_f64(),
+        Some(0.0),
+        "{alert}"
+    );
+    // Seconds after creation: right after it, either side of the first two boundaries (each a
+    // minute after creation, give or take the milliseconds creation took), and later.
+    let offsets_ms: [i64; 7] = [200, 30_000, 59_000, 61_000, 119_000, 121_000, 150_000];
+    let records: Vec<Value> = offsets_ms
+        .iter()
+        .map(|ms| json!({"log": "match", "_timestamp": created_at + ms * 1000}))
+        .collect();
+    server.ingest("default", "tiles", &records).await;
+    let alerts = Arc::clone(&server.node.as_ref().unwrap().app.ready().unwrap().alerts);
+    // Late by 50 s: the run due a minute after creation still ends its window there.
+    assert_eq!(alerts.run_due(created_at + 110_000_000).await.unwrap(), 1);
+    // Nothing more is due 5 s later.
+    assert_eq!(alerts.run_due(created_at + 115_000_000).await.unwrap(), 0);
+    // Two more runs became due while "down": both evaluated, in order.
+    assert_eq!(alerts.run_due(created_at + 190_000_000).await.unwrap(), 1);
+    let (status, history) = call(
+        &server,
+        Method::GET,
+        &format!("/api/v2/default/alerts/history?alert_id={id}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{history}");
+    let mut windows: Vec<(i64, i64, u64)> = history["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| h["status"] == "fired" || h["status"] == "not_fired")
+        .map(|h| {
+            let detail = &h["detail"];
+            (
+                detail["start_time"].as_i64().unwrap(),
+                detail["end_time"].as_i64().unwrap(),
+                detail["count"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    windows.sort();
+    assert_eq!(windows.len(), 3, "{history}");
+    for pair in windows.windows(2) {
+        assert_eq!(pair[0].1, pair[1].0, "windows meet: {windows:?}");
+    }
+    assert!(windows[0].0 <= created_at + 200_000, "{windows:?}");
+    assert!(windows[2].1 >= created_at + 150_000_000, "{windows:?}");
+    let counts: Vec<u64> = windows.iter().map(|w| w.2).collect();
+    assert_eq!(
+        counts,
+        vec![3, 2, 2],
+        "every record in exactly one window: {windows:?}"
     );
     server.stop().await;
 }

@@ -316,6 +316,12 @@ export function AlertEditor({ org, initial, onDone }: { org: string; initial: al
                 <input aria-label="Frequency" type="number" step="any" value={String(trigger.frequency)} onChange={(e) => updateTrigger({ frequency: numberField(e.target.value) })} />
               </label>
             )}
+            {!alert.is_real_time && (
+              <label title="Wait this long for records whose event time trails their ingestion: the run due at 10:05 evaluates up to 10:05 minus the delay">
+                Delay for late records (minutes)
+                <input aria-label="Delay" type="number" step="any" min="0" value={String(trigger.delay ?? 0)} onChange={(e) => updateTrigger({ delay: numberField(e.target.value) })} />
+              </label>
+            )}
             <label>
               Silence after firing (minutes)
               <input aria-label="Silence" type="number" step="any" value={String(trigger.silence)} onChange={(e) => updateTrigger({ silence: numberField(e.target.value) })} />
