@@ -11,10 +11,8 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
-use arrow::compute::{
-    SortColumn, SortOptions, concat_batches, lexsort_to_indices, take_record_batch,
-};
+use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, UInt32Array};
+use arrow::compute::{SortOptions, concat_batches, take_record_batch};
 use arrow::datatypes::{DataType, Field, Int32Type, Int64Type, Schema, SchemaRef};
 use kansoku_core::schema::TIMESTAMP_COLUMN;
 use kansoku_core::schema::metrics::{NAME_COLUMN, VALUE_COLUMN, is_label_column};
@@ -154,8 +152,8 @@ pub fn encode(
         .collect::<Result<Vec<_>>>()?;
     let combined = concat_batches(&target, &conformed)?;
     let labels = label_columns(&target);
-    let sorted = sort_by_series(&combined, &labels)?;
-    let index = index_runs(&sorted, &labels);
+    let (sorted, ranks) = sort_by_series(&combined, &labels)?;
+    let index = index_runs(&sorted, &labels, &ranks);
     let mut bytes = Vec::new();
     let options = ArrowWriterOptions::new()
         .with_properties(writer_properties(schema_version)?)
@@ -175,31 +173,92 @@ pub fn encode(
     })
 }
 
-fn sort_by_series(batch: &RecordBatch, labels: &[usize]) -> Result<RecordBatch> {
-    if batch.num_rows() < 2 {
-        return Ok(batch.clone());
-    }
-    let options = Some(SortOptions {
-        descending: false,
-        nulls_first: true,
-    });
-    let mut columns: Vec<SortColumn> = labels
+/// `batch` sorted by its label columns (each ascending, nulls first, in `labels` order), then
+/// `_timestamp`, stably; with each label column's value ranks in the sorted order.
+///
+/// Values are compared once per distinct value (a label column is a dictionary), and rows by
+/// those ranks, never string by string: sorting millions of samples by a dozen label columns
+/// otherwise spends most of a flush in `memcmp`.
+fn sort_by_series(batch: &RecordBatch, labels: &[usize]) -> Result<(RecordBatch, Vec<Vec<u32>>)> {
+    let ranks = labels
         .iter()
-        .map(|&index| SortColumn {
-            values: Arc::clone(batch.column(index)),
-            options,
-        })
-        .collect();
-    columns.push(SortColumn {
-        values: Arc::clone(batch.column(0)),
-        options,
+        .map(|&index| value_ranks(batch.column(index)))
+        .collect::<Result<Vec<_>>>()?;
+    if batch.num_rows() < 2 {
+        return Ok((batch.clone(), ranks));
+    }
+    let timestamps = batch.column(0).as_primitive::<Int64Type>().values();
+    let mut order: Vec<u32> = (0..batch.num_rows() as u32).collect();
+    order.sort_by(|&a, &b| {
+        let (a, b) = (a as usize, b as usize);
+        ranks
+            .iter()
+            .map(|column| column[a].cmp(&column[b]))
+            .find(|ordering| ordering.is_ne())
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then(timestamps[a].cmp(&timestamps[b]))
     });
-    let order = lexsort_to_indices(&columns, None)?;
-    Ok(take_record_batch(batch, &order)?)
+    let sorted_ranks = ranks
+        .iter()
+        .map(|column| order.iter().map(|&row| column[row as usize]).collect())
+        .collect();
+    let sorted = take_record_batch(batch, &UInt32Array::from(order))?;
+    Ok((sorted, sorted_ranks))
 }
 
-/// The series runs of a sorted batch as a series index.
-fn index_runs(batch: &RecordBatch, labels: &[usize]) -> SeriesIndex {
+/// Each row's rank among the column's values: 0 for null, then 1, 2 … in ascending byte order,
+/// equal values sharing a rank.
+fn value_ranks(column: &ArrayRef) -> Result<Vec<u32>> {
+    if let Some(dictionary) = column.as_dictionary_opt::<Int32Type>()
+        && let Some(values) = dictionary.values().as_string_opt::<i32>()
+    {
+        // Rank the dictionary's values (a concatenation can repeat one), then map the keys.
+        let mut by_value: Vec<usize> = (0..values.len()).collect();
+        by_value.sort_by(|&a, &b| text_at(values, a).cmp(&text_at(values, b)));
+        let mut value_rank = vec![0u32; values.len()];
+        let mut rank = 0u32;
+        for (position, &value) in by_value.iter().enumerate() {
+            if text_at(values, value).is_none() {
+                continue; // a null value ranks with null keys: 0
+            }
+            let is_new =
+                position == 0 || text_at(values, by_value[position - 1]) != text_at(values, value);
+            if is_new {
+                rank += 1;
+            }
+            value_rank[value] = rank;
+        }
+        let keys = dictionary.keys();
+        return Ok((0..keys.len())
+            .map(|row| {
+                if keys.is_null(row) {
+                    return 0;
+                }
+                let key = keys.value(row);
+                usize::try_from(key)
+                    .ok()
+                    .and_then(|key| value_rank.get(key).copied())
+                    .unwrap_or(0)
+            })
+            .collect());
+    }
+    // Any other column type: Arrow's ranking (equal values share the highest rank), nulls first.
+    let options = SortOptions {
+        descending: false,
+        nulls_first: true,
+    };
+    let ranks = arrow::compute::rank(column.as_ref(), Some(options))?;
+    Ok((0..column.len())
+        .map(|row| if column.is_null(row) { 0 } else { ranks[row] })
+        .collect())
+}
+
+fn text_at(values: &arrow::array::StringArray, index: usize) -> Option<&str> {
+    (!values.is_null(index)).then(|| values.value(index))
+}
+
+/// The series runs of a sorted batch (with its label columns' ranks) as a series index.
+fn index_runs(batch: &RecordBatch, labels: &[usize], ranks: &[Vec<u32>]) -> SeriesIndex {
     let schema = batch.schema();
     let columns: Vec<(&str, TextColumn<'_>)> = labels
         .iter()
@@ -214,7 +273,7 @@ fn index_runs(batch: &RecordBatch, labels: &[usize]) -> SeriesIndex {
     let mut start = 0;
     while start < rows {
         let mut end = start + 1;
-        while end < rows && columns.iter().all(|(_, c)| c.get(end) == c.get(start)) {
+        while end < rows && ranks.iter().all(|column| column[end] == column[start]) {
             end += 1;
         }
         let series_labels = columns
