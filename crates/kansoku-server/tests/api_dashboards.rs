@@ -781,3 +781,30 @@ async fn the_builtin_kubernetes_dashboard_answers_from_cadvisor_and_from_kubelet
     }
     server.stop().await;
 }
+
+/// A stream named `folders` (like the dashboards API's folder routes, which live under
+/// `/api/v2/`) keeps its ingest and search routes, and the dashboards routes keep theirs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_named_folders_keeps_its_routes() {
+    let server = TestServer::start().await;
+    server
+        .ingest("default", "folders", &[json!({"log": "folders"})])
+        .await;
+    let (status, body) = send(
+        &server,
+        Method::GET,
+        "/api/default/folders/_values?fields=log",
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = send(
+        &server,
+        Method::GET,
+        "/api/v2/default/folders/dashboards",
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    server.stop().await;
+}

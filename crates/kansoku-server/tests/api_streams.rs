@@ -131,6 +131,9 @@ async fn settings_change_ingest_and_search_behaviour() {
     assert_eq!(body["settings"]["full_text_search_keys"], json!(["msg"]));
     let (_, body) = json_of(put(json!({"message_field": "event.text"})).await.unwrap()).await;
     assert_eq!(body["settings"]["message_field"], "event_text");
+    // Empty is back to automatic, not a field named "_".
+    let (_, body) = json_of(put(json!({"message_field": ""})).await.unwrap()).await;
+    assert_eq!(body["settings"]["message_field"], "", "{body}");
     for bad in [
         json!({"message_field": "x".repeat(300)}),
         json!({"timezone": "Mars/Base"}),

@@ -320,7 +320,12 @@ impl SettingsChange {
                     "message_field must be a field name (at most 256 characters)",
                 ));
             }
-            settings.message_field = kansoku_core::names::normalise_field_name(field);
+            // Empty: back to automatic (the first of the default message fields present).
+            settings.message_field = if field.is_empty() {
+                String::new()
+            } else {
+                kansoku_core::names::normalise_field_name(field)
+            };
         }
         Ok(settings)
     }
