@@ -92,7 +92,7 @@ async function waitForOptions(names, exact = false) {
 }
 
 test("the metric list shows every metric with its type and help, narrowed by typing", async () => {
-  await page.getByRole("link", { name: "Metrics" }).click();
+  await page.getByRole("link", { name: "Metrics", exact: true }).click();
   const counter = page.locator("[data-metric=http_server_requests_total]");
   await counter.waitFor();
   assert.match(await counter.textContent(), /counter/);
