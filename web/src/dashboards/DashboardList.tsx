@@ -6,7 +6,7 @@ import { navigate } from "../router";
 import { formatTime } from "../time";
 import * as dash from "./dashApi";
 import { SaveCopyDialog } from "./DashboardView";
-import { Modal } from "./editors";
+import { Modal, ModalActions } from "./editors";
 import { ImportDialog } from "./ImportDialog";
 import { download, exportFile } from "./importing";
 import type { Dashboard, Folder, Summary } from "./types";
@@ -30,19 +30,7 @@ function FolderDialog({ title, initial, onSave, onClose }: { title: string; init
           <input aria-label="Folder description" value={description} onChange={(e) => setDescription(e.target.value)} />
         </label>
       </div>
-      {error && (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      )}
-      <div className="modal-actions">
-        <button type="button" onClick={onClose}>
-          Cancel
-        </button>
-        <button type="button" className="primary" disabled={!name.trim()} onClick={() => onSave(name.trim(), description).then(onClose, (e) => setError(errorText(e)))}>
-          Save
-        </button>
-      </div>
+      <ModalActions error={error} onCancel={onClose} label="Save" disabled={!name.trim()} onConfirm={() => onSave(name.trim(), description).then(onClose, (e) => setError(errorText(e)))} />
     </Modal>
   );
 }
@@ -89,19 +77,7 @@ function NewDashboardDialog({ org, folders, folder, onClose }: { org: string; fo
           </select>
         </label>
       </div>
-      {error && (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      )}
-      <div className="modal-actions">
-        <button type="button" onClick={onClose}>
-          Cancel
-        </button>
-        <button type="button" className="primary" disabled={!title.trim()} onClick={create}>
-          Create
-        </button>
-      </div>
+      <ModalActions error={error} onCancel={onClose} label="Create" disabled={!title.trim()} onConfirm={create} />
     </Modal>
   );
 }

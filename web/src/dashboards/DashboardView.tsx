@@ -9,7 +9,7 @@ import { seriesName } from "../metrics/promql";
 import { navigate, setNavigationGuard } from "../router";
 import { REFRESH_CHOICES, refreshMillis, resolveRange } from "../time";
 import * as dash from "./dashApi";
-import { emptyQuery, Modal, newId, PanelEditor, SettingsDialog, VariablesEditor } from "./editors";
+import { emptyQuery, Modal, ModalActions, newId, PanelEditor, SettingsDialog, VariablesEditor } from "./editors";
 import { Grid, itemOf } from "./Grid";
 import { exportFile, download } from "./importing";
 import { arrange, bottom, type Item, sectionsByOrder } from "./layout";
@@ -619,19 +619,7 @@ export function SaveCopyDialog({ org, doc, onClose }: { org: string; doc: Dashbo
           </select>
         </label>
       </div>
-      {error && (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      )}
-      <div className="modal-actions">
-        <button type="button" onClick={onClose}>
-          Cancel
-        </button>
-        <button type="button" className="primary" disabled={!title.trim()} onClick={copy}>
-          Save copy
-        </button>
-      </div>
+      <ModalActions error={error} onCancel={onClose} label="Save copy" disabled={!title.trim()} onConfirm={copy} />
     </Modal>
   );
 }

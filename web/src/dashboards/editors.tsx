@@ -35,6 +35,27 @@ export function Modal({ title, children, onClose, wide }: { title: string; child
   );
 }
 
+/** A dialog's foot: the error (if any), Cancel, and one primary action. */
+export function ModalActions({ error, onCancel, label, disabled, onConfirm }: { error?: string; onCancel: () => void; label: string; disabled?: boolean; onConfirm: () => void }) {
+  return (
+    <>
+      {error && (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
+      <div className="modal-actions">
+        <button type="button" onClick={onCancel}>
+          Cancel
+        </button>
+        <button type="button" className="primary" disabled={disabled} onClick={onConfirm}>
+          {label}
+        </button>
+      </div>
+    </>
+  );
+}
+
 export const newId = (prefix = "Panel_ID") => `${prefix}${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
 
 export function emptyQuery(queryType: string): PanelQuery {
@@ -326,14 +347,7 @@ export function PanelEditor({ panel, ctx, onApply, onCancel }: { panel: Panel; c
               <ThresholdsEditor value={config.thresholds} onChange={(thresholds) => setConfig({ thresholds })} />
             </>
           )}
-          <div className="modal-actions">
-            <button type="button" onClick={onCancel}>
-              Cancel
-            </button>
-            <button type="button" className="primary" onClick={() => onApply(draft)}>
-              Apply
-            </button>
-          </div>
+          <ModalActions onCancel={onCancel} label="Apply" onConfirm={() => onApply(draft)} />
         </aside>
       </div>
     </Modal>
@@ -529,14 +543,7 @@ export function VariablesEditor({ variables, onApply, onCancel }: { variables: V
         {list[selected] ? <VariableForm variable={list[selected]} onChange={(v) => setList(list.map((x, i) => (i === selected ? v : x)))} /> : <p className="muted">No variables.</p>}
       </div>
       {problem && <p className="error">{problem}</p>}
-      <div className="modal-actions">
-        <button type="button" onClick={onCancel}>
-          Cancel
-        </button>
-        <button type="button" className="primary" disabled={!!problem} onClick={() => onApply(list)}>
-          Apply
-        </button>
-      </div>
+      <ModalActions onCancel={onCancel} label="Apply" disabled={!!problem} onConfirm={() => onApply(list)} />
     </Modal>
   );
 }
@@ -574,25 +581,18 @@ export function SettingsDialog({ dashboard, onApply, onCancel }: { dashboard: Da
           </select>
         </label>
       </div>
-      <div className="modal-actions">
-        <button type="button" onClick={onCancel}>
-          Cancel
-        </button>
-        <button
-          type="button"
-          className="primary"
-          disabled={!valid}
-          onClick={() => {
-            const next: Dashboard = { ...dashboard, title: title.trim(), description };
-            if (period) next.defaultDatetimeDuration = { type: "relative", relativeTimePeriod: period, startTime: 0, endTime: 0 };
-            if (refresh === "off") delete next.refresh;
-            else next.refresh = refresh;
-            onApply(next);
-          }}
-        >
-          Apply
-        </button>
-      </div>
+      <ModalActions
+        onCancel={onCancel}
+        label="Apply"
+        disabled={!valid}
+        onConfirm={() => {
+          const next: Dashboard = { ...dashboard, title: title.trim(), description };
+          if (period) next.defaultDatetimeDuration = { type: "relative", relativeTimePeriod: period, startTime: 0, endTime: 0 };
+          if (refresh === "off") delete next.refresh;
+          else next.refresh = refresh;
+          onApply(next);
+        }}
+      />
     </Modal>
   );
 }
