@@ -117,16 +117,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         let server =
             process::Server::start(&args.binary, &work.join("server"), args.core, &server_env)
                 .await?;
-        metrics::run(
-            &server,
-            &args.prometheus,
-            &work,
-            args.core,
-            args.metrics_series,
-            args.metrics_hours,
-            args.clients,
-        )
-        .await?;
+        metrics_section(&server, &args, &work).await?;
         server.stop().await?;
         if args.work_dir.is_none() {
             let _ = std::fs::remove_dir_all(&temp);
@@ -253,22 +244,31 @@ async fn run(args: Args) -> anyhow::Result<()> {
         otlp::run(&server, args.otlp_spans, args.otlp_spans, args.clients).await?;
     }
     if args.metrics_series > 0 {
-        metrics::run(
-            &server,
-            &args.prometheus,
-            &work,
-            args.core,
-            args.metrics_series,
-            args.metrics_hours,
-            args.clients,
-        )
-        .await?;
+        metrics_section(&server, &args, &work).await?;
     }
     server.stop().await?;
     if args.work_dir.is_none() {
         let _ = std::fs::remove_dir_all(&temp);
     }
     Ok(())
+}
+
+/// The metrics section (remote_write + PromQL against Prometheus), with the command line's sizes.
+async fn metrics_section(
+    server: &process::Server,
+    args: &Args,
+    work: &std::path::Path,
+) -> anyhow::Result<()> {
+    metrics::run(
+        server,
+        &args.prometheus,
+        work,
+        args.core,
+        args.metrics_series,
+        args.metrics_hours,
+        args.clients,
+    )
+    .await
 }
 
 fn median(values: &[f64]) -> f64 {
