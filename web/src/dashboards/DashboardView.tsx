@@ -7,7 +7,8 @@ import { ApiError } from "../api";
 import { TimeRangePicker } from "../components/TimeRangePicker";
 import { seriesName } from "../metrics/promql";
 import { navigate, setNavigationGuard } from "../router";
-import { REFRESH_CHOICES, refreshMillis, resolveRange } from "../time";
+import { useAutoRefresh } from "../components/RefreshPicker";
+import { REFRESH_CHOICES, resolveRange } from "../time";
 import * as dash from "./dashApi";
 import { emptyQuery, Modal, ModalActions, newId, PanelEditor, SettingsDialog, VariablesEditor } from "./editors";
 import { Grid, itemOf } from "./Grid";
@@ -204,13 +205,7 @@ export function DashboardView({ org, search, canEdit }: Props) {
     }, fail);
   }, [doc !== null, defsKey, from, to, wantedKey, tick, org]); // eslint-disable-line react-hooks/exhaustive-deps
 
-  // Auto-refresh.
-  useEffect(() => {
-    const every = refreshMillis(refresh);
-    if (!every) return;
-    const timer = window.setInterval(() => setTick((n) => n + 1), every);
-    return () => window.clearInterval(timer);
-  }, [refresh]);
+  useAutoRefresh(refresh, () => setTick((n) => n + 1));
 
   // Unsaved changes: asked before leaving the dashboard or the page.
   useEffect(() => {

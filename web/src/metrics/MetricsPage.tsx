@@ -6,7 +6,8 @@ import { ApiError } from "../api";
 import type { EditorError } from "../components/CodeEditor";
 import { TimeRangePicker } from "../components/TimeRangePicker";
 import { navigate } from "../router";
-import { formatTime, REFRESH_CHOICES, refreshMillis, resolveRange } from "../time";
+import { RefreshPicker, useAutoRefresh } from "../components/RefreshPicker";
+import { formatTime, resolveRange } from "../time";
 import { InstantTable } from "./InstantTable";
 import { LabelBrowser } from "./LabelBrowser";
 import { MetricList } from "./MetricList";
@@ -135,13 +136,7 @@ export function MetricsPage({ org, search }: { org: string; search: string }) {
     return () => abort.abort();
   }, [org, state.query, state.from, state.to, state.view, chartStep, runCount]);
 
-  // Auto-refresh.
-  useEffect(() => {
-    const every = refreshMillis(state.refresh);
-    if (!every) return;
-    const timer = window.setInterval(() => setRunCount((n) => n + 1), every);
-    return () => window.clearInterval(timer);
-  }, [state.refresh]);
+  useAutoRefresh(state.refresh, () => setRunCount((n) => n + 1));
 
   // Completion asks the server once per selector and label while the span stays the same.
   const sources = useMemo((): CompletionSources => {
@@ -192,16 +187,7 @@ export function MetricsPage({ org, search }: { org: string; search: string }) {
             ))}
           </select>
         </label>
-        <label>
-          Refresh{" "}
-          <select aria-label="Auto-refresh" value={state.refresh} onChange={(e) => update({ refresh: e.target.value }, true)}>
-            {REFRESH_CHOICES.map((c) => (
-              <option key={c} value={c}>
-                {c}
-              </option>
-            ))}
-          </select>
-        </label>
+        <RefreshPicker value={state.refresh} onChange={(refresh) => update({ refresh }, true)} />
         <span className="spacer" />
         <div className="mode-switch" role="radiogroup" aria-label="View">
           <button type="button" role="radio" aria-checked={state.view === "chart"} onClick={() => setView("chart")}>

@@ -19,7 +19,8 @@ import { bucketMicros, decodeSpec, encodeSpec, type VisualizeSource } from "../l
 import { addSqlCondition, FilterError, filterToCondition, filterToSql, quoteIdent, toggleFilterTerm, valueCondition } from "../query";
 import { navigate } from "../router";
 import { type LogsState, type Mode, parseLogsState, serializeLogsState, SIZES } from "../state";
-import { bucketSeconds, REFRESH_CHOICES, refreshMillis, resolveRange } from "../time";
+import { RefreshPicker, useAutoRefresh } from "../components/RefreshPicker";
+import { bucketSeconds, resolveRange } from "../time";
 
 const MAX_LIVE_ROWS = 10_000;
 
@@ -210,13 +211,7 @@ export function LogsPage({ org, search, user = "" }: { org: string; search: stri
     return () => abort.abort();
   }, [org, sql, sqlResult.error, state.from, state.to, state.size, state.mode, state.query, runCount]); // eslint-disable-line react-hooks/exhaustive-deps
 
-  // Auto-refresh.
-  useEffect(() => {
-    const every = refreshMillis(state.refresh);
-    if (!every) return;
-    const timer = window.setInterval(() => setRunCount((n) => n + 1), every);
-    return () => window.clearInterval(timer);
-  }, [state.refresh]);
+  useAutoRefresh(state.refresh, () => setRunCount((n) => n + 1));
 
   // Live tail: records pushed by the server as they are ingested.
   const pausedRef = useRef(paused);
@@ -352,16 +347,7 @@ export function LogsPage({ org, search, user = "" }: { org: string; search: stri
           </select>
         </label>
         <TimeRangePicker range={{ from: state.from, to: state.to }} onChange={(r) => update({ from: r.from, to: r.to })} />
-        <label>
-          Refresh{" "}
-          <select aria-label="Auto-refresh" value={state.refresh} onChange={(e) => update({ refresh: e.target.value }, true)}>
-            {REFRESH_CHOICES.map((c) => (
-              <option key={c} value={c}>
-                {c}
-              </option>
-            ))}
-          </select>
-        </label>
+        <RefreshPicker value={state.refresh} onChange={(refresh) => update({ refresh }, true)} />
         <SavedViewsMenu org={org} state={state} onOpen={(next) => navigate(`/logs?${serializeLogsState(next, org)}`)} />
         <HistoryMenu
           entries={history}
