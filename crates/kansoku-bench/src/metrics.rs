@@ -486,11 +486,9 @@ async fn query_range(
         ("end", format!("{}", end as f64 / 1000.0)),
         ("step", format!("{}", step as f64 / 1000.0)),
     ];
-    let body: String = form
-        .iter()
-        .map(|(k, v)| format!("{k}={}", url_encode(v)))
-        .collect::<Vec<_>>()
-        .join("&");
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form.iter())
+        .finish();
     let mut request = client
         .post(&target.query_url)
         .header("Content-Type", "application/x-www-form-urlencoded")
@@ -507,18 +505,6 @@ async fn query_range(
         target.name
     );
     Ok((elapsed, answer["data"]["result"].clone()))
-}
-
-fn url_encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 /// `None` when two matrices hold the same series and values (relative 1e-6), else the first

@@ -1,25 +1,15 @@
 //! Helpers shared by the Prometheus API tests: form encoding and snappy framing.
 
-/// `text` percent-encoded for a URL query or a form body (RFC 3986 unreserved kept).
+/// `text` encoded for a URL query or a form body (`application/x-www-form-urlencoded`).
 pub fn percent_encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
 
 /// `pairs` as an `application/x-www-form-urlencoded` body or URL query.
 pub fn url_encoded(pairs: &[(&str, String)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v)))
-        .collect::<Vec<_>>()
-        .join("&")
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs.iter().map(|(k, v)| (*k, v.as_str())))
+        .finish()
 }
 
 /// Block-format snappy, as remote_write sends it.
