@@ -408,8 +408,8 @@ impl Alerts {
                 continue;
             }
             ran += 1;
+            let next = Some(runs.next_run_at);
             for window in &runs.windows {
-                let next = Some(runs.next_run_at);
                 if let Err(error) = self.run(&org, &alert, now, *window, next).await {
                     tracing::warn!(%org, alert = %alert.name, %error, "alert evaluation failed");
                 }
