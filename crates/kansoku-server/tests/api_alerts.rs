@@ -1126,7 +1126,6 @@ destinations:
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn promql_alerts_fire_once_per_series_with_its_labels() {
     use kansoku_ingest::decode::remote_write::v1;
-    use prost::Message;
     let server = start_server().await;
     let receiver = Receiver::start(200).await;
     let now_ms = now_micros() / 1000;
@@ -1152,18 +1151,7 @@ async fn promql_alerts_fire_once_per_series_with_its_labels() {
         timeseries: vec![depth("a", 3.0), depth("b", 9.0), depth("c", 12.0)],
         metadata: Vec::new(),
     };
-    let response = server
-        .root(Method::POST, "/api/default/prometheus/api/v1/write")
-        .header("Content-Type", "application/x-protobuf")
-        .header("Content-Encoding", "snappy")
-        .body(
-            snap::raw::Encoder::new()
-                .compress_vec(&request.encode_to_vec())
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let response = common::prometheus::write_v1(&server, "default", &request).await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     let (status, body) = call(
         &server,

@@ -10,7 +10,6 @@ mod common;
 use common::prometheus::*;
 use common::*;
 use kansoku_ingest::decode::remote_write::v1;
-use prost::Message;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -656,15 +655,7 @@ async fn promql_answers(
 async fn the_builtin_kubernetes_dashboard_answers_from_cadvisor_and_from_kubeletstats() {
     let server = TestServer::start().await;
     let now = now_ms();
-    let body = snappy(&cadvisor_request(now).encode_to_vec());
-    let response = server
-        .root(Method::POST, "/api/cadvisor/prometheus/api/v1/write")
-        .header("Content-Type", "application/x-protobuf")
-        .header("Content-Encoding", "snappy")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let response = write_v1(&server, "cadvisor", &cadvisor_request(now)).await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     let response = server
         .root(Method::POST, "/api/otel/v1/metrics")

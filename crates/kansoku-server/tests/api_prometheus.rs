@@ -35,18 +35,6 @@ fn series(labels: &[(&str, &str)], samples: &[(i64, f64)]) -> v1::TimeSeries {
     }
 }
 
-async fn write_v1(server: &TestServer, org: &str, request: &v1::WriteRequest) -> reqwest::Response {
-    server
-        .root(Method::POST, &format!("/api/{org}/prometheus/api/v1/write"))
-        .header("Content-Type", "application/x-protobuf")
-        .header("Content-Encoding", "snappy")
-        .header("X-Prometheus-Remote-Write-Version", "0.1.0")
-        .body(snappy(&request.encode_to_vec()))
-        .send()
-        .await
-        .unwrap()
-}
-
 async fn get(server: &TestServer, path_and_query: &str) -> (StatusCode, Value) {
     json_of(
         server
