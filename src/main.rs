@@ -5,6 +5,12 @@ use std::process::ExitCode;
 use clap::Parser;
 use kansoku_server::{Cli, Command};
 
+/// mimalloc instead of glibc's malloc: ingest and flush allocate and free many short-lived
+/// buffers of every size, and glibc spent a quarter of the metrics ingest CPU in `malloc`,
+/// `free` and heap consolidation (docs/benchmarks.md, issue 10).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {

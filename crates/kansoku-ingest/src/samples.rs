@@ -7,6 +7,7 @@
 //! batch, not once per sample. Series that cannot be stored are refused with a reason and
 //! counted; the rest of the request is stored.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -149,10 +150,13 @@ pub fn build_batches(
     let newest =
         now_micros.saturating_add(i64::try_from(config.max_future.as_micros()).unwrap_or(i64::MAX));
     let mut columns: BTreeMap<String, DictionaryColumn> = BTreeMap::new();
-    let mut timestamps: Vec<i64> = Vec::new();
-    let mut values: Vec<f64> = Vec::new();
+    let sample_count: usize = write.series.iter().map(|s| s.samples.len()).sum();
+    let mut timestamps: Vec<i64> = Vec::with_capacity(sample_count);
+    let mut values: Vec<f64> = Vec::with_capacity(sample_count);
     let mut exemplars = ExemplarRows::default();
     let mut raw_bytes = 0u64;
+    // The type of each metric name, looked up once per request (a request repeats names).
+    let mut types: HashMap<&str, Option<String>> = HashMap::new();
     for series in &write.series {
         let labels = match checked_labels(series, config) {
             Ok(labels) => labels,
@@ -187,7 +191,7 @@ pub fn build_batches(
                     samples: out_of_window,
                     message: format!(
                         "sample time outside the accepted window (KANSOKU_INGEST_MAX_AGE, KANSOKU_INGEST_MAX_FUTURE), e.g. in {}",
-                        describe(&labels)
+                        describe(&series.labels)
                     ),
                 },
             );
@@ -196,24 +200,31 @@ pub fn build_batches(
         let name = labels
             .iter()
             .find(|(n, _)| n == NAME_COLUMN)
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| *v)
             .unwrap_or_default();
         let label_bytes: usize = labels.iter().map(|(n, v)| n.len() + v.len()).sum();
         raw_bytes += (rows * (16 + label_bytes)) as u64;
         if rows > 0 {
-            let metric_type = series
-                .metric_type
-                .map(str::to_string)
-                .or_else(|| known_types(name));
+            let metric_type = match series.metric_type {
+                Some(known) => Some(known),
+                None => types
+                    .entry(name)
+                    .or_insert_with(|| known_types(name))
+                    .as_deref(),
+            };
             let all_labels = labels
                 .iter()
-                .map(|(n, v)| (n.as_str(), Some(v.as_str())))
-                .chain(std::iter::once((TYPE_COLUMN, metric_type.as_deref())));
+                .map(|(n, v)| (n.as_ref(), Some(*v)))
+                .chain(std::iter::once((TYPE_COLUMN, metric_type)));
             for (column, value) in all_labels {
-                columns
-                    .entry(column.to_string())
-                    .or_insert_with(|| DictionaryColumn::new(start))
-                    .push(value, rows, start);
+                match columns.get_mut(column) {
+                    Some(existing) => existing.push(value, rows, start),
+                    None => {
+                        let mut created = DictionaryColumn::new(start);
+                        created.push(value, rows, start);
+                        columns.insert(column.to_string(), created);
+                    }
+                }
             }
         }
         for exemplar in &series.exemplars {
@@ -255,11 +266,11 @@ pub fn build_batches(
 
 /// The series' labels as columns: names checked, empty values dropped, reserved names renamed,
 /// sorted by name.
-fn checked_labels(
-    series: &SeriesWrite,
+fn checked_labels<'s>(
+    series: &'s SeriesWrite,
     config: &IngestConfig,
-) -> Result<Vec<(String, String)>, String> {
-    let mut labels: Vec<(String, String)> = Vec::with_capacity(series.labels.len());
+) -> Result<Vec<(Cow<'s, str>, &'s str)>, String> {
+    let mut labels: Vec<(Cow<'s, str>, &'s str)> = Vec::with_capacity(series.labels.len());
     for (name, value) in &series.labels {
         if name.is_empty() {
             return Err(format!(
@@ -278,9 +289,12 @@ fn checked_labels(
         if value.is_empty() {
             continue;
         }
-        labels.push((label_column(name).into_owned(), value.clone()));
+        labels.push((label_column(name), value.as_str()));
     }
-    labels.sort();
+    // Senders sort labels already (remote_write requires it); sort only when they did not.
+    if !labels.is_sorted() {
+        labels.sort();
+    }
     if let Some(pair) = labels.windows(2).find(|pair| pair[0].0 == pair[1].0) {
         return Err(format!(
             "label {:?} appears twice in {}",
@@ -330,6 +344,8 @@ struct DictionaryColumn {
     keys: Vec<Option<i32>>,
     index: HashMap<String, i32>,
     values: Vec<String>,
+    /// The key of the last value pushed: consecutive series often share a value.
+    last: Option<i32>,
 }
 
 impl DictionaryColumn {
@@ -339,20 +355,30 @@ impl DictionaryColumn {
             keys: vec![None; rows_before],
             index: HashMap::new(),
             values: Vec::new(),
+            last: None,
         }
     }
 
     /// Appends `value` for `rows` rows starting at row `start` (nulls fill any gap before).
     fn push(&mut self, value: Option<&str>, rows: usize, start: usize) {
         self.keys.resize(start, None);
-        let key = value.map(|value| match self.index.get(value) {
-            Some(key) => *key,
-            None => {
-                let key = self.values.len() as i32;
-                self.values.push(value.to_string());
-                self.index.insert(value.to_string(), key);
-                key
+        let key = value.map(|value| {
+            if let Some(last) = self.last
+                && self.values[last as usize] == value
+            {
+                return last;
             }
+            let key = match self.index.get(value) {
+                Some(key) => *key,
+                None => {
+                    let key = self.values.len() as i32;
+                    self.values.push(value.to_string());
+                    self.index.insert(value.to_string(), key);
+                    key
+                }
+            };
+            self.last = Some(key);
+            key
         });
         self.keys.extend(std::iter::repeat_n(key, rows));
     }
@@ -381,7 +407,7 @@ struct ExemplarRows {
 }
 
 impl ExemplarRows {
-    fn push(&mut self, exemplar: &ExemplarWrite, metric: &str, series: &[(String, String)]) {
+    fn push(&mut self, exemplar: &ExemplarWrite, metric: &str, series: &[(Cow<'_, str>, &str)]) {
         self.timestamps
             .push(exemplar.timestamp_ms.saturating_mul(1000));
         self.values.push(exemplar.value);
@@ -424,10 +450,10 @@ impl ExemplarRows {
 }
 
 /// Labels as a JSON object (sorted by name).
-pub fn labels_json(labels: &[(String, String)]) -> String {
+pub fn labels_json<N: AsRef<str>, V: AsRef<str>>(labels: &[(N, V)]) -> String {
     let map: BTreeMap<&str, &str> = labels
         .iter()
-        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .map(|(n, v)| (n.as_ref(), v.as_ref()))
         .collect();
     serde_json::to_string(&map).unwrap_or_else(|_| "{}".to_string())
 }

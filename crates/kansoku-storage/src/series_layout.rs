@@ -9,6 +9,7 @@
 //!   never expands them into one string per sample; the file carries no Arrow schema hint, so
 //!   readers see plain UTF-8 columns.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, UInt32Array};
@@ -188,16 +189,7 @@ fn sort_by_series(batch: &RecordBatch, labels: &[usize]) -> Result<(RecordBatch,
         return Ok((batch.clone(), ranks));
     }
     let timestamps = batch.column(0).as_primitive::<Int64Type>().values();
-    let mut order: Vec<u32> = (0..batch.num_rows() as u32).collect();
-    order.sort_by(|&a, &b| {
-        let (a, b) = (a as usize, b as usize);
-        ranks
-            .iter()
-            .map(|column| column[a].cmp(&column[b]))
-            .find(|ordering| ordering.is_ne())
-            .unwrap_or(std::cmp::Ordering::Equal)
-            .then(timestamps[a].cmp(&timestamps[b]))
-    });
+    let order = series_order(&ranks, timestamps);
     let sorted_ranks = ranks
         .iter()
         .map(|column| order.iter().map(|&row| column[row as usize]).collect())
@@ -206,28 +198,113 @@ fn sort_by_series(batch: &RecordBatch, labels: &[usize]) -> Result<(RecordBatch,
     Ok((sorted, sorted_ranks))
 }
 
+/// The row order of a stable sort by (label ranks, timestamp), computed run by run.
+///
+/// Rows arrive in runs: a request holds each series' samples together and in time order. Each
+/// run (consecutive rows with the same ranks and non-decreasing timestamps) gets its series'
+/// position among the distinct series (rank tuples are hashed, and only distinct ones compared),
+/// runs are sorted by (series position, first timestamp, first row), and a series whose runs
+/// overlap in time (out-of-order samples) has its rows sorted by (timestamp, row).
+fn series_order(ranks: &[Vec<u32>], timestamps: &[i64]) -> Vec<u32> {
+    let rows = timestamps.len();
+    let same_series = |a: usize, b: usize| ranks.iter().all(|column| column[a] == column[b]);
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    let mut start = 0;
+    for row in 1..=rows {
+        let continues =
+            row < rows && same_series(row - 1, row) && timestamps[row - 1] <= timestamps[row];
+        if !continues {
+            runs.push((start, row));
+            start = row;
+        }
+    }
+    let mut series_ids: HashMap<Vec<u32>, u32> = HashMap::new();
+    let mut key: Vec<u32> = Vec::with_capacity(ranks.len());
+    let run_series: Vec<u32> = runs
+        .iter()
+        .map(|&(run_start, _)| {
+            key.clear();
+            key.extend(ranks.iter().map(|column| column[run_start]));
+            if let Some(&id) = series_ids.get(key.as_slice()) {
+                return id;
+            }
+            let id = series_ids.len() as u32;
+            series_ids.insert(key.clone(), id);
+            id
+        })
+        .collect();
+    let mut distinct: Vec<(Vec<u32>, u32)> = series_ids.into_iter().collect();
+    distinct.sort_unstable();
+    let mut position_of = vec![0u32; distinct.len()];
+    for (position, (_, id)) in distinct.iter().enumerate() {
+        position_of[*id as usize] = position as u32;
+    }
+    let mut keyed: Vec<(u32, i64, usize, usize)> = runs
+        .iter()
+        .zip(&run_series)
+        .map(|(&(run_start, run_end), &id)| {
+            (
+                position_of[id as usize],
+                timestamps[run_start],
+                run_start,
+                run_end,
+            )
+        })
+        .collect();
+    keyed.sort_unstable();
+    let mut order: Vec<u32> = Vec::with_capacity(rows);
+    let mut group_start = 0;
+    while group_start < keyed.len() {
+        let series = keyed[group_start].0;
+        let mut group_end = group_start + 1;
+        while group_end < keyed.len() && keyed[group_end].0 == series {
+            group_end += 1;
+        }
+        let group = &keyed[group_start..group_end];
+        // Concatenating the runs is the stable order when each run starts after the previous
+        // one ends (at the same instant, only if it also came later in the batch).
+        let disjoint = group.windows(2).all(|pair| {
+            let (last, first) = (timestamps[pair[0].3 - 1], timestamps[pair[1].2]);
+            last < first || (last == first && pair[0].2 < pair[1].2)
+        });
+        let before = order.len();
+        for &(_, _, run_start, run_end) in group {
+            order.extend(run_start as u32..run_end as u32);
+        }
+        if !disjoint {
+            order[before..].sort_unstable_by_key(|&row| (timestamps[row as usize], row));
+        }
+        group_start = group_end;
+    }
+    order
+}
+
 /// Each row's rank among the column's values: 0 for null, then 1, 2 … in ascending byte order,
 /// equal values sharing a rank.
 fn value_ranks(column: &ArrayRef) -> Result<Vec<u32>> {
     if let Some(dictionary) = column.as_dictionary_opt::<Int32Type>()
         && let Some(values) = dictionary.values().as_string_opt::<i32>()
     {
-        // Rank the dictionary's values (a concatenation can repeat one), then map the keys.
-        let mut by_value: Vec<usize> = (0..values.len()).collect();
-        by_value.sort_by(|&a, &b| text_at(values, a).cmp(&text_at(values, b)));
-        let mut value_rank = vec![0u32; values.len()];
-        let mut rank = 0u32;
-        for (position, &value) in by_value.iter().enumerate() {
-            if text_at(values, value).is_none() {
-                continue; // a null value ranks with null keys: 0
-            }
-            let is_new =
-                position == 0 || text_at(values, by_value[position - 1]) != text_at(values, value);
-            if is_new {
-                rank += 1;
-            }
-            value_rank[value] = rank;
+        // Rank the dictionary's distinct values (a concatenation repeats them, once per
+        // request), then map the keys: values are hashed once and only distinct ones compared.
+        let mut distinct: HashMap<&str, u32> = HashMap::new();
+        let value_ids: Vec<Option<u32>> = (0..values.len())
+            .map(|index| {
+                let text = text_at(values, index)?;
+                let next = distinct.len() as u32;
+                Some(*distinct.entry(text).or_insert(next))
+            })
+            .collect();
+        let mut sorted: Vec<(&str, u32)> = distinct.into_iter().collect();
+        sorted.sort_unstable();
+        let mut rank_of_id = vec![0u32; sorted.len()];
+        for (position, (_, id)) in sorted.iter().enumerate() {
+            rank_of_id[*id as usize] = position as u32 + 1;
         }
+        let value_rank: Vec<u32> = value_ids
+            .iter()
+            .map(|id| id.map_or(0, |id| rank_of_id[id as usize]))
+            .collect();
         let keys = dictionary.keys();
         return Ok((0..keys.len())
             .map(|row| {
@@ -296,6 +373,48 @@ mod tests {
     use super::*;
     use arrow::array::{DictionaryArray, Float64Array, Int64Array, StringArray};
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+    /// The order `series_order` must reproduce: a stable sort of the rows by (ranks, time).
+    fn naive_order(ranks: &[Vec<u32>], timestamps: &[i64]) -> Vec<u32> {
+        let mut order: Vec<u32> = (0..timestamps.len() as u32).collect();
+        order.sort_by_key(|&row| {
+            let row = row as usize;
+            (
+                ranks.iter().map(|c| c[row]).collect::<Vec<_>>(),
+                timestamps[row],
+            )
+        });
+        order
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn run_order_equals_a_stable_sort_by_series_then_time(
+            rows in proptest::collection::vec((0u32..3, 0u32..3, 0i64..6), 0..80),
+        ) {
+            let ranks = vec![
+                rows.iter().map(|r| r.0).collect::<Vec<_>>(),
+                rows.iter().map(|r| r.1).collect::<Vec<_>>(),
+            ];
+            let timestamps: Vec<i64> = rows.iter().map(|r| r.2).collect();
+            proptest::prop_assert_eq!(series_order(&ranks, &timestamps), naive_order(&ranks, &timestamps));
+        }
+    }
+
+    #[test]
+    fn runs_of_requests_in_any_order_sort_like_rows() {
+        // Two requests, each with series a then b; the second request is older (a replay).
+        let ranks = vec![vec![1, 1, 2, 2, 1, 1, 2, 2]];
+        let timestamps = vec![30, 40, 30, 40, 10, 30, 10, 20];
+        assert_eq!(
+            series_order(&ranks, &timestamps),
+            naive_order(&ranks, &timestamps)
+        );
+        assert_eq!(
+            series_order(&ranks, &timestamps),
+            vec![4, 0, 5, 1, 6, 7, 2, 3]
+        );
+    }
 
     fn batch(rows: &[(i64, &str, Option<&str>, f64)]) -> RecordBatch {
         let schema = Arc::new(Schema::new(vec![

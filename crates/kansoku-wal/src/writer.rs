@@ -1,7 +1,7 @@
 //! Appending: a synchronous [`SegmentWriter`] and the group-commit thread around it ([`WalWriter`]).
 
 use std::fs::{File, OpenOptions};
-use std::io::{Seek, SeekFrom, Write};
+use std::io::{IoSlice, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -86,20 +86,29 @@ impl SegmentWriter {
             });
         }
         let total: usize = payloads.iter().map(|p| p.len() + FRAME_LEN).sum();
-        let mut buffer = Vec::with_capacity(total);
-        for payload in payloads {
-            // Length fits: checked against MAX_PAYLOAD_LEN (< u32::MAX) above.
-            buffer.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-            buffer.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
-            buffer.extend_from_slice(payload);
-        }
-        let written = self.write_and_sync(&buffer);
+        let frames: Vec<[u8; FRAME_LEN]> = payloads
+            .iter()
+            .map(|payload| {
+                let mut frame = [0u8; FRAME_LEN];
+                // Length fits: checked against MAX_PAYLOAD_LEN (< u32::MAX) above.
+                frame[..4].copy_from_slice(&(payload.len() as u32).to_le_bytes());
+                frame[4..].copy_from_slice(&crc32fast::hash(payload).to_le_bytes());
+                frame
+            })
+            .collect();
+        // Frames and payloads go out with writev: the payloads are not copied into one buffer.
+        let mut slices: Vec<IoSlice<'_>> = frames
+            .iter()
+            .zip(payloads)
+            .flat_map(|(frame, payload)| [IoSlice::new(frame), IoSlice::new(payload)])
+            .collect();
+        let written = self.write_and_sync(&mut slices);
         if let Err(error) = written {
             self.repair_after_failed_write();
             return Err(error);
         }
-        self.good_len += buffer.len() as u64;
-        self.metrics.appended_bytes.inc_by(buffer.len() as u64);
+        self.good_len += total as u64;
+        self.metrics.appended_bytes.inc_by(total as u64);
         self.metrics.appended_records.inc_by(payloads.len() as u64);
         self.metrics.group_commits.inc();
         Ok(())
@@ -121,10 +130,8 @@ impl SegmentWriter {
         Ok(sealed)
     }
 
-    fn write_and_sync(&mut self, buffer: &[u8]) -> Result<()> {
-        self.file
-            .write_all(buffer)
-            .map_err(|e| Error::io(&self.path, e))?;
+    fn write_and_sync(&mut self, slices: &mut [IoSlice<'_>]) -> Result<()> {
+        write_all_vectored(&mut self.file, slices).map_err(|e| Error::io(&self.path, e))?;
         if self.fsync {
             let started = Instant::now();
             self.file
@@ -288,6 +295,25 @@ fn duplicate(error: &Error, message: &str) -> Error {
         Error::Poisoned(reason) => Error::Poisoned(reason.clone()),
         Error::Stopped => Error::Stopped,
     }
+}
+
+/// Writes every byte of `slices` (std's `write_all_vectored` is not stable yet).
+fn write_all_vectored(file: &mut File, mut slices: &mut [IoSlice<'_>]) -> std::io::Result<()> {
+    IoSlice::advance_slices(&mut slices, 0);
+    while !slices.is_empty() {
+        match file.write_vectored(slices) {
+            Ok(0) => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::WriteZero,
+                    "the WAL file accepted no more bytes",
+                ));
+            }
+            Ok(written) => IoSlice::advance_slices(&mut slices, written),
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
