@@ -75,15 +75,93 @@ pub fn decode(payload: &[u8]) -> Result<WalBatch> {
         stream_type,
         StreamName::normalise(stream)?,
     );
-    let mut reader = StreamReader::try_new(Cursor::new(&payload[cursor.at..]), None)?;
-    let batch = reader
-        .next()
-        .ok_or_else(|| Error::Internal("wal payload without a batch".to_string()))??;
+    let batch = read_ipc_batch(&payload[cursor.at..])?;
     Ok(WalBatch {
         key,
         raw_bytes,
         batch,
     })
+}
+
+/// The one batch of an Arrow IPC stream. Arrow's reader panics on some malformed streams (a
+/// schema message without fields unwraps a `None`, found by the `wal_payload` fuzz target):
+/// such a payload is reported as corrupt like any other, so replay counts it instead of the
+/// process failing to start.
+fn read_ipc_batch(ipc: &[u8]) -> Result<RecordBatch> {
+    check_ipc_framing(ipc)?;
+    let read = || -> Result<RecordBatch> {
+        let mut reader = StreamReader::try_new(Cursor::new(ipc), None)?;
+        reader
+            .next()
+            .ok_or_else(|| Error::Internal("wal payload without a batch".to_string()))?
+            .map_err(Error::from)
+    };
+    std::panic::catch_unwind(read).unwrap_or_else(|_| {
+        Err(Error::Internal(
+            "corrupt wal payload: its Arrow IPC stream is malformed".to_string(),
+        ))
+    })
+}
+
+/// Checks an Arrow IPC stream's framing before Arrow reads it: every message's metadata is a
+/// valid flatbuffer, its body lies within the payload, and no batch or column claims more
+/// values than its body could hold. Arrow trusts these lengths and allocates what they claim:
+/// a corrupt one would abort the process on allocation failure, which `catch_unwind` cannot
+/// turn into an error.
+fn check_ipc_framing(ipc: &[u8]) -> Result<()> {
+    let corrupt = |why: &str| Error::Internal(format!("corrupt wal payload: {why}"));
+    let word_at = |at: usize| -> Option<u32> {
+        let bytes = ipc.get(at..at.checked_add(4)?)?;
+        Some(u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
+    };
+    let mut at = 0usize;
+    while at < ipc.len() {
+        let mut metadata_len = word_at(at).ok_or_else(|| corrupt("truncated IPC message"))?;
+        at += 4;
+        if metadata_len == u32::MAX {
+            metadata_len = word_at(at).ok_or_else(|| corrupt("truncated IPC message"))?;
+            at += 4;
+        }
+        if metadata_len == 0 {
+            return Ok(());
+        }
+        let metadata_end = at
+            .checked_add(metadata_len as usize)
+            .filter(|end| *end <= ipc.len())
+            .ok_or_else(|| corrupt("IPC metadata beyond the payload"))?;
+        let message = arrow::ipc::root_as_message(&ipc[at..metadata_end])
+            .map_err(|e| corrupt(&format!("invalid IPC metadata: {e}")))?;
+        let body_len = usize::try_from(message.bodyLength())
+            .map_err(|_| corrupt("negative IPC body length"))?;
+        let body_end = metadata_end
+            .checked_add(body_len)
+            .filter(|end| *end <= ipc.len())
+            .ok_or_else(|| corrupt("IPC body beyond the payload"))?;
+        let batch = message
+            .header_as_record_batch()
+            .or_else(|| message.header_as_dictionary_batch().and_then(|d| d.data()));
+        if let Some(batch) = batch {
+            // A boolean column holds 8 values per byte: no column can hold more.
+            let most = (body_len as u64).saturating_mul(8);
+            let lengths = std::iter::once(batch.length()).chain(
+                batch
+                    .nodes()
+                    .into_iter()
+                    .flatten()
+                    .map(|node| node.length()),
+            );
+            for length in lengths {
+                if u64::try_from(length)
+                    .ok()
+                    .is_none_or(|length| length > most)
+                {
+                    return Err(corrupt("IPC batch longer than its body"));
+                }
+            }
+        }
+        at = body_end;
+    }
+    Ok(())
 }
 
 struct Reader<'a> {

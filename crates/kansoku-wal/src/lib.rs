@@ -33,7 +33,7 @@ mod writer;
 
 pub use error::{Error, Result};
 pub use metrics::WalMetrics;
-pub use reader::{SegmentContents, TailState, read_segment};
+pub use reader::{SegmentContents, TailState, parse_segment, read_segment};
 pub use segment::{list_segments, remove_segments_through, segment_path};
 pub use writer::{SegmentWriter, WalWriter};
 

@@ -39,7 +39,9 @@ pub fn read_segment(path: &Path, id: u64) -> Result<SegmentContents> {
     Ok(parse_segment(&bytes, id))
 }
 
-pub(crate) fn parse_segment(bytes: &[u8], id: u64) -> SegmentContents {
+/// Parses the bytes of a segment (whose file name says it is segment `id`): every valid record,
+/// and how the segment ended. Never panics, whatever the bytes.
+pub fn parse_segment(bytes: &[u8], id: u64) -> SegmentContents {
     let file_len = bytes.len() as u64;
     let corrupt = |valid_len: usize, reason: String| TailState::Corrupt {
         valid_len: valid_len as u64,
