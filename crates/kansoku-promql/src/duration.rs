@@ -36,7 +36,10 @@ pub fn parse_duration(text: &str) -> Option<i64> {
             "y" => 31_536_000_000,
             _ => return None,
         };
-        total += number * scale;
+        // Overflow is refused, not wrapped (found by the `promql` fuzz target).
+        total = number
+            .checked_mul(scale)
+            .and_then(|part| total.checked_add(part))?;
     }
     Some(if negative { -total } else { total })
 }
@@ -55,5 +58,10 @@ mod tests {
         assert_eq!(parse_duration("-5m"), Some(-300_000));
         assert_eq!(parse_duration("5x"), None);
         assert_eq!(parse_duration(""), None);
+        assert_eq!(parse_duration("9223372036854775807y"), None);
+        assert_eq!(
+            parse_duration("9000000000000000000ms9000000000000000000ms"),
+            None
+        );
     }
 }
