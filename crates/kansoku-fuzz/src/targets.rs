@@ -153,7 +153,7 @@ fn otlp_json(data: &[u8]) {
 }
 
 /// Builds the rows a decoded metrics request would be stored as.
-fn store_samples(write: &MetricsWrite) {
+fn store_samples<L: AsRef<str>>(write: &MetricsWrite<L>) {
     let config = IngestConfig::with_defaults("fuzz", "/nonexistent");
     let mut refused = write.refused.clone();
     let _ = build_batches(write, &config, NOW_MS * 1000, &|_| None, &mut refused);
@@ -172,6 +172,11 @@ fn remote_write_body(data: &[u8]) {
     let Ok(decompressed) = remote_write::decompress(body, MAX_DECOMPRESSED) else {
         return;
     };
+    if version == remote_write::Version::V1
+        && let Err(difference) = remote_write::check_v1_against_prost(&decompressed)
+    {
+        panic!("remote_write 1.0 decoders disagree: {difference}");
+    }
     if let Ok(write) = remote_write::decode(&decompressed, version) {
         store_samples(&write);
     }

@@ -12,6 +12,12 @@ pub enum Error {
     /// The body cannot be read as the format it claims to be.
     #[error("{0}")]
     InvalidBody(String),
+    /// The body's content type or encoding is not one this API takes.
+    #[error("{0}")]
+    UnsupportedBody(String),
+    /// The body is larger than the limit once decompressed.
+    #[error("{0}")]
+    BodyTooLarge(String),
     /// A stream or organisation name is invalid.
     #[error(transparent)]
     InvalidName(#[from] NameError),
@@ -43,10 +49,23 @@ pub enum Error {
     Internal(String),
 }
 
+impl From<crate::decode::remote_write::BodyError> for Error {
+    fn from(error: crate::decode::remote_write::BodyError) -> Error {
+        use crate::decode::remote_write::BodyError;
+        match error {
+            BodyError::Unsupported(message) => Error::UnsupportedBody(message),
+            BodyError::Invalid(message) => Error::InvalidBody(message),
+            BodyError::TooLarge(message) => Error::BodyTooLarge(message),
+        }
+    }
+}
+
 impl CodedError for Error {
     fn code(&self) -> ErrorCode {
         match self {
             Error::InvalidBody(_) | Error::InvalidName(_) => ErrorCode::BadRequest,
+            Error::UnsupportedBody(_) => ErrorCode::UnsupportedMediaType,
+            Error::BodyTooLarge(_) => ErrorCode::PayloadTooLarge,
             Error::Overloaded { .. } | Error::NotReady(_) => ErrorCode::Unavailable,
             Error::Wal(e) => e.code(),
             Error::Meta(e) => e.code(),

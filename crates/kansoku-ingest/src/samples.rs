@@ -22,35 +22,36 @@ use kansoku_meta::MetricMetadata;
 use crate::config::IngestConfig;
 use crate::error::DiscardReason;
 
-/// One exemplar of a series.
+/// One exemplar of a series; `L` is the label string type (owned, or borrowed from the
+/// request body by decoders that do not copy).
 #[derive(Debug, Clone, PartialEq)]
-pub struct ExemplarWrite {
+pub struct ExemplarWrite<L = String> {
     /// Its labels (`trace_id`, `span_id`…).
-    pub labels: Vec<(String, String)>,
+    pub labels: Vec<(L, L)>,
     /// Its value.
     pub value: f64,
     /// Milliseconds since the epoch.
     pub timestamp_ms: i64,
 }
 
-/// One series with its samples.
+/// One series with its samples; `L` is the label string type.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct SeriesWrite {
+pub struct SeriesWrite<L = String> {
     /// Labels as sent, the metric name under `__name__`.
-    pub labels: Vec<(String, String)>,
+    pub labels: Vec<(L, L)>,
     /// `counter`, `gauge`, `histogram`, `summary`… when the protocol tells.
     pub metric_type: Option<&'static str>,
     /// `(milliseconds since the epoch, value)`, stale markers bit-exact.
     pub samples: Vec<(i64, f64)>,
     /// Exemplars.
-    pub exemplars: Vec<ExemplarWrite>,
+    pub exemplars: Vec<ExemplarWrite<L>>,
 }
 
-/// A decoded metrics request.
+/// A decoded metrics request; `L` is the label string type.
 #[derive(Debug, Clone, Default)]
-pub struct MetricsWrite {
+pub struct MetricsWrite<L = String> {
     /// Series with their samples.
-    pub series: Vec<SeriesWrite>,
+    pub series: Vec<SeriesWrite<L>>,
     /// Metadata of metric families.
     pub metadata: Vec<MetricMetadata>,
     /// Items refused while decoding: reason, how many samples, why.
@@ -138,8 +139,8 @@ pub struct SampleBatches {
 /// Builds the batches of `write`, refusing invalid series and samples outside the accepted
 /// time window (added to `refused`). `known_types` gives the type of metric names sent without
 /// one (remote_write 1.0 sends metadata separately).
-pub fn build_batches(
-    write: &MetricsWrite,
+pub fn build_batches<L: AsRef<str>>(
+    write: &MetricsWrite<L>,
     config: &IngestConfig,
     now_micros: i64,
     known_types: &dyn Fn(&str) -> Option<String>,
@@ -266,12 +267,13 @@ pub fn build_batches(
 
 /// The series' labels as columns: names checked, empty values dropped, reserved names renamed,
 /// sorted by name.
-fn checked_labels<'s>(
-    series: &'s SeriesWrite,
+fn checked_labels<'s, L: AsRef<str>>(
+    series: &'s SeriesWrite<L>,
     config: &IngestConfig,
 ) -> Result<Vec<(Cow<'s, str>, &'s str)>, String> {
     let mut labels: Vec<(Cow<'s, str>, &'s str)> = Vec::with_capacity(series.labels.len());
     for (name, value) in &series.labels {
+        let (name, value) = (name.as_ref(), value.as_ref());
         if name.is_empty() {
             return Err(format!(
                 "a label without a name in {}",
@@ -289,7 +291,7 @@ fn checked_labels<'s>(
         if value.is_empty() {
             continue;
         }
-        labels.push((label_column(name), value.as_str()));
+        labels.push((label_column(name), value));
     }
     // Senders sort labels already (remote_write requires it); sort only when they did not.
     if !labels.is_sorted() {
@@ -320,16 +322,16 @@ fn checked_labels<'s>(
 }
 
 /// A series in Prometheus' text form, cut short for messages.
-pub fn describe(labels: &[(String, String)]) -> String {
+pub fn describe<L: AsRef<str>>(labels: &[(L, L)]) -> String {
     let name = labels
         .iter()
-        .find(|(n, _)| n == NAME_COLUMN)
-        .map(|(_, v)| v.as_str())
+        .find(|(n, _)| n.as_ref() == NAME_COLUMN)
+        .map(|(_, v)| v.as_ref())
         .unwrap_or_default();
     let rest: Vec<String> = labels
         .iter()
-        .filter(|(n, _)| n != NAME_COLUMN)
-        .map(|(n, v)| format!("{n}={v:?}"))
+        .filter(|(n, _)| n.as_ref() != NAME_COLUMN)
+        .map(|(n, v)| format!("{}={:?}", n.as_ref(), v.as_ref()))
         .collect();
     let text = format!("{name}{{{}}}", rest.join(", "));
     if text.len() > 200 {
@@ -407,7 +409,12 @@ struct ExemplarRows {
 }
 
 impl ExemplarRows {
-    fn push(&mut self, exemplar: &ExemplarWrite, metric: &str, series: &[(Cow<'_, str>, &str)]) {
+    fn push<L: AsRef<str>>(
+        &mut self,
+        exemplar: &ExemplarWrite<L>,
+        metric: &str,
+        series: &[(Cow<'_, str>, &str)],
+    ) {
         self.timestamps
             .push(exemplar.timestamp_ms.saturating_mul(1000));
         self.values.push(exemplar.value);
@@ -418,8 +425,8 @@ impl ExemplarRows {
             exemplar
                 .labels
                 .iter()
-                .find(|(n, _)| n == "trace_id" || n == "traceID" || n == "traceId")
-                .map(|(_, v)| v.clone()),
+                .find(|(n, _)| matches!(n.as_ref(), "trace_id" | "traceID" | "traceId"))
+                .map(|(_, v)| v.as_ref().to_string()),
         );
     }
 

@@ -7,7 +7,9 @@ pub mod flatten;
 pub mod json;
 pub mod ndjson;
 pub mod otlp;
+pub mod protowire;
 pub mod remote_write;
+mod remote_write_v1;
 
 /// Strips a UTF-8 byte-order mark.
 pub fn strip_bom(body: &[u8]) -> &[u8] {

@@ -6,8 +6,11 @@
 //! histograms are refused with a count (Prometheus sends them only with
 //! `send_native_histograms: true`); their bytes are skipped, not decoded.
 
+use std::borrow::Cow;
+
 use kansoku_meta::MetricMetadata;
 
+use super::remote_write_v1::Decoded;
 use crate::error::DiscardReason;
 use crate::samples::{ExemplarWrite, MetricsWrite, Refusal, SeriesWrite, add_refusal};
 
@@ -94,12 +97,16 @@ pub fn decompress(body: &[u8], max_bytes: usize) -> Result<Vec<u8>, BodyError> {
         .map_err(|e| BodyError::Invalid(format!("corrupt snappy body: {e}")))
 }
 
-/// Decodes a decompressed body.
-pub fn decode(body: &[u8], version: Version) -> Result<MetricsWrite, BodyError> {
+/// Label strings of a decoded body: borrowed from it (1.0) or owned (2.0's symbol table).
+pub type Label<'a> = Cow<'a, str>;
+
+/// Decodes a decompressed body. remote_write 1.0, what Prometheus sends, is decoded without
+/// copying its label strings ([`super::remote_write_v1`]).
+pub fn decode(body: &[u8], version: Version) -> Result<MetricsWrite<Label<'_>>, BodyError> {
     use prost::Message;
     match version {
         Version::V1 => {
-            let request = v1::WriteRequest::decode(body).map_err(|e| {
+            let request = super::remote_write_v1::decode(body).map_err(|e| {
                 BodyError::Invalid(format!("invalid remote write 1.0 protobuf: {e}"))
             })?;
             Ok(from_v1(request))
@@ -111,6 +118,92 @@ pub fn decode(body: &[u8], version: Version) -> Result<MetricsWrite, BodyError> 
             from_v2(request)
         }
     }
+}
+
+/// Checks that the borrowing 1.0 decoder and prost's (the messages in [`v1`]) read `body` the
+/// same way: both refuse it, or both give the same series, samples (bit for bit), exemplars,
+/// native histogram counts and metadata. For the property test and the fuzz target; `Err`
+/// describes the first difference.
+pub fn check_v1_against_prost(body: &[u8]) -> Result<(), String> {
+    use prost::Message;
+    let reference = v1::WriteRequest::decode(body);
+    let borrowed = super::remote_write_v1::decode(body);
+    let (reference, borrowed) = match (reference, borrowed) {
+        (Err(_), Err(_)) => return Ok(()),
+        (Ok(reference), Ok(borrowed)) => (reference, borrowed),
+        (reference, borrowed) => {
+            return Err(format!(
+                "prost: {:?}, borrowed decoder: {:?}",
+                reference.err(),
+                borrowed.err()
+            ));
+        }
+    };
+    let owned = |labels: &[v1::Label]| -> Vec<(String, String)> {
+        labels
+            .iter()
+            .map(|l| (l.name.clone(), l.value.clone()))
+            .collect()
+    };
+    let expected_series: Vec<(Vec<(String, String)>, Vec<(i64, u64)>, usize)> = reference
+        .timeseries
+        .iter()
+        .map(|s| {
+            let samples = s.samples.iter().map(|p| (p.timestamp, p.value.to_bits()));
+            (owned(&s.labels), samples.collect(), s.histograms.len())
+        })
+        .collect();
+    let found_series: Vec<(Vec<(String, String)>, Vec<(i64, u64)>, usize)> = borrowed
+        .series
+        .iter()
+        .zip(&borrowed.histograms)
+        .map(|(s, histograms)| {
+            let labels = s.labels.iter().map(|(n, v)| (n.to_string(), v.to_string()));
+            let samples = s.samples.iter().map(|(t, v)| (*t, v.to_bits()));
+            (labels.collect(), samples.collect(), *histograms)
+        })
+        .collect();
+    if expected_series != found_series {
+        return Err(format!(
+            "series differ: prost {expected_series:?}, borrowed {found_series:?}"
+        ));
+    }
+    let expected_exemplars: Vec<(Vec<(String, String)>, u64, i64)> = reference
+        .timeseries
+        .iter()
+        .flat_map(|s| &s.exemplars)
+        .map(|e| (owned(&e.labels), e.value.to_bits(), e.timestamp))
+        .collect();
+    let found_exemplars: Vec<(Vec<(String, String)>, u64, i64)> = borrowed
+        .series
+        .iter()
+        .flat_map(|s| &s.exemplars)
+        .map(|e| {
+            let labels = e.labels.iter().map(|(n, v)| (n.to_string(), v.to_string()));
+            (labels.collect(), e.value.to_bits(), e.timestamp_ms)
+        })
+        .collect();
+    if expected_exemplars != found_exemplars {
+        return Err(format!(
+            "exemplars differ: prost {expected_exemplars:?}, borrowed {found_exemplars:?}"
+        ));
+    }
+    let expected_metadata: Vec<(i32, &str, &str, &str)> = reference
+        .metadata
+        .iter()
+        .map(|m| (m.r#type, &*m.metric_family_name, &*m.help, &*m.unit))
+        .collect();
+    let found_metadata: Vec<(i32, &str, &str, &str)> = borrowed
+        .metadata
+        .iter()
+        .map(|(t, m)| (*t, &*m.metric, &*m.help, &*m.unit))
+        .collect();
+    if expected_metadata != found_metadata {
+        return Err(format!(
+            "metadata differ: prost {expected_metadata:?}, borrowed {found_metadata:?}"
+        ));
+    }
+    Ok(())
 }
 
 /// Prometheus' metric type numbers (the same in 1.0 and 2.0).
@@ -140,48 +233,25 @@ fn refuse_histograms(refused: &mut Vec<Refusal>, count: usize) {
     }
 }
 
-fn from_v1(request: v1::WriteRequest) -> MetricsWrite {
-    let mut write = MetricsWrite::default();
-    for series in request.timeseries {
-        refuse_histograms(&mut write.refused, series.histograms.len());
-        write.series.push(SeriesWrite {
-            labels: series
-                .labels
-                .into_iter()
-                .map(|l| (l.name, l.value))
-                .collect(),
-            metric_type: None,
-            samples: series
-                .samples
-                .into_iter()
-                .map(|s| (s.timestamp, s.value))
-                .collect(),
-            exemplars: series
-                .exemplars
-                .into_iter()
-                .map(|e| ExemplarWrite {
-                    labels: e.labels.into_iter().map(|l| (l.name, l.value)).collect(),
-                    value: e.value,
-                    timestamp_ms: e.timestamp,
-                })
-                .collect(),
-        });
-    }
+fn from_v1(request: Decoded<'_>) -> MetricsWrite<Label<'_>> {
+    let mut write = MetricsWrite {
+        series: request.series,
+        ..MetricsWrite::default()
+    };
+    refuse_histograms(&mut write.refused, request.histograms.iter().sum());
     write.metadata = request
         .metadata
         .into_iter()
-        .filter(|m| !m.metric_family_name.is_empty())
-        .map(|m| MetricMetadata {
-            metric: m.metric_family_name,
-            metric_type: type_name(m.r#type).unwrap_or("unknown").to_string(),
-            help: m.help,
-            unit: m.unit,
+        .filter(|(_, m)| !m.metric.is_empty())
+        .map(|(type_number, m)| MetricMetadata {
+            metric_type: type_name(type_number).unwrap_or("unknown").to_string(),
+            ..m
         })
         .collect();
     write
 }
 
-fn from_v2(request: v2::Request) -> Result<MetricsWrite, BodyError> {
+fn from_v2(request: v2::Request) -> Result<MetricsWrite<Label<'static>>, BodyError> {
     let symbols = request.symbols;
     if symbols.first().is_some_and(|first| !first.is_empty()) {
         return Err(BodyError::Invalid(
@@ -199,13 +269,17 @@ fn from_v2(request: v2::Request) -> Result<MetricsWrite, BodyError> {
                 )
             })
     };
-    let pairs = |references: &[u32]| -> Result<Vec<(String, String)>, String> {
+    let pairs = |references: &[u32]| -> Result<Vec<(Label<'static>, Label<'static>)>, String> {
         if !references.len().is_multiple_of(2) {
             return Err("odd number of label references".to_string());
         }
         references
             .chunks(2)
-            .map(|pair| Ok((symbol(pair[0])?.to_string(), symbol(pair[1])?.to_string())))
+            .map(|pair| {
+                let name = symbol(pair[0])?.to_string();
+                let value = symbol(pair[1])?.to_string();
+                Ok((Cow::Owned(name), Cow::Owned(value)))
+            })
             .collect()
     };
     let mut write = MetricsWrite::default();
@@ -241,7 +315,7 @@ fn from_v2(request: v2::Request) -> Result<MetricsWrite, BodyError> {
             let name = labels
                 .iter()
                 .find(|(n, _)| n == "__name__")
-                .map(|(_, v)| v.clone())
+                .map(|(_, v)| v.to_string())
                 .unwrap_or_default();
             let help = symbol(metadata.help_ref).unwrap_or_default().to_string();
             let unit = symbol(metadata.unit_ref).unwrap_or_default().to_string();
@@ -564,7 +638,7 @@ mod tests {
         let write = decode(&request.encode_to_vec(), Version::V2).unwrap_or_default();
         assert_eq!(
             write.series[0].labels[1],
-            ("job".to_string(), "api".to_string())
+            (Cow::Borrowed("job"), Cow::Borrowed("api"))
         );
         assert_eq!(write.series[0].metric_type, Some("counter"));
         assert_eq!(write.series[0].exemplars[0].labels[0].1, "abc");
@@ -581,5 +655,125 @@ mod tests {
         let mut no_empty_symbol = request;
         no_empty_symbol.symbols[0] = "x".to_string();
         assert!(decode(&no_empty_symbol.encode_to_vec(), Version::V2).is_err());
+    }
+
+    fn label_strategy() -> impl proptest::strategy::Strategy<Value = v1::Label> {
+        use proptest::prelude::*;
+        ("[a-z_]{0,6}", "\\PC{0,6}").prop_map(|(name, value)| v1::Label { name, value })
+    }
+
+    fn request_strategy() -> impl proptest::strategy::Strategy<Value = v1::WriteRequest> {
+        use proptest::prelude::*;
+        let sample = (any::<i64>(), any::<u64>()).prop_map(|(timestamp, bits)| v1::Sample {
+            value: f64::from_bits(bits),
+            timestamp,
+        });
+        let exemplar = (
+            proptest::collection::vec(label_strategy(), 0..3),
+            any::<f64>(),
+            any::<i64>(),
+        )
+            .prop_map(|(labels, value, timestamp)| v1::Exemplar {
+                labels,
+                value,
+                timestamp,
+            });
+        let series = (
+            proptest::collection::vec(label_strategy(), 0..5),
+            proptest::collection::vec(sample, 0..4),
+            proptest::collection::vec(exemplar, 0..2),
+            0usize..3,
+        )
+            .prop_map(|(labels, samples, exemplars, histograms)| v1::TimeSeries {
+                labels,
+                samples,
+                exemplars,
+                histograms: vec![SkippedHistogram {}; histograms],
+            });
+        let metadata = (any::<i32>(), "[a-z_]{0,6}", "\\PC{0,8}", "[a-z]{0,3}").prop_map(
+            |(r#type, metric_family_name, help, unit)| v1::MetricMetadata {
+                r#type,
+                metric_family_name,
+                help,
+                unit,
+            },
+        );
+        (
+            proptest::collection::vec(series, 0..4),
+            proptest::collection::vec(metadata, 0..2),
+        )
+            .prop_map(|(timeseries, metadata)| v1::WriteRequest {
+                timeseries,
+                metadata,
+            })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn borrowed_decoder_agrees_with_prost_on_valid_bodies(request in request_strategy()) {
+            let body = request.encode_to_vec();
+            proptest::prop_assert_eq!(check_v1_against_prost(&body), Ok(()));
+            let write = decode(&body, Version::V1).map_err(|e| format!("{e:?}"));
+            proptest::prop_assert!(write.is_ok(), "{:?}", write.err());
+        }
+
+        #[test]
+        fn borrowed_decoder_agrees_with_prost_on_damaged_bodies(
+            request in request_strategy(),
+            edits in proptest::collection::vec((proptest::prelude::any::<usize>(), proptest::prelude::any::<u8>(), 0u8..3), 1..4),
+        ) {
+            let mut body = request.encode_to_vec();
+            for (position, byte, kind) in edits {
+                let index = position % (body.len() + 1);
+                match kind {
+                    0 if index < body.len() => body[index] = byte,
+                    1 => body.insert(index, byte),
+                    _ => body.truncate(index),
+                }
+            }
+            proptest::prop_assert_eq!(check_v1_against_prost(&body), Ok(()));
+        }
+    }
+
+    #[test]
+    fn version_one_labels_are_borrowed_from_the_body() {
+        let body = v1_body();
+        let write = decode(&body, Version::V1).unwrap_or_default();
+        assert!(
+            write.series[0]
+                .labels
+                .iter()
+                .all(|(n, v)| matches!(n, Cow::Borrowed(_)) && matches!(v, Cow::Borrowed(_)))
+        );
+        // Unknown fields, including groups, are skipped as prost skips them.
+        let mut with_unknown = body.clone();
+        with_unknown.extend_from_slice(&[0x3b, 0x08, 0x01, 0x3c, 0x40, 0x07]);
+        assert_eq!(check_v1_against_prost(&with_unknown), Ok(()));
+        assert_eq!(
+            decode(&with_unknown, Version::V1)
+                .unwrap_or_default()
+                .series
+                .len(),
+            1
+        );
+        // A label value that is not UTF-8 is refused by both.
+        let bad = v1::WriteRequest {
+            timeseries: vec![v1::TimeSeries {
+                labels: vec![v1::Label {
+                    name: "__name__".to_string(),
+                    value: "up\u{e9}".to_string(),
+                }],
+                ..v1::TimeSeries::default()
+            }],
+            metadata: Vec::new(),
+        }
+        .encode_to_vec();
+        let mut bad = bad;
+        let last = bad.len() - 1;
+        bad[last] = 0xff;
+        assert_eq!(check_v1_against_prost(&bad), Ok(()));
+        assert!(
+            matches!(decode(&bad, Version::V1), Err(BodyError::Invalid(m)) if m.contains("UTF-8"))
+        );
     }
 }

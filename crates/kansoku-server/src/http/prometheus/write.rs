@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use kansoku_core::schema::metrics::DEFAULT_STREAM;
 use kansoku_core::{ErrorCode, OrgId, StreamName};
 use kansoku_ingest::MetricsReport;
-use kansoku_ingest::decode::remote_write::{self, BodyError};
+use kansoku_ingest::decode::remote_write;
 
 use crate::app::App;
 use crate::auth::Access;
@@ -49,32 +49,21 @@ async fn store(
 ) -> Result<MetricsReport, ApiError> {
     let org = OrgId::parse(&org)?;
     let version = remote_write::version_of(header_text(&headers, header::CONTENT_TYPE))
-        .map_err(body_error)?;
+        .map_err(kansoku_ingest::Error::from)?;
     remote_write::check_encoding(header_text(&headers, header::CONTENT_ENCODING))
-        .map_err(body_error)?;
+        .map_err(kansoku_ingest::Error::from)?;
     let ingester = app.ingester()?;
     ingester.check_admission()?;
     app.ensure_org_for_ingest(&access, &org).await?;
     let compressed = read_raw_body(&headers, body, &app.body_limits).await?;
-    let max = app.body_limits.max_bytes;
-    let bytes = compressed.bytes.clone();
-    let write = tokio::task::spawn_blocking(move || {
-        let body = remote_write::decompress(&bytes, max)?;
-        remote_write::decode(&body, version)
-    })
-    .await
-    .map_err(|e| ApiError::new(ErrorCode::Internal, format!("decoding failed: {e}")))?
-    .map_err(body_error)?;
     let stream = StreamName::normalise(DEFAULT_STREAM)?;
-    Ok(ingester.ingest_metrics(org, stream, write).await?)
-}
-
-fn body_error(error: BodyError) -> ApiError {
-    match error {
-        BodyError::Unsupported(message) => ApiError::new(ErrorCode::UnsupportedMediaType, message),
-        BodyError::Invalid(message) => ApiError::bad_request(message),
-        BodyError::TooLarge(message) => ApiError::new(ErrorCode::PayloadTooLarge, message),
-    }
+    let max = app.body_limits.max_bytes;
+    // `compressed` holds the body's memory permits until the request is stored.
+    let report = ingester
+        .ingest_remote_write(org, stream, compressed.bytes.clone(), version, max)
+        .await?;
+    drop(compressed);
+    Ok(report)
 }
 
 fn count_headers(report: &MetricsReport, response: &mut Response) {
