@@ -56,7 +56,138 @@ fn parse_org(bundle: &Bundle) -> Result<OrgId> {
         .map_err(|e| Error::Invalid(format!("org '{}': {e}", bundle.org_name())))
 }
 
+/// What the alerts directory watcher knows between checks.
+#[derive(Debug, Default)]
+pub struct DirState {
+    /// The files (name, text) last applied.
+    pub applied: Option<Vec<(String, String)>>,
+    /// The files that last failed to apply, and why.
+    pub failure: Option<(Vec<(String, String)>, String)>,
+}
+
+/// An alert object: org, kind (`AlertObjectKind::as_str`), name.
+type ObjectId = (String, &'static str, String);
+
+/// The objects `bundle` declares for `org`, with their JSON (as stored).
+fn declared_objects(org: &OrgId, bundle: &Bundle) -> Vec<(ObjectId, Value)> {
+    let id = |kind: AlertObjectKind, name: &str| (org.to_string(), kind.as_str(), name.to_string());
+    let json =
+        |object: std::result::Result<Value, serde_json::Error>| object.unwrap_or(Value::Null);
+    let templates = bundle.templates.iter().map(|t| {
+        let body = json(serde_json::to_value(t));
+        (id(AlertObjectKind::Template, &t.name), body)
+    });
+    let destinations = bundle.destinations.iter().map(|d| {
+        let body = json(serde_json::to_value(d));
+        (id(AlertObjectKind::Destination, &d.name), body)
+    });
+    let alerts = bundle.alerts.iter().map(|a| {
+        let body = json(serde_json::to_value(a));
+        (id(AlertObjectKind::Alert, &a.name), body)
+    });
+    templates.chain(destinations).chain(alerts).collect()
+}
+
+/// An object a file declared before and no file declares now.
+struct Undeclared {
+    org: OrgId,
+    kind: AlertObjectKind,
+    key: String,
+    name: String,
+    managed_by: String,
+}
+
+impl Undeclared {
+    fn id(&self) -> ObjectId {
+        (self.org.to_string(), self.kind.as_str(), self.name.clone())
+    }
+}
+
+/// What an object of `kind` (as stored JSON) uses.
+fn uses_of(kind: AlertObjectKind, body: &Value) -> Vec<(AlertObjectKind, String)> {
+    let text = |key: &str| {
+        body.get(key)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_string)
+    };
+    let mut uses = Vec::new();
+    if kind == AlertObjectKind::Alert {
+        let destinations = body.get("destinations").and_then(Value::as_array);
+        for destination in destinations.into_iter().flatten().filter_map(Value::as_str) {
+            uses.push((AlertObjectKind::Destination, destination.to_string()));
+        }
+    }
+    if kind != AlertObjectKind::Template
+        && let Some(template) = text("template")
+    {
+        uses.push((AlertObjectKind::Template, template));
+    }
+    uses
+}
+
 impl Alerts {
+    /// Checks a document against `org`'s stored objects before anything is written, so that it
+    /// applies whole or changes nothing: every object valid, and every template and destination
+    /// it names declared in it or already stored.
+    async fn check(&self, org: &OrgId, bundle: &Bundle) -> Result<()> {
+        let templates: BTreeSet<&str> = bundle.templates.iter().map(|t| t.name.as_str()).collect();
+        let destinations: BTreeSet<&str> = bundle
+            .destinations
+            .iter()
+            .map(|d| d.name.as_str())
+            .collect();
+        for template in &bundle.templates {
+            template.validate()?;
+        }
+        for destination in &bundle.destinations {
+            self.check_destination(destination)?;
+            let template = destination.template.trim();
+            if !template.is_empty() && !templates.contains(template) {
+                self.check_stored(org, AlertObjectKind::Template, template, &destination.name)
+                    .await?;
+            }
+        }
+        for alert in &bundle.alerts {
+            alert.validate()?;
+            for destination in &alert.destinations {
+                if !destinations.contains(destination.as_str()) {
+                    self.check_stored(org, AlertObjectKind::Destination, destination, &alert.name)
+                        .await?;
+                }
+            }
+            if let Some(template) = alert.template.as_deref().filter(|t| !t.is_empty())
+                && !templates.contains(template)
+            {
+                self.check_stored(org, AlertObjectKind::Template, template, &alert.name)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `Err` naming `user` when the template or destination `name` is not stored.
+    async fn check_stored(
+        &self,
+        org: &OrgId,
+        kind: AlertObjectKind,
+        name: &str,
+        user: &str,
+    ) -> Result<()> {
+        let stored = match kind {
+            AlertObjectKind::Template => found(self.template(org, name).await)?.is_some(),
+            _ => found(self.destination(org, name).await)?.is_some(),
+        };
+        if stored {
+            return Ok(());
+        }
+        Err(Error::Invalid(format!(
+            "'{user}' uses {} '{name}', which is neither declared in the file nor stored in org '{org}'",
+            kind.as_str()
+        )))
+    }
+
     /// Applies one document to `org`, marking every object with `managed_by`.
     pub async fn apply(
         &self,
@@ -144,6 +275,9 @@ impl Alerts {
                 )));
             }
         }
+        for bundle in &bundles {
+            self.check(org, bundle).await?;
+        }
         let mut changes = Vec::new();
         for bundle in &bundles {
             changes.extend(self.apply(org, bundle, "").await?);
@@ -167,6 +301,19 @@ impl Alerts {
                 .iter()
                 .map(|(name, _, bundle)| (name.as_str(), bundle)),
         )?;
+        // Everything that could refuse is checked before anything is written: the documents,
+        // and the deletions (a template or destination still used by an object no file
+        // removes — e.g. an alert made through the API — keeps every file change waiting).
+        for (_, org, bundle) in &parsed {
+            self.check(org, bundle).await?;
+        }
+        let declared: BTreeSet<ObjectId> = parsed
+            .iter()
+            .flat_map(|(_, org, bundle)| declared_objects(org, bundle))
+            .map(|(id, _)| id)
+            .collect();
+        let undeclared = self.undeclared(&declared).await?;
+        self.check_deletions(&parsed, &undeclared).await?;
         let mut changes = Vec::new();
         for (name, org, bundle) in &parsed {
             self.meta().ensure_org(org).await?;
@@ -175,38 +322,9 @@ impl Alerts {
                     .await?,
             );
         }
-        // Every declared object has exactly one change: the set of what the files declare.
-        let declared: BTreeSet<(String, String, String)> = changes
-            .iter()
-            .map(|c| (c.org.clone(), c.kind.clone(), c.name.clone()))
-            .collect();
-        // Alerts first: they use destinations and templates, which are refused deletion while used.
-        for kind in [
-            AlertObjectKind::Alert,
-            AlertObjectKind::Destination,
-            AlertObjectKind::Template,
-        ] {
-            for object in self.meta().list_alert_objects(None, kind).await? {
-                let Ok(body) = serde_json::from_str::<Value>(&object.body) else {
-                    continue;
-                };
-                let managed = body.get("managed_by").and_then(Value::as_str).unwrap_or("");
-                let name = body.get("name").and_then(Value::as_str).unwrap_or("");
-                if !managed.starts_with(FILE_PREFIX)
-                    || declared.contains(&(
-                        object.org.clone(),
-                        kind.as_str().to_string(),
-                        name.to_string(),
-                    ))
-                {
-                    continue;
-                }
-                let Ok(org) = OrgId::parse(&object.org) else {
-                    continue;
-                };
-                self.delete(&org, kind, &object.key).await?;
-                changes.push(change(&org, kind, name, "deleted"));
-            }
+        for object in &undeclared {
+            self.delete(&object.org, object.kind, &object.key).await?;
+            changes.push(change(&object.org, object.kind, &object.name, "deleted"));
         }
         let declared_dashboards: BTreeSet<(String, String)> = changes
             .iter()
@@ -235,40 +353,139 @@ impl Alerts {
         Ok(changes)
     }
 
-    /// Reads the alerts directory and, unless its files are `applied` already, makes the stored
-    /// objects match them; logs what changed or why nothing did. Returns the files read (also
-    /// when they could not be applied: they are tried again only once they change), or `None`
-    /// when the directory could not be read.
-    pub async fn sync_dir(
+    /// The objects that files declared before and none declares now (`declared`: org, kind,
+    /// name), alerts first: they use destinations and templates, which cannot be deleted
+    /// while used.
+    async fn undeclared(&self, declared: &BTreeSet<ObjectId>) -> Result<Vec<Undeclared>> {
+        let mut undeclared = Vec::new();
+        for kind in [
+            AlertObjectKind::Alert,
+            AlertObjectKind::Destination,
+            AlertObjectKind::Template,
+        ] {
+            for object in self.meta().list_alert_objects(None, kind).await? {
+                let Ok(body) = serde_json::from_str::<Value>(&object.body) else {
+                    continue;
+                };
+                let managed = body.get("managed_by").and_then(Value::as_str).unwrap_or("");
+                let name = body.get("name").and_then(Value::as_str).unwrap_or("");
+                let id = (object.org.clone(), kind.as_str(), name.to_string());
+                if !managed.starts_with(FILE_PREFIX) || declared.contains(&id) {
+                    continue;
+                }
+                let Ok(org) = OrgId::parse(&object.org) else {
+                    continue;
+                };
+                undeclared.push(Undeclared {
+                    org,
+                    kind,
+                    key: object.key.clone(),
+                    name: name.to_string(),
+                    managed_by: managed.to_string(),
+                });
+            }
+        }
+        Ok(undeclared)
+    }
+
+    /// `Err` when an object to delete is still used by one that stays: declared by a file, or
+    /// stored and neither deleted nor replaced by a file's.
+    async fn check_deletions(
         &self,
-        dir: &Path,
-        applied: Option<&Vec<(String, String)>>,
-    ) -> Option<Vec<(String, String)>> {
+        parsed: &[(String, OrgId, Bundle)],
+        undeclared: &[Undeclared],
+    ) -> Result<()> {
+        let deleted: BTreeSet<ObjectId> = undeclared.iter().map(Undeclared::id).collect();
+        let declared: Vec<(ObjectId, Value)> = parsed
+            .iter()
+            .flat_map(|(_, org, bundle)| declared_objects(org, bundle))
+            .collect();
+        let redeclared: BTreeSet<&ObjectId> = declared.iter().map(|(id, _)| id).collect();
+        for object in undeclared
+            .iter()
+            .filter(|o| o.kind != AlertObjectKind::Alert)
+        {
+            let used = (object.kind, object.name.clone());
+            let mut users: Vec<(ObjectId, Value)> = declared
+                .iter()
+                .filter(|(id, _)| id.0 == object.org.as_str())
+                .cloned()
+                .collect();
+            for kind in [AlertObjectKind::Alert, AlertObjectKind::Destination] {
+                let stored = self
+                    .meta()
+                    .list_alert_objects(Some(object.org.as_str()), kind)
+                    .await?;
+                for user in stored {
+                    let Ok(body) = serde_json::from_str::<Value>(&user.body) else {
+                        continue;
+                    };
+                    let name = body.get("name").and_then(Value::as_str).unwrap_or("");
+                    let id = (user.org.clone(), kind.as_str(), name.to_string());
+                    if !deleted.contains(&id) && !redeclared.contains(&id) {
+                        users.push((id, body));
+                    }
+                }
+            }
+            let kind_of = |name: &str| match name {
+                "alert" => AlertObjectKind::Alert,
+                "destination" => AlertObjectKind::Destination,
+                _ => AlertObjectKind::Template,
+            };
+            if let Some(((_, user_kind, user_name), _)) = users
+                .iter()
+                .find(|((_, kind, _), body)| uses_of(kind_of(kind), body).contains(&used))
+            {
+                return Err(Error::Conflict(format!(
+                    "{} '{}' of {} is no longer declared but {user_kind} '{user_name}' still uses it: nothing was changed; the files are applied again once it is no longer used",
+                    object.kind.as_str(),
+                    object.name,
+                    object.managed_by.trim_start_matches(FILE_PREFIX),
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads the alerts directory and, unless its files are applied already, makes the stored
+    /// objects match them; logs what changed. Files that could not be applied (invalid, an
+    /// object to delete still in use, the database down) are tried again at every check until
+    /// they apply or change; the same failure is logged once.
+    pub async fn sync_dir(&self, dir: &Path, state: &mut DirState) {
         let files = match code::read_dir(dir).await {
             Ok(files) => files,
             Err(error) => {
                 tracing::warn!(%error, "alerts directory unreadable; nothing changed");
-                return None;
+                return;
             }
         };
-        if applied == Some(&files) {
-            return Some(files);
+        if state.applied.as_ref() == Some(&files) {
+            return;
         }
-        if let Some(name) = applied.and_then(|applied| code::emptied_since(applied, &files)) {
+        if let Some(name) = state
+            .applied
+            .as_ref()
+            .and_then(|applied| code::emptied_since(applied, &files))
+        {
             tracing::info!(file = %name, "alerts file reads empty (being rewritten?); trying again at the next check");
-            return applied.cloned();
+            return;
         }
         match self.sync_files(&files).await {
             Ok(changes) => {
                 for change in changes.iter().filter(|c| c.action != UNCHANGED) {
                     tracing::info!(org = %change.org, kind = %change.kind, name = %change.name, action = %change.action, "alerts as code");
                 }
+                state.applied = Some(files);
+                state.failure = None;
             }
             Err(error) => {
-                tracing::error!(dir = %dir.display(), %error, "alerts directory not applied");
+                let failure = (files, error.to_string());
+                if state.failure.as_ref() != Some(&failure) {
+                    tracing::error!(dir = %dir.display(), %error, "alerts directory not applied; nothing changed, trying again at every check");
+                }
+                state.failure = Some(failure);
             }
         }
-        Some(files)
     }
 
     /// Applies the alerts directory again whenever its files change (`applied`: what the start
@@ -277,7 +494,7 @@ impl Alerts {
         self: Arc<Self>,
         dir: PathBuf,
         interval: Duration,
-        mut applied: Option<Vec<(String, String)>>,
+        mut state: DirState,
         stop: impl std::future::Future<Output = ()>,
     ) {
         tokio::pin!(stop);
@@ -288,9 +505,7 @@ impl Alerts {
                 _ = &mut stop => return,
                 _ = ticker.tick() => {}
             }
-            if let Some(files) = self.sync_dir(&dir, applied.as_ref()).await {
-                applied = Some(files);
-            }
+            self.sync_dir(&dir, &mut state).await;
         }
     }
 }

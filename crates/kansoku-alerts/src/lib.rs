@@ -30,5 +30,6 @@ pub mod sql;
 pub mod ssrf;
 pub mod template;
 
+pub use apply::DirState;
 pub use error::{Error, Result};
 pub use service::{Alerts, AlertsConfig, Outcome};

@@ -173,10 +173,7 @@ impl Alerts {
         destination: &Destination,
         create: bool,
     ) -> Result<()> {
-        destination.validate()?;
-        if destination.destination_type == "email" && self.config.smtp.is_none() {
-            return Err(Error::Invalid(email::not_configured()));
-        }
+        self.check_destination(destination)?;
         let template = destination.template.trim();
         if !template.is_empty() {
             self.template(org, template).await?;
@@ -189,6 +186,15 @@ impl Alerts {
             create,
         )
         .await
+    }
+
+    /// Checks a destination on its own: valid, and of a kind this node can deliver.
+    pub fn check_destination(&self, destination: &Destination) -> Result<()> {
+        destination.validate()?;
+        if destination.destination_type == "email" && self.config.smtp.is_none() {
+            return Err(Error::Invalid(email::not_configured()));
+        }
+        Ok(())
     }
 
     /// All alerts of `org`.

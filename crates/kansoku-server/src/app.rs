@@ -16,6 +16,7 @@ use crate::auth::{Access, Authenticator};
 use crate::config::Config;
 use crate::http::body::BodyLimits;
 use crate::http::error::ApiError;
+use crate::http::request_log::RequestLog;
 
 /// Parts that exist once the WAL has been replayed.
 pub struct Ready {
@@ -57,6 +58,8 @@ pub struct AppInner {
     pub started_at: Instant,
     /// Live tails open on this node.
     pub open_tails: Arc<std::sync::atomic::AtomicUsize>,
+    /// Failed-request counts and the WARN-line budget.
+    pub request_log: RequestLog,
     ready: OnceLock<Ready>,
     known_orgs: Mutex<HashSet<String>>,
 }
@@ -88,6 +91,7 @@ impl App {
                 body_limits,
                 started_at: Instant::now(),
                 open_tails: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
+                request_log: RequestLog::default(),
                 ready: OnceLock::new(),
                 known_orgs: Mutex::new(HashSet::new()),
             }),

@@ -110,6 +110,7 @@ pub async fn start(config: Config) -> anyhow::Result<Node> {
     };
     tracing::info!(%grpc_addr, "listening for gRPC (OTLP)");
     let mut registry = Registry::default();
+    app.request_log.register(&mut registry);
     let ingester = match Ingester::start(config.ingest(&node_id), meta, store, &mut registry).await
     {
         Ok(ingester) => ingester,
@@ -139,7 +140,8 @@ pub async fn start(config: Config) -> anyhow::Result<Node> {
     spawn_alert_tasks(&alerts, &ingester, &shutdown);
     if let Some(dir) = config.alerts_dir.clone() {
         // Applied once before the node reports ready, then whenever the files change.
-        let applied = alerts.sync_dir(&dir, None).await;
+        let mut state = kansoku_alerts::DirState::default();
+        alerts.sync_dir(&dir, &mut state).await;
         let mut stop = shutdown.subscribe();
         tokio::spawn(
             Arc::clone(&alerts).watch_dir(
@@ -147,7 +149,7 @@ pub async fn start(config: Config) -> anyhow::Result<Node> {
                 config
                     .alerts_dir_interval
                     .max(std::time::Duration::from_millis(50)),
-                applied,
+                state,
                 async move {
                     let _ = stop.wait_for(|stop| *stop).await;
                 },

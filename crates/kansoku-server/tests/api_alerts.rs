@@ -1056,6 +1056,32 @@ destinations:
     .unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(list(&server).await["list"].as_array().unwrap().len(), 1);
+    let template_names = |server: &TestServer| {
+        let request = server.root(Method::GET, "/api/default/alerts/templates");
+        async move {
+            let templates = json_of(request.send().await.unwrap()).await.1;
+            let mut names: Vec<String> = templates
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["name"].as_str().unwrap().to_string())
+                .collect();
+            names.sort();
+            names
+        }
+    };
+    // A file is one transaction: its valid new template is not created when its alert names
+    // a destination that does not exist.
+    let half_valid = document(12, true)
+        .replace("destinations: [ops]", "destinations: [nowhere]")
+        .replace("templates:\n", "templates:\n  - name: fresh\n    body: x\n");
+    std::fs::write(&file, &half_valid).unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(template_names(&server).await, ["myapp-errors"]);
+    assert_eq!(
+        list(&server).await["list"][0]["destinations"],
+        json!(["ops"])
+    );
 
     // Removed from the file: deleted; what the API created alone stays.
     let (status, body) = call(
@@ -1076,7 +1102,42 @@ destinations:
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(remaining["list"], json!([]), "{remaining}");
+    // Removing the file while an alert made through the API uses its destination changes
+    // nothing, and is applied once that alert is gone.
+    let (status, by_hand) = call(
+        &server,
+        Method::POST,
+        "/api/v2/default/alerts",
+        Some(json!({
+            "name": "by-hand alert",
+            "stream_type": "logs",
+            "stream_name": "app",
+            "query_condition": {"type": "sql", "sql": "SELECT * FROM app"},
+            "trigger_condition": {"period": 1, "operator": ">=", "threshold": 1, "frequency": 60, "silence": 0},
+            "destinations": ["ops"],
+        })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{by_hand}");
     std::fs::remove_file(&file).unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(template_names(&server).await, ["by-hand", "myapp-errors"]);
+    let (_, destinations) = call(
+        &server,
+        Method::GET,
+        "/api/default/alerts/destinations",
+        None,
+    )
+    .await;
+    assert_eq!(destinations[0]["name"], "ops", "{destinations}");
+    let (status, body) = call(
+        &server,
+        Method::DELETE,
+        &format!("/api/v2/default/alerts/{}", by_hand["id"].as_str().unwrap()),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
     let mut templates = Value::Null;
     for _ in 0..100 {
         templates = call(&server, Method::GET, "/api/default/alerts/templates", None)

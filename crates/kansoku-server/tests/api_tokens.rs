@@ -47,9 +47,12 @@ async fn tokens_ingest_only_into_their_org_until_revoked() {
             .send()
     };
     assert_eq!(ingest("default").await.unwrap().status(), StatusCode::OK);
-    assert_eq!(
-        ingest("other").await.unwrap().status(),
-        StatusCode::FORBIDDEN
+    let (status, refused) = json_of(ingest("other").await.unwrap()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let message = refused["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("belongs to organization 'default'") && message.contains("'other'"),
+        "{refused}"
     );
     let bulk = server
         .as_user("x", &token, Method::POST, "/api/default/_bulk")
@@ -62,12 +65,22 @@ async fn tokens_ingest_only_into_their_org_until_revoked() {
         .search_as(("x", &token), "default", "SELECT * FROM logs", 10)
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "tokens cannot read");
-    let response = server
-        .as_user("x", &token, Method::GET, "/api/default/users")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let (status, refused) = json_of(
+        server
+            .as_user("x", &token, Method::GET, "/api/default/users")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // Said as what the token may do, not as a foreign-organisation refusal.
+    let message = refused["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("may only send data") && message.contains("'default'"),
+        "{refused}"
+    );
+    assert!(!message.contains("own organization"), "{refused}");
     // Revocation applies at once.
     let response = server
         .root(Method::DELETE, "/api/default/ingestion-tokens/fluent-bit")

@@ -99,10 +99,15 @@ pub async fn authorize(
     let no_access = || Denied::Forbidden(format!("no access to organization '{org}'"));
     let role = match &principal {
         Principal::IngestToken { org: token_org, .. } => {
-            if token_org != org.as_str() || permission != Permission::Ingest {
-                return Err(Denied::Forbidden(
-                    "ingestion tokens may only send data to their own organization".to_string(),
-                ));
+            if token_org != org.as_str() {
+                return Err(Denied::Forbidden(format!(
+                    "this ingestion token belongs to organization '{token_org}' and may only send data there, not to '{org}'"
+                )));
+            }
+            if permission != Permission::Ingest {
+                return Err(Denied::Forbidden(format!(
+                    "ingestion tokens may only send data (logs, metrics, traces) to '{org}'; searching, reading and administration need a user's credentials"
+                )));
             }
             Role::Ingester
         }

@@ -81,8 +81,9 @@ impl ApiError {
             tracing::error!(error = %error, "internal error");
             "internal server error; see the server log".to_string()
         } else {
+            // The request log writes the failed response (rate-limited, counted).
             if code == ErrorCode::Unavailable {
-                tracing::warn!(error = %error, "request failed with a retryable error");
+                tracing::debug!(error = %error, "request failed with a retryable error");
             }
             error.to_string()
         };

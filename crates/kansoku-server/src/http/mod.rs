@@ -11,6 +11,7 @@ pub mod health;
 pub mod ingest;
 pub mod orgs;
 pub mod prometheus;
+pub mod request_log;
 pub mod search;
 pub mod session;
 pub mod streams;
@@ -21,9 +22,8 @@ pub mod users;
 pub mod views;
 
 use axum::Router;
-use axum::extract::Request;
 use axum::http::Uri;
-use axum::middleware::{self, Next};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, delete, get, patch, post, put};
 use kansoku_core::ErrorCode;
@@ -383,7 +383,10 @@ pub fn router(app: App) -> Router {
         .merge(kansoku_ui::router())
         .fallback(fallback)
         .layer(middleware::from_fn(guard::no_basic_challenge_for_browsers))
-        .layer(middleware::from_fn(log_request))
+        .layer(middleware::from_fn_with_state(
+            app.clone(),
+            request_log::log_request,
+        ))
         .with_state(app)
 }
 
@@ -402,18 +405,4 @@ async fn fallback(uri: Uri) -> Response {
         return ApiError::new(ErrorCode::NotFound, "no such API route").into_response();
     }
     kansoku_ui::spa_fallback(uri).await
-}
-
-async fn log_request(request: Request, next: Next) -> Response {
-    let method = request.method().clone();
-    let path = request.uri().path().to_string();
-    let started = std::time::Instant::now();
-    let response = next.run(request).await;
-    let status = response.status().as_u16();
-    if status >= 500 {
-        tracing::warn!(%method, %path, status, elapsed_ms = started.elapsed().as_millis() as u64, "request failed");
-    } else {
-        tracing::debug!(%method, %path, status, elapsed_ms = started.elapsed().as_millis() as u64, "request");
-    }
-    response
 }

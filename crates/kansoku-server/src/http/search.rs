@@ -79,7 +79,7 @@ impl SearchBody {
                 )));
             }
         };
-        let (start_time, end_time) = time_range(self.query.start_time, self.query.end_time);
+        let (start_time, end_time) = time_range(self.query.start_time, self.query.end_time)?;
         if self.query.from < 0 {
             return Err(invalid_params("from must not be negative"));
         }
@@ -121,7 +121,7 @@ pub fn decode_base64(text: &str) -> Result<String, ApiError> {
 }
 
 /// Defaults: end = now, start = end − 15 minutes.
-fn time_range(start: i64, end: i64) -> (i64, i64) {
+fn time_range(start: i64, end: i64) -> Result<(i64, i64), ApiError> {
     let end = if end <= 0 {
         kansoku_meta::now_micros()
     } else {
@@ -132,7 +132,12 @@ fn time_range(start: i64, end: i64) -> (i64, i64) {
     } else {
         start
     };
-    (start, end)
+    if start > end {
+        return Err(invalid_params(format!(
+            "start_time ({start}) is after end_time ({end}): both are microseconds since the epoch"
+        )));
+    }
+    Ok((start, end))
 }
 
 fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
@@ -231,7 +236,7 @@ pub async fn values(
         stream_type: params.stream_type.clone(),
     }
     .stream_type()?;
-    let (start_time, end_time) = time_range(params.start_time, params.end_time);
+    let (start_time, end_time) = time_range(params.start_time, params.end_time)?;
     let fields: Vec<String> = params
         .fields
         .split(',')
@@ -386,7 +391,7 @@ pub async fn download_link(
     let org = OrgId::parse(&org)?;
     let stream_type = TypeParam::from_raw(params.stream_type.clone()).stream_type()?;
     let csv = download_format(params.format.as_deref())?;
-    let (start_time, end_time) = time_range(params.start_time, params.end_time);
+    let (start_time, end_time) = time_range(params.start_time, params.end_time)?;
     let request = SearchRequest {
         sql: decode_base64(&params.sql)?,
         start_time,
