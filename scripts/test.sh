@@ -83,6 +83,8 @@ start_s3() {
   export KANSOKU_TEST_S3_ENDPOINT="http://127.0.0.1:$port"
   export KANSOKU_TEST_S3_DATA_DIR="$S3_DIR"
   export KANSOKU_TEST_S3_ACCESS_KEY=AKIATEST KANSOKU_TEST_S3_SECRET_KEY=SECRETTEST
+  # Fault tests start (and stop) their own S3 server.
+  export KANSOKU_TEST_S3S_FS="$TOOLS/bin/s3s-fs"
 }
 
 drop_stale_test_databases() {

@@ -49,6 +49,31 @@ fn an_empty_or_weak_root_password_stops_the_start() {
 }
 
 #[test]
+fn contradictory_memtable_limits_stop_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut process = Process::spawn(
+        dir.path(),
+        Some(ROOT_PASSWORD),
+        &[
+            ("KANSOKU_MEMTABLE_MAX_BYTES", "8MiB"),
+            ("KANSOKU_MEMTABLE_FLUSH_BYTES", "48MiB"),
+        ],
+    );
+    let status = process.child.wait().unwrap();
+    assert!(
+        !status.success(),
+        "started with a maximum below the flush size"
+    );
+    let log = process.log_text();
+    assert!(
+        log.contains(
+            "KANSOKU_MEMTABLE_MAX_BYTES (8 MiB) is below KANSOKU_MEMTABLE_FLUSH_BYTES (48 MiB)"
+        ),
+        "{log}"
+    );
+}
+
+#[test]
 fn without_a_password_one_is_generated_and_shown_once() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");

@@ -14,7 +14,15 @@ use support::{Process, ROOT, ROOT_PASSWORD};
 
 const WRITERS: usize = 4;
 const BATCH: usize = 25;
-const CYCLES: usize = 5;
+/// Kills per run; `KANSOKU_CRASH_CYCLES` raises it for longer runs (docs/reliability.md).
+const DEFAULT_CYCLES: usize = 5;
+
+fn cycles() -> usize {
+    std::env::var("KANSOKU_CRASH_CYCLES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(DEFAULT_CYCLES)
+}
 
 fn random_below(bound: u64) -> u64 {
     let mut bytes = [0u8; 8];
@@ -38,7 +46,15 @@ async fn writer(
             .collect();
         let body: Vec<String> = ids
             .iter()
-            .map(|id| json!({"id": id, "log": format!("crash test record {id}")}).to_string())
+            .map(|id| {
+                // A few batches per writer and cycle bring a new field: kills also land in
+                // schema changes.
+                let mut record = json!({"id": id, "log": format!("crash test record {id}")});
+                if sequence % 10 == 0 && sequence <= 20 {
+                    record[format!("field_c{cycle}_w{writer}_{sequence}")] = json!(sequence);
+                }
+                record.to_string()
+            })
             .collect();
         let response = client
             .post(format!("{base}/api/default/crash/_multi"))
@@ -69,7 +85,8 @@ async fn acknowledged_records_survive_sigkill_exactly_once() {
         ("KANSOKU_MEMTABLE_FLUSH_BYTES", "256KiB"),
         ("KANSOKU_FLUSH_INTERVAL", "1s"),
     ];
-    for cycle in 0..CYCLES {
+    let cycles = cycles();
+    for cycle in 0..cycles {
         let data = data.clone();
         let process = tokio::task::spawn_blocking(move || Process::start(&data, &env))
             .await
@@ -93,7 +110,7 @@ async fn acknowledged_records_survive_sigkill_exactly_once() {
         .unwrap();
     let acknowledged = acknowledged.lock().unwrap().clone();
     assert!(
-        acknowledged.len() > CYCLES * BATCH,
+        acknowledged.len() > cycles * BATCH,
         "too few writes acknowledged: {}",
         acknowledged.len()
     );
@@ -134,7 +151,7 @@ async fn acknowledged_records_survive_sigkill_exactly_once() {
     );
     let parquet_files = count_files(&dir.path().join("data/storage"), "parquet");
     eprintln!(
-        "crash test: {} acknowledged, {} stored, {} Parquet files over {CYCLES} kills",
+        "crash test: {} acknowledged, {} stored, {} Parquet files over {cycles} kills",
         acknowledged.len(),
         seen.len(),
         parquet_files

@@ -44,8 +44,12 @@ pub(crate) async fn run_flusher(ingester: Arc<Ingester>, mut shutdown: watch::Re
             _ = shutdown.changed() => return,
         }
         match ingester.flush_cycle(false).await {
-            Ok(()) => backoff = IDLE_POLL,
+            Ok(()) => {
+                ingester.record_flush(Ok(()));
+                backoff = IDLE_POLL;
+            }
             Err(error) => {
+                ingester.record_flush(Err(error.to_string()));
                 ingester.metrics.flush_failures.inc();
                 backoff = (backoff * 2).min(MAX_BACKOFF);
                 tracing::warn!(%error, retry_in = ?backoff, "flush failed; data stays in the wal and in memory");

@@ -37,6 +37,18 @@ pub struct CommittedBatch {
     pub batch: arrow::array::RecordBatch,
 }
 
+/// Flushes failing since a moment (the object store or the metadata database is down): the data
+/// stays in the WAL and in memory, and `/readyz` says so.
+#[derive(Debug, Clone)]
+pub struct FlushFailure {
+    /// When the first flush of the run of failures failed.
+    pub since: std::time::Instant,
+    /// Failed attempts in a row.
+    pub attempts: u64,
+    /// The last error.
+    pub error: String,
+}
+
 /// Batches a slow live-tail subscriber may lag behind before it skips ahead.
 const COMMITTED_CAPACITY: usize = 1024;
 
@@ -56,6 +68,8 @@ pub struct Ingester {
     pub(crate) flush_wakeup: Notify,
     pub(crate) metrics: IngestMetrics,
     pub(crate) metadata: crate::metrics_ingest::MetadataCache,
+    /// Since when flushes fail, and the last error (none while they succeed).
+    pub(crate) flush_failing: std::sync::Mutex<Option<FlushFailure>>,
     accepting: AtomicBool,
     shutdown: watch::Sender<bool>,
     committed: broadcast::Sender<Arc<CommittedBatch>>,
@@ -124,6 +138,7 @@ impl Ingester {
             flush_wakeup: Notify::new(),
             metrics,
             metadata: crate::metrics_ingest::MetadataCache::default(),
+            flush_failing: std::sync::Mutex::new(None),
             accepting: AtomicBool::new(true),
             shutdown,
             committed: broadcast::channel(COMMITTED_CAPACITY).0,
@@ -398,6 +413,34 @@ impl Ingester {
     pub fn halt(&self) {
         self.accepting.store(false, Ordering::Release);
         let _ = self.shutdown.send(true);
+    }
+
+    /// Whether flushes are failing, since when and why.
+    pub fn flush_failure(&self) -> Option<FlushFailure> {
+        self.flush_failing.lock().ok()?.clone()
+    }
+
+    /// Records the outcome of a flush cycle (`Err`: its error).
+    pub(crate) fn record_flush(&self, outcome: std::result::Result<(), String>) {
+        let Ok(mut failing) = self.flush_failing.lock() else {
+            return;
+        };
+        match outcome {
+            Ok(()) => *failing = None,
+            Err(error) => match failing.as_mut() {
+                Some(failure) => {
+                    failure.attempts += 1;
+                    failure.error = error;
+                }
+                None => {
+                    *failing = Some(FlushFailure {
+                        since: std::time::Instant::now(),
+                        attempts: 1,
+                        error,
+                    });
+                }
+            },
+        }
     }
 
     /// Whether the ingester accepts writes.

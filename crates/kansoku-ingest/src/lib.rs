@@ -35,7 +35,7 @@ pub mod walrec;
 
 pub use config::IngestConfig;
 pub use error::{DiscardReason, Error, RecordError, Result};
-pub use ingester::{CommittedBatch, Ingester};
+pub use ingester::{CommittedBatch, FlushFailure, Ingester};
 pub use pipeline::JsonFormat;
 pub use report::{BulkItem, BulkReport, IngestReport, StreamReport};
 pub use samples::{MetricsReport, MetricsWrite, SeriesWrite};

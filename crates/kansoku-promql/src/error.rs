@@ -21,6 +21,9 @@ pub enum Error {
     /// Reading series failed (`internal`, 500).
     #[error("{0}")]
     Storage(String),
+    /// The evaluation could not run (`internal`, 500).
+    #[error("{0}")]
+    Internal(String),
 }
 
 impl kansoku_core::CodedError for Error {
@@ -31,7 +34,7 @@ impl kansoku_core::CodedError for Error {
             Error::Execution(_) | Error::TooManySamples(_) => ErrorCode::Unprocessable,
             // Prometheus answers a timed-out query with 503.
             Error::Timeout(_) => ErrorCode::Unavailable,
-            Error::Storage(_) => ErrorCode::Internal,
+            Error::Storage(_) | Error::Internal(_) => ErrorCode::Internal,
         }
     }
 }
@@ -43,7 +46,7 @@ impl Error {
             Error::BadData(_) => "bad_data",
             Error::Execution(_) | Error::TooManySamples(_) => "execution",
             Error::Timeout(_) => "timeout",
-            Error::Storage(_) => "internal",
+            Error::Storage(_) | Error::Internal(_) => "internal",
         }
     }
 }

@@ -7,6 +7,7 @@
 //! from (kansoku's stored metric streams) is the caller's business.
 
 pub mod annotations;
+pub mod complexity;
 pub mod duration;
 pub mod duration_expr;
 pub mod engine;

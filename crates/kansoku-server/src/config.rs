@@ -98,6 +98,10 @@ pub struct Config {
     /// Key prefix inside the bucket.
     #[arg(long, env = "KANSOKU_S3_PREFIX", default_value = "")]
     pub s3_prefix: String,
+    /// How long one S3 request is retried (with backoff) before a flush or query fails; failed
+    /// flushes are retried as a whole, the data staying in the WAL.
+    #[arg(long, env = "KANSOKU_S3_RETRY_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub s3_retry_timeout: Duration,
     /// fdatasync the WAL before acknowledging a write. Turning this off trades durability on
     /// power loss or kernel crash for speed (see docs/durability.md).
     #[arg(long, env = "KANSOKU_WAL_FSYNC", default_value_t = true, action = ArgAction::Set)]
@@ -275,11 +279,26 @@ impl Config {
                 access_key: self.s3_access_key.clone(),
                 secret_key: self.s3_secret_key.clone(),
                 prefix: self.s3_prefix.clone(),
+                retry_timeout: self.s3_retry_timeout,
             },
             _ => StorageConfig::Local {
                 root: self.data_dir.join("storage"),
             },
         }
+    }
+
+    /// Refuses settings that contradict each other (checked when `kansoku serve` starts).
+    pub fn check_consistency(&self) -> Result<(), String> {
+        if self.memtable_max_bytes < self.memtable_flush_bytes {
+            return Err(format!(
+                "KANSOKU_MEMTABLE_MAX_BYTES ({} MiB) is below KANSOKU_MEMTABLE_FLUSH_BYTES ({} MiB): \
+                 ingest would be refused (503) before a flush is due; raise the maximum or lower \
+                 the flush size",
+                self.memtable_max_bytes >> 20,
+                self.memtable_flush_bytes >> 20
+            ));
+        }
+        Ok(())
     }
 
     /// The write path's configuration.
@@ -365,6 +384,10 @@ impl Config {
             ("KANSOKU_S3_ACCESS_KEY".into(), self.s3_access_key.clone()),
             ("KANSOKU_S3_SECRET_KEY".into(), secret(&self.s3_secret_key)),
             ("KANSOKU_S3_PREFIX".into(), self.s3_prefix.clone()),
+            (
+                "KANSOKU_S3_RETRY_TIMEOUT".into(),
+                format!("{}s", self.s3_retry_timeout.as_secs()),
+            ),
             ("KANSOKU_WAL_FSYNC".into(), self.wal_fsync.to_string()),
             (
                 "KANSOKU_MAX_BODY_BYTES".into(),

@@ -177,6 +177,7 @@ pub async fn start(config: Config) -> anyhow::Result<Node> {
 
 /// Runs a node until SIGTERM or SIGINT.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
+    config.check_consistency().map_err(anyhow::Error::msg)?;
     let node = start(config).await?;
     wait_for_signal().await;
     tracing::info!("shutting down: finishing requests and flushing data");

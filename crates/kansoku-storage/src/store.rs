@@ -33,6 +33,9 @@ pub enum StorageConfig {
         secret_key: String,
         /// Key prefix inside the bucket.
         prefix: String,
+        /// How long one request is retried (with backoff) before its error is returned; the
+        /// flusher then retries the whole flush with its own backoff.
+        retry_timeout: std::time::Duration,
     },
 }
 
@@ -75,13 +78,19 @@ impl ObjectStore {
                 access_key,
                 secret_key,
                 prefix,
+                retry_timeout,
             } => {
                 if bucket.is_empty() {
                     return Err(Error::Config(
                         "KANSOKU_S3_BUCKET must name a bucket".to_string(),
                     ));
                 }
+                let retry = object_store::RetryConfig {
+                    retry_timeout: *retry_timeout,
+                    ..object_store::RetryConfig::default()
+                };
                 let mut builder = AmazonS3Builder::from_env()
+                    .with_retry(retry)
                     .with_bucket_name(bucket)
                     .with_region(if region.is_empty() {
                         "us-east-1"
@@ -264,6 +273,7 @@ mod tests {
             access_key: String::new(),
             secret_key: String::new(),
             prefix: String::new(),
+            retry_timeout: std::time::Duration::from_secs(1),
         };
         assert!(matches!(ObjectStore::open(&config), Err(Error::Config(_))));
     }

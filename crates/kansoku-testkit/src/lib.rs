@@ -102,6 +102,7 @@ pub fn fresh_s3_storage() -> kansoku_storage::StorageConfig {
         access_key: settings.access_key,
         secret_key: settings.secret_key,
         prefix: "kansoku".to_string(),
+        retry_timeout: std::time::Duration::from_secs(30),
     }
 }
 

@@ -120,6 +120,13 @@ pub fn decode(body: &[u8], version: Version) -> Result<MetricsWrite<Label<'_>>, 
     }
 }
 
+/// Owned labels, for comparing decoders.
+type OwnedLabels = Vec<(String, String)>;
+/// A series as both decoders see it: labels, samples (value bits), native histograms.
+type SeriesView = (OwnedLabels, Vec<(i64, u64)>, usize);
+/// An exemplar as both decoders see it: labels, value bits, timestamp.
+type ExemplarView = (OwnedLabels, u64, i64);
+
 /// Checks that the borrowing 1.0 decoder and prost's (the messages in [`v1`]) read `body` the
 /// same way: both refuse it, or both give the same series, samples (bit for bit), exemplars,
 /// native histogram counts and metadata. For the property test and the fuzz target; `Err`
@@ -139,13 +146,13 @@ pub fn check_v1_against_prost(body: &[u8]) -> Result<(), String> {
             ));
         }
     };
-    let owned = |labels: &[v1::Label]| -> Vec<(String, String)> {
+    let owned = |labels: &[v1::Label]| -> OwnedLabels {
         labels
             .iter()
             .map(|l| (l.name.clone(), l.value.clone()))
             .collect()
     };
-    let expected_series: Vec<(Vec<(String, String)>, Vec<(i64, u64)>, usize)> = reference
+    let expected_series: Vec<SeriesView> = reference
         .timeseries
         .iter()
         .map(|s| {
@@ -153,7 +160,7 @@ pub fn check_v1_against_prost(body: &[u8]) -> Result<(), String> {
             (owned(&s.labels), samples.collect(), s.histograms.len())
         })
         .collect();
-    let found_series: Vec<(Vec<(String, String)>, Vec<(i64, u64)>, usize)> = borrowed
+    let found_series: Vec<SeriesView> = borrowed
         .series
         .iter()
         .zip(&borrowed.histograms)
@@ -168,13 +175,13 @@ pub fn check_v1_against_prost(body: &[u8]) -> Result<(), String> {
             "series differ: prost {expected_series:?}, borrowed {found_series:?}"
         ));
     }
-    let expected_exemplars: Vec<(Vec<(String, String)>, u64, i64)> = reference
+    let expected_exemplars: Vec<ExemplarView> = reference
         .timeseries
         .iter()
         .flat_map(|s| &s.exemplars)
         .map(|e| (owned(&e.labels), e.value.to_bits(), e.timestamp))
         .collect();
-    let found_exemplars: Vec<(Vec<(String, String)>, u64, i64)> = borrowed
+    let found_exemplars: Vec<ExemplarView> = borrowed
         .series
         .iter()
         .flat_map(|s| &s.exemplars)
@@ -635,7 +642,8 @@ mod tests {
                 }),
             }],
         };
-        let write = decode(&request.encode_to_vec(), Version::V2).unwrap_or_default();
+        let body = request.encode_to_vec();
+        let write = decode(&body, Version::V2).unwrap_or_default();
         assert_eq!(
             write.series[0].labels[1],
             (Cow::Borrowed("job"), Cow::Borrowed("api"))
@@ -645,7 +653,8 @@ mod tests {
         assert_eq!(write.metadata[0].help, "Requests.");
         let mut bad = request.clone();
         bad.timeseries[0].labels_refs = vec![1, 99];
-        let write = decode(&bad.encode_to_vec(), Version::V2).unwrap_or_default();
+        let bad_body = bad.encode_to_vec();
+        let write = decode(&bad_body, Version::V2).unwrap_or_default();
         assert!(write.series.is_empty());
         assert!(
             write.refused[0].message.contains("out of range"),

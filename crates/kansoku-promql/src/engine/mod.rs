@@ -183,7 +183,11 @@ impl Engine {
     ) -> Result<QueryResult> {
         let started = Instant::now();
         let deadline = self.options.timeout.map(|timeout| started + timeout);
-        let needs = plan::plan(expr, steps.start, steps.end, self.options.lookback_ms)?;
+        // Selectors are known by their address in the tree (`plan::selector_key`): the tree
+        // the plan reads is the one evaluated, boxed so that moving it to the evaluation
+        // thread moves no node.
+        let expr = Box::new(expr.clone());
+        let needs = plan::plan(&expr, steps.start, steps.end, self.options.lookback_ms)?;
         let mut data: SelectorData = HashMap::new();
         let mut samples_read = 0usize;
         for need in needs {
@@ -205,22 +209,43 @@ impl Engine {
             }
             data.insert(need.key, series);
         }
-        let mut evaluator = Evaluator::new(
-            steps,
-            (steps.start, steps.end),
-            &self.options,
-            &data,
-            deadline,
-        );
-        let value = evaluator.eval(expr)?;
-        let annotations = evaluator.annotations;
-        let value = shape(value, steps)?;
-        Ok(QueryResult {
-            value,
-            annotations,
-            samples_read,
+        let options = self.options.clone();
+        on_large_stack(move || {
+            let mut evaluator =
+                Evaluator::new(steps, (steps.start, steps.end), &options, &data, deadline);
+            let value = evaluator.eval(&expr)?;
+            let annotations = evaluator.annotations;
+            let value = shape(value, steps)?;
+            Ok(QueryResult {
+                value,
+                annotations,
+                samples_read,
+            })
         })
+        .await
     }
+}
+
+/// Stack of the thread that evaluates a query: evaluation recurses once per nesting level of
+/// the expression (at most [`crate::complexity::MAX_OPERATORS`] levels), which the 2 MiB of a
+/// runtime thread do not hold in every build. Untouched stack pages cost no memory.
+const EVALUATION_STACK_BYTES: usize = 64 << 20;
+
+/// Runs `evaluate` (CPU work) on its own thread with a large stack, off the async runtime.
+async fn on_large_stack<T: Send + 'static>(
+    evaluate: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    let (sender, receiver) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("promql-eval".to_string())
+        .stack_size(EVALUATION_STACK_BYTES)
+        .spawn(move || {
+            let _ = sender.send(evaluate());
+        })
+        .map_err(|e| Error::Internal(format!("cannot start the evaluation thread: {e}")))?;
+    receiver.await.map_err(|_| {
+        Error::Internal("the evaluation thread stopped without an answer".to_string())
+    })?
 }
 
 /// `11000` → `11,000`, as Prometheus writes the resolution limit.
@@ -238,12 +263,15 @@ fn thousands(value: i64) -> String {
 
 /// Parses `query` after computing its duration expressions for a query over `times`.
 pub fn parse_with_times(query: &str, times: crate::duration_expr::QueryTimes) -> Result<Expr> {
+    // Before the duration expressions are computed: they are parsed recursively too.
+    crate::complexity::check(query).map_err(Error::BadData)?;
     let expanded = crate::duration_expr::expand(query, times).map_err(Error::BadData)?;
     parse(&expanded)
 }
 
 /// Parses `query`, reporting a failure as Prometheus' `bad_data`.
 pub fn parse(query: &str) -> Result<Expr> {
+    crate::complexity::check(query).map_err(Error::BadData)?;
     promql_parser::parser::parse(query).map_err(|message| Error::BadData(parse_error(&message)))
 }
 

@@ -1,5 +1,5 @@
 //! `GET /healthz` (liveness: the process answers), `GET /readyz` (WAL replayed and metadata
-//! database reachable), `GET /metrics` (Prometheus text), `PUT /node/flush` (root: flush now).
+//! database reachable; failing flushes reported), `GET /metrics` (Prometheus text), `PUT /node/flush` (root: flush now).
 
 use axum::Json;
 use axum::extract::State;
@@ -27,7 +27,21 @@ pub async fn readyz(State(app): State<App>) -> Response {
         tracing::warn!(%error, "readiness: metadata database unreachable");
         return not_ready("metadata database unreachable");
     }
-    Json(json!({"status": "ready"})).into_response()
+    // Failing flushes do not make the node unready (the WAL keeps taking writes until memory
+    // is full, then ingest answers 503), but they are reported.
+    if let Some(failure) = ready.ingester.flush_failure() {
+        return Json(json!({
+            "status": "ready",
+            "flush": {
+                "status": "failing",
+                "failing_for_seconds": failure.since.elapsed().as_secs(),
+                "attempts": failure.attempts,
+                "error": failure.error,
+            },
+        }))
+        .into_response();
+    }
+    Json(json!({"status": "ready", "flush": {"status": "ok"}})).into_response()
 }
 
 fn not_ready(reason: &str) -> Response {

@@ -1,0 +1,255 @@
+//! Faults injected into the real binary's surroundings. The object store (a real S3 server,
+//! s3s-fs) is stopped outright while records keep arriving: ingest keeps answering 2xx (the WAL
+//! holds the data), `/readyz` reports the failing flushes, and once the store is back every
+//! acknowledged record is uploaded and found exactly once — also after a SIGKILL.
+// Synchronous helpers run on blocking threads; std::thread::sleep is fine there.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::disallowed_methods
+)]
+
+mod support;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use support::{Http, Process, ROOT, ROOT_PASSWORD, free_port};
+
+/// An s3s-fs server on a fixed port and directory, so it can be stopped and started again.
+struct S3Server {
+    child: Option<Child>,
+    port: u16,
+    dir: PathBuf,
+}
+
+impl S3Server {
+    fn binary() -> String {
+        std::env::var("KANSOKU_TEST_S3S_FS").unwrap_or_else(|_| {
+            panic!(
+                "KANSOKU_TEST_S3S_FS is not set: run the README's test command (scripts/test.sh), \
+                 which builds s3s-fs"
+            )
+        })
+    }
+
+    fn start(dir: &Path) -> S3Server {
+        let mut server = S3Server {
+            child: None,
+            port: free_port(),
+            dir: dir.to_path_buf(),
+        };
+        server.restart();
+        server
+    }
+
+    /// Starts the server again on the same port and directory; waits until it listens.
+    fn restart(&mut self) {
+        let child = Command::new(S3Server::binary())
+            .args(["--host", "127.0.0.1", "--port", &self.port.to_string()])
+            .args(["--access-key", "AKIATEST", "--secret-key", "SECRETTEST"])
+            .arg(&self.dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "s3s-fs did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Kills the server by its PID (SIGKILL) and reaps it.
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    fn parquet_files(&self) -> usize {
+        count_files(&self.dir, "parquet")
+    }
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn count_files(dir: &Path, extension: &str) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|entry| {
+            let path = entry.path();
+            if path.is_dir() {
+                count_files(&path, extension)
+            } else {
+                usize::from(path.extension().is_some_and(|e| e == extension))
+            }
+        })
+        .sum()
+}
+
+fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !done() {
+        assert!(started.elapsed() < limit, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn ingest(http: &Http, base: &str, prefix: &str, count: usize) {
+    let records: Vec<Value> = (0..count)
+        .map(|i| json!({"id": format!("{prefix}-{i}"), "log": "fault test"}))
+        .collect();
+    let status = http.post_status(
+        &format!("{base}/api/default/faults/_json"),
+        ROOT,
+        ROOT_PASSWORD,
+        &Value::Array(records).to_string(),
+    );
+    assert_eq!(status, 200, "ingest of {prefix} while testing faults");
+}
+
+fn readyz(base: &str) -> Value {
+    let response = raw::get_body(&format!("{base}/readyz"));
+    serde_json::from_str(&response).unwrap_or(Value::Null)
+}
+
+/// A tiny blocking GET (no credentials) for `/readyz`.
+mod raw {
+    pub fn get_body(url: &str) -> String {
+        use std::io::{Read, Write};
+        let without_scheme = url.trim_start_matches("http://");
+        let (host, path) = without_scheme.split_at(without_scheme.find('/').unwrap());
+        let mut stream = std::net::TcpStream::connect(host).unwrap();
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .unwrap();
+        write!(stream, "GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n").unwrap();
+        let mut text = String::new();
+        let _ = stream.read_to_string(&mut text);
+        text.split("\r\n\r\n")
+            .nth(1)
+            .unwrap_or_default()
+            .to_string()
+    }
+}
+
+fn stored_ids(base: &str) -> HashMap<String, usize> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let now = kansoku_now_micros();
+    let text = runtime.block_on(async {
+        reqwest::Client::new()
+            .post(format!("{base}/api/default/_download?format=ndjson"))
+            .basic_auth(ROOT, Some(ROOT_PASSWORD))
+            .json(&json!({"query": {"sql": "SELECT id FROM faults", "start_time": now - 3_600_000_000i64, "end_time": now + 3_600_000_000i64}}))
+            .timeout(Duration::from_secs(60))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    });
+    let mut seen = HashMap::new();
+    for line in text.lines() {
+        let row: Value = serde_json::from_str(line).unwrap_or_else(|_| panic!("{text}"));
+        *seen
+            .entry(row["id"].as_str().unwrap().to_string())
+            .or_default() += 1;
+    }
+    seen
+}
+
+fn kansoku_now_micros() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_micros() as i64
+}
+
+#[test]
+fn an_object_store_outage_loses_nothing_acknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    let s3_dir = dir.path().join("s3");
+    std::fs::create_dir_all(s3_dir.join("faults-bucket")).unwrap();
+    let mut s3 = S3Server::start(&s3_dir);
+    let endpoint = format!("http://127.0.0.1:{}", s3.port);
+    let env = [
+        ("KANSOKU_S3_BUCKET", "faults-bucket"),
+        ("KANSOKU_S3_ENDPOINT", endpoint.as_str()),
+        ("KANSOKU_S3_ACCESS_KEY", "AKIATEST"),
+        ("KANSOKU_S3_SECRET_KEY", "SECRETTEST"),
+        ("KANSOKU_S3_RETRY_TIMEOUT", "1s"),
+        ("KANSOKU_FLUSH_INTERVAL", "1s"),
+    ];
+    let data = dir.path().join("data");
+    let process = Process::start(&data, &env);
+    let http = Http::new();
+    let base = process.base();
+
+    ingest(&http, &base, "before", 100);
+    wait_for("the first upload", Duration::from_secs(60), || {
+        s3.parquet_files() > 0
+    });
+    let uploaded_before = s3.parquet_files();
+
+    // The store goes away: writes are still acknowledged (WAL), flushes fail and are reported.
+    s3.stop();
+    ingest(&http, &base, "during", 100);
+    ingest(&http, &base, "during2", 100);
+    wait_for(
+        "/readyz to report failing flushes",
+        Duration::from_secs(90),
+        || readyz(&base)["flush"]["status"] == "failing",
+    );
+    let report = readyz(&base);
+    assert_eq!(report["status"], "ready", "{report}");
+    assert!(
+        report["flush"]["attempts"].as_u64().unwrap_or(0) >= 1,
+        "{report}"
+    );
+    assert_eq!(s3.parquet_files(), uploaded_before);
+
+    // Back: what waited is uploaded, /readyz is clear again.
+    s3.restart();
+    wait_for(
+        "the waiting data to upload",
+        Duration::from_secs(120),
+        || s3.parquet_files() > uploaded_before && readyz(&base)["flush"]["status"] == "ok",
+    );
+    ingest(&http, &base, "after", 100);
+
+    // A crash right after: the WAL replays what the store does not hold yet, nothing twice.
+    process.kill();
+    let process = Process::start(&data, &env);
+    let seen = stored_ids(&process.base());
+    let twice: Vec<_> = seen.iter().filter(|(_, count)| **count > 1).collect();
+    assert!(twice.is_empty(), "stored twice: {twice:?}");
+    for prefix in ["before", "during", "during2", "after"] {
+        for i in 0..100 {
+            let id = format!("{prefix}-{i}");
+            assert!(seen.contains_key(&id), "acknowledged record {id} lost");
+        }
+    }
+    assert_eq!(seen.len(), 400);
+    drop(process);
+}
