@@ -27,6 +27,8 @@ pub enum ErrorCode {
     Unavailable,
     /// The operation ran out of time.
     Timeout,
+    /// The client did not send its request (its body) in time.
+    RequestTimeout,
     /// The request is well-formed but could not be carried out (a query failing while it is
     /// evaluated: Prometheus' `execution` errors).
     Unprocessable,

@@ -80,7 +80,11 @@ impl App {
         store: ObjectStore,
     ) -> Result<App, String> {
         let auth = Authenticator::new(meta.clone())?;
-        let body_limits = BodyLimits::new(config.max_body_bytes, config.max_inflight_body_bytes);
+        let body_limits = BodyLimits::new(
+            config.max_body_bytes,
+            config.max_inflight_body_bytes,
+            config.http_body_timeout,
+        );
         Ok(App {
             inner: Arc::new(AppInner {
                 config,

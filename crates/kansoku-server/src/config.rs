@@ -112,6 +112,16 @@ pub struct Config {
     /// Request bodies held in memory at once; further requests wait, then get 503.
     #[arg(long, env = "KANSOKU_MAX_INFLIGHT_BODY_BYTES", default_value = "64MiB", value_parser = parse_bytes)]
     pub max_inflight_body_bytes: usize,
+    /// Longest wait for a request's head (headers), and for the next request on an idle
+    /// keep-alive connection; slower clients are disconnected.
+    #[arg(long, env = "KANSOKU_HTTP_HEADER_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub http_header_timeout: Duration,
+    /// Longest wait for a whole request body once its headers arrived (408 after it).
+    #[arg(long, env = "KANSOKU_HTTP_BODY_TIMEOUT", default_value = "120s", value_parser = parse_duration)]
+    pub http_body_timeout: Duration,
+    /// Most HTTP connections open at once; further ones wait in the kernel's backlog.
+    #[arg(long, env = "KANSOKU_HTTP_MAX_CONNECTIONS", default_value_t = 4096)]
+    pub http_max_connections: usize,
     /// Largest single record.
     #[arg(long, env = "KANSOKU_MAX_RECORD_BYTES", default_value = "4MiB", value_parser = parse_bytes)]
     pub max_record_bytes: usize,
@@ -396,6 +406,18 @@ impl Config {
             (
                 "KANSOKU_MAX_INFLIGHT_BODY_BYTES".into(),
                 self.max_inflight_body_bytes.to_string(),
+            ),
+            (
+                "KANSOKU_HTTP_HEADER_TIMEOUT".into(),
+                format!("{}ms", self.http_header_timeout.as_millis()),
+            ),
+            (
+                "KANSOKU_HTTP_BODY_TIMEOUT".into(),
+                format!("{}ms", self.http_body_timeout.as_millis()),
+            ),
+            (
+                "KANSOKU_HTTP_MAX_CONNECTIONS".into(),
+                self.http_max_connections.to_string(),
             ),
             (
                 "KANSOKU_MAX_RECORD_BYTES".into(),

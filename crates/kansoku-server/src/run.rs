@@ -85,13 +85,18 @@ pub async fn start(config: Config) -> anyhow::Result<Node> {
     let grpc_addr = grpc_listener.local_addr()?;
     let (shutdown, mut shutdown_receiver) = tokio::sync::watch::channel(false);
     let router = crate::http::router(app.clone());
-    let server = tokio::spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async move {
-                let _ = shutdown_receiver.wait_for(|stop| *stop).await;
-            })
-            .await
-    });
+    let limits = crate::http::serve::Limits {
+        header_read: config.http_header_timeout,
+        max_connections: config.http_max_connections,
+    };
+    let server = tokio::spawn(crate::http::serve::serve(
+        listener,
+        router,
+        limits,
+        async move {
+            let _ = shutdown_receiver.wait_for(|stop| *stop).await;
+        },
+    ));
     tracing::info!(%http_addr, "listening for HTTP");
     let grpc = {
         let mut stop = shutdown.subscribe();

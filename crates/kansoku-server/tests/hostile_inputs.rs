@@ -446,3 +446,73 @@ async fn every_hostile_input_gets_its_documented_answer() {
     assert_eq!(response.status(), reqwest::StatusCode::OK);
     server.stop().await;
 }
+
+/// §5 item 2: a client trickling its headers (slowloris), one trickling its body and idle
+/// connections filling the connection cap are cut off; a normal client is served meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_clients_are_cut_off_and_others_still_served() {
+    use base64::Engine;
+    let server = TestServer::start_with(|c| {
+        c.http_header_timeout = Duration::from_secs(1);
+        c.http_body_timeout = Duration::from_secs(1);
+        c.http_max_connections = 8;
+    })
+    .await;
+    let address = server.base.trim_start_matches("http://").to_string();
+    let credentials =
+        base64::engine::general_purpose::STANDARD.encode(format!("{ROOT}:{ROOT_PASSWORD}"));
+    let connect = || tokio::net::TcpStream::connect(address.clone());
+    let mut slow_head = connect().await.unwrap();
+    slow_head
+        .write_all(b"POST /api/default/slow/_json HTTP/1.1\r\nHost: kansoku\r\n")
+        .await
+        .unwrap();
+    let mut slow_body = connect().await.unwrap();
+    slow_body
+        .write_all(
+            format!(
+                "POST /api/default/slow/_json HTTP/1.1\r\nHost: kansoku\r\nAuthorization: Basic {credentials}\r\nContent-Length: 100\r\n\r\n[{{"
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+    let mut idle = Vec::new();
+    for _ in 0..6 {
+        idle.push(connect().await.unwrap());
+    }
+    // Every connection slot is taken: this request waits until the slow ones are cut off.
+    let served = tokio::time::timeout(
+        Duration::from_secs(60),
+        server.ingest("default", "slow", &[json!({"id": "served"})]),
+    )
+    .await;
+    assert!(served.is_ok(), "a normal client was not served");
+    let read_all = |mut stream: tokio::net::TcpStream| async move {
+        let mut answer = Vec::new();
+        let read =
+            tokio::time::timeout(Duration::from_secs(30), stream.read_to_end(&mut answer)).await;
+        assert!(read.is_ok(), "the connection was left open");
+        String::from_utf8_lossy(&answer).to_string()
+    };
+    assert_eq!(
+        read_all(slow_head).await,
+        "",
+        "slowloris: closed without an answer"
+    );
+    let answer = read_all(slow_body).await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("KANSOKU_HTTP_BODY_TIMEOUT"), "{answer}");
+    for connection in idle {
+        assert_eq!(
+            read_all(connection).await,
+            "",
+            "idle connections are closed"
+        );
+    }
+    let ids = server
+        .search("default", "SELECT id FROM slow WHERE id IS NOT NULL")
+        .await;
+    assert_eq!(ids, vec![json!({"id": "served"})]);
+    server.stop().await;
+}

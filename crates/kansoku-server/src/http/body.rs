@@ -27,12 +27,15 @@ pub struct BodyLimits {
     pub max_bytes: usize,
     /// Budget of bytes of bodies held in memory at once.
     pub budget: Arc<Semaphore>,
+    /// Longest wait for a whole body (a client trickling its body is answered 408).
+    pub read_timeout: Duration,
 }
 
 impl BodyLimits {
     /// Limits with a budget of `inflight_bytes`.
-    pub fn new(max_bytes: usize, inflight_bytes: usize) -> BodyLimits {
+    pub fn new(max_bytes: usize, inflight_bytes: usize, read_timeout: Duration) -> BodyLimits {
         BodyLimits {
+            read_timeout,
             max_bytes,
             budget: Arc::new(Semaphore::new((inflight_bytes / PERMIT_BYTES).max(1))),
         }
@@ -92,9 +95,21 @@ pub async fn read_raw_body(
         return Err(too_large(limits));
     }
     let permits = vec![reserve(limits, declared.unwrap_or(UNKNOWN_LENGTH_ESTIMATE), true).await?];
-    let bytes = axum::body::to_bytes(body, limits.max_bytes)
-        .await
-        .map_err(|_| too_large(limits))?;
+    let bytes = tokio::time::timeout(
+        limits.read_timeout,
+        axum::body::to_bytes(body, limits.max_bytes),
+    )
+    .await
+    .map_err(|_| {
+        ApiError::new(
+            ErrorCode::RequestTimeout,
+            format!(
+                "the request body did not arrive within {} s (KANSOKU_HTTP_BODY_TIMEOUT)",
+                limits.read_timeout.as_secs()
+            ),
+        )
+    })?
+    .map_err(|_| too_large(limits))?;
     Ok(ReadBody {
         bytes,
         _permits: permits,

@@ -13,6 +13,7 @@ pub mod orgs;
 pub mod prometheus;
 pub mod request_log;
 pub mod search;
+pub mod serve;
 pub mod session;
 pub mod streams;
 pub mod tail;

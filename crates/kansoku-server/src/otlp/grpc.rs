@@ -61,7 +61,7 @@ pub fn status_of(error: &ApiError) -> Status {
             Status::resource_exhausted(message)
         }
         ErrorCode::Unavailable => Status::unavailable(message),
-        ErrorCode::Timeout => Status::deadline_exceeded(message),
+        ErrorCode::Timeout | ErrorCode::RequestTimeout => Status::deadline_exceeded(message),
         ErrorCode::Unprocessable => Status::failed_precondition(message),
         ErrorCode::Internal => Status::internal(message),
     };

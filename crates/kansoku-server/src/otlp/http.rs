@@ -263,7 +263,7 @@ pub fn rpc_code(code: ErrorCode) -> i32 {
         ErrorCode::Conflict => 6,                                     // ALREADY_EXISTS
         ErrorCode::PayloadTooLarge | ErrorCode::TooManyRequests => 8, // RESOURCE_EXHAUSTED
         ErrorCode::Unavailable => 14,                                 // UNAVAILABLE
-        ErrorCode::Timeout => 4,                                      // DEADLINE_EXCEEDED
+        ErrorCode::Timeout | ErrorCode::RequestTimeout => 4,          // DEADLINE_EXCEEDED
         ErrorCode::Unprocessable => 9,                                // FAILED_PRECONDITION
         ErrorCode::Internal => 13,                                    // INTERNAL
     }

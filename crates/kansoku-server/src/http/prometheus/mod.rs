@@ -72,7 +72,7 @@ impl From<ApiError> for PromError {
             | ErrorCode::UnsupportedMediaType => "bad_data",
             ErrorCode::NotFound => "not_found",
             ErrorCode::Unavailable | ErrorCode::TooManyRequests => "unavailable",
-            ErrorCode::Timeout => "timeout",
+            ErrorCode::Timeout | ErrorCode::RequestTimeout => "timeout",
             ErrorCode::Unprocessable => "execution",
             _ => "internal",
         };
