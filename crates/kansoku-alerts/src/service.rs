@@ -191,6 +191,9 @@ impl Alerts {
     /// Checks a destination on its own: valid, and of a kind this node can deliver.
     pub fn check_destination(&self, destination: &Destination) -> Result<()> {
         destination.validate()?;
+        if matches!(destination.destination_type.as_str(), "" | "http") {
+            crate::ssrf::check_saved(&destination.url, &self.config.delivery.allowlist)?;
+        }
         if destination.destination_type == "email" && self.config.smtp.is_none() {
             return Err(Error::Invalid(email::not_configured()));
         }

@@ -207,6 +207,38 @@ pub fn parse_destination_url(raw: &str) -> Result<Url> {
     Ok(url)
 }
 
+/// Checks what can be known of `raw` when a destination is saved, without resolving names: an
+/// address literal (`127.0.0.1`, `2130706433`, `[::1]`, `169.254.169.254`) or a `localhost`
+/// name that is not public and not allowed is refused at once. Names are checked again, resolved,
+/// at every delivery ([`check`]).
+pub fn check_saved(raw: &str, allowlist: &Allowlist) -> Result<()> {
+    let url = parse_destination_url(raw)?;
+    let host = url.host_str().unwrap_or_default().to_string();
+    if allowlist.allows_host(&host) {
+        return Ok(());
+    }
+    let literal = match url.host() {
+        Some(Host::Ipv4(v4)) => Some(IpAddr::V4(v4)),
+        Some(Host::Ipv6(v6)) => Some(IpAddr::V6(v6)),
+        _ => None,
+    };
+    if let Some(ip) = literal
+        && let Some(reason) = non_public_reason(ip)
+        && !allowlist.allows_ip(ip)
+    {
+        return Err(Error::Blocked(format!(
+            "destination address {ip} is {reason}; allow it with KANSOKU_DESTINATION_ALLOWLIST"
+        )));
+    }
+    let name = host.trim_end_matches('.');
+    if name == "localhost" || name.ends_with(".localhost") {
+        return Err(Error::Blocked(format!(
+            "destination {host} is the local host; allow it with KANSOKU_DESTINATION_ALLOWLIST"
+        )));
+    }
+    Ok(())
+}
+
 /// Checks `raw` against the guard and resolves it to the address to connect to.
 pub async fn check(raw: &str, allowlist: &Allowlist) -> Result<Target> {
     let url = parse_destination_url(raw)?;
@@ -253,6 +285,31 @@ pub async fn check(raw: &str, allowlist: &Allowlist) -> Result<Target> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn saved_destinations_refuse_private_literals_and_localhost() {
+        let none = Allowlist::default();
+        for raw in [
+            "http://127.0.0.1/",
+            "http://2130706433/",
+            "http://0x7f.1/",
+            "http://[::1]/",
+            "http://169.254.169.254/latest/meta-data",
+            "http://10.0.0.5:8080/hook",
+            "http://localhost./hook",
+            "http://api.localhost/hook",
+        ] {
+            assert!(
+                matches!(check_saved(raw, &none), Err(Error::Blocked(_))),
+                "{raw} was accepted"
+            );
+        }
+        assert!(check_saved("https://hooks.slack.com/services/x", &none).is_ok());
+        assert!(check_saved("http://93.184.216.34/hook", &none).is_ok());
+        let allowed = Allowlist::parse("127.0.0.1,localhost").unwrap_or_default();
+        assert!(check_saved("http://127.0.0.1:9000/hook", &allowed).is_ok());
+        assert!(check_saved("http://localhost:9000/hook", &allowed).is_ok());
+    }
 
     fn blocked(raw: &str) -> bool {
         let runtime = tokio::runtime::Builder::new_current_thread()

@@ -233,6 +233,12 @@ fn cases() -> Vec<Case> {
                 "{\"index\":{\"_index\":\"hostile\"}}\n{\"id\":\"kept-15\"}\n{\"explode\":{}}\n{}\n{\"index\":{\"_index\":\"../etc\"}}\n{\"x\":1}\n{\"index\":{\"_index\":\"hostile\"}}",
             )
             .answers(200, "\"errors\":true"),
+        case("13", "the same key twice in one object", "POST", multi_path)
+            .body("{\"id\": \"kept-13\", \"dup\": 1, \"dup\": \"x\"}")
+            .answers(200, "\"successful\":1"),
+        case("16", "internal fields supplied by the client", "POST", multi_path)
+            .body("{\"id\": \"kept-16\", \"_org\": \"other\", \"_id\": \"x\"}")
+            .answers(200, "\"successful\":1"),
         // Timestamps
         case("17", "1970, year 9999 and negative timestamps", "POST", multi_path)
             .body(format!(
@@ -333,6 +339,31 @@ fn cases() -> Vec<Case> {
         .answers(200, "\"resultType\":\"scalar\""),
         case("32", "a range over a century", "GET", "/api/default/prometheus/api/v1/query?query=rate(up%5B100y%5D)")
             .answers(200, "success"),
+        // Alerts and webhooks
+        case("33", "an alert evaluated every 0 minutes", "POST", "/api/v2/default/alerts")
+            .header("Content-Type: application/json")
+            .body(
+                json!({
+                    "name": "zero", "stream_type": "logs", "stream_name": "hostile",
+                    "query_condition": {"type": "sql", "sql": "SELECT * FROM hostile"},
+                    "trigger_condition": {"period": 1, "operator": ">=", "threshold": 1, "frequency": 0, "silence": 0},
+                    "destinations": [],
+                })
+                .to_string(),
+            )
+            .answers(400, "frequency"),
+        case("34", "a webhook to the cloud metadata address", "POST", "/api/default/alerts/destinations")
+            .header("Content-Type: application/json")
+            .body(json!({"name": "meta", "type": "http", "url": "http://169.254.169.254/latest/meta-data"}).to_string())
+            .answers(400, "169.254.169.254"),
+        case("34", "a webhook to a decimal loopback address", "POST", "/api/default/alerts/destinations")
+            .header("Content-Type: application/json")
+            .body(json!({"name": "loop", "type": "http", "url": "http://2130706433/"}).to_string())
+            .answers(400, "127.0.0.1"),
+        case("34", "a file:// webhook", "POST", "/api/default/alerts/destinations")
+            .header("Content-Type: application/json")
+            .body(json!({"name": "file", "type": "http", "url": "file:///etc/passwd"}).to_string())
+            .answers(400, "http"),
         // Auth / tenancy
         case("35", "no credentials", "POST", json_path)
             .anonymous()
@@ -434,7 +465,9 @@ async fn every_hostile_input_gets_its_documented_answer() {
         vec![
             json!({"id": "kept-11"}),
             json!({"id": "kept-11b"}),
+            json!({"id": "kept-13"}),
             json!({"id": "kept-15"}),
+            json!({"id": "kept-16"}),
             json!({"id": "kept-17"}),
         ]
     );
