@@ -5,12 +5,12 @@
 
 mod support;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use support::{Process, ROOT, ROOT_PASSWORD};
+use support::{Process, ROOT, ROOT_PASSWORD, count_files, stored_ids};
 
 const WRITERS: usize = 4;
 const BATCH: usize = 25;
@@ -114,25 +114,7 @@ async fn acknowledged_records_survive_sigkill_exactly_once() {
         "too few writes acknowledged: {}",
         acknowledged.len()
     );
-    let client = reqwest::Client::new();
-    let now = kansoku_now_micros();
-    let export = client
-        .post(format!("{}/api/default/_download?format=ndjson", process.base()))
-        .basic_auth(ROOT, Some(ROOT_PASSWORD))
-        .json(&json!({"query": {"sql": "SELECT id FROM crash", "start_time": now - 3_600_000_000i64, "end_time": now + 3_600_000_000i64}}))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    for line in export.lines() {
-        let row: Value = serde_json::from_str(line).unwrap();
-        *seen
-            .entry(row["id"].as_str().unwrap().to_string())
-            .or_default() += 1;
-    }
+    let seen = stored_ids(&process.base(), "crash").await;
     let duplicated: Vec<_> = seen.iter().filter(|(_, count)| **count > 1).collect();
     assert!(
         duplicated.is_empty(),
@@ -161,28 +143,4 @@ async fn acknowledged_records_survive_sigkill_exactly_once() {
         "no flush happened between kills; the test would not cover recovery across flushes"
     );
     drop(process);
-}
-
-fn kansoku_now_micros() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_micros() as i64
-}
-
-fn count_files(dir: &std::path::Path, extension: &str) -> usize {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    entries
-        .flatten()
-        .map(|entry| {
-            let path = entry.path();
-            if path.is_dir() {
-                count_files(&path, extension)
-            } else {
-                usize::from(path.extension().is_some_and(|e| e == extension))
-            }
-        })
-        .sum()
 }

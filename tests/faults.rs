@@ -12,13 +12,12 @@
 
 mod support;
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::{Http, Process, ROOT, ROOT_PASSWORD, free_port};
+use support::{Http, Process, ROOT, ROOT_PASSWORD, count_files, free_port, stored_ids};
 
 /// An s3s-fs server on a fixed port and directory, so it can be stopped and started again.
 struct S3Server {
@@ -87,23 +86,6 @@ impl Drop for S3Server {
     }
 }
 
-fn count_files(dir: &Path, extension: &str) -> usize {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    entries
-        .flatten()
-        .map(|entry| {
-            let path = entry.path();
-            if path.is_dir() {
-                count_files(&path, extension)
-            } else {
-                usize::from(path.extension().is_some_and(|e| e == extension))
-            }
-        })
-        .sum()
-}
-
 fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
     let started = Instant::now();
     while !done() {
@@ -125,65 +107,8 @@ fn ingest(http: &Http, base: &str, prefix: &str, count: usize) {
     assert_eq!(status, 200, "ingest of {prefix} while testing faults");
 }
 
-fn readyz(base: &str) -> Value {
-    let response = raw::get_body(&format!("{base}/readyz"));
-    serde_json::from_str(&response).unwrap_or(Value::Null)
-}
-
-/// A tiny blocking GET (no credentials) for `/readyz`.
-mod raw {
-    pub fn get_body(url: &str) -> String {
-        use std::io::{Read, Write};
-        let without_scheme = url.trim_start_matches("http://");
-        let (host, path) = without_scheme.split_at(without_scheme.find('/').unwrap());
-        let mut stream = std::net::TcpStream::connect(host).unwrap();
-        stream
-            .set_read_timeout(Some(std::time::Duration::from_secs(10)))
-            .unwrap();
-        write!(stream, "GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n").unwrap();
-        let mut text = String::new();
-        let _ = stream.read_to_string(&mut text);
-        text.split("\r\n\r\n")
-            .nth(1)
-            .unwrap_or_default()
-            .to_string()
-    }
-}
-
-fn stored_ids(base: &str) -> HashMap<String, usize> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let now = kansoku_now_micros();
-    let text = runtime.block_on(async {
-        reqwest::Client::new()
-            .post(format!("{base}/api/default/_download?format=ndjson"))
-            .basic_auth(ROOT, Some(ROOT_PASSWORD))
-            .json(&json!({"query": {"sql": "SELECT id FROM faults", "start_time": now - 3_600_000_000i64, "end_time": now + 3_600_000_000i64}}))
-            .timeout(Duration::from_secs(60))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
-    });
-    let mut seen = HashMap::new();
-    for line in text.lines() {
-        let row: Value = serde_json::from_str(line).unwrap_or_else(|_| panic!("{text}"));
-        *seen
-            .entry(row["id"].as_str().unwrap().to_string())
-            .or_default() += 1;
-    }
-    seen
-}
-
-fn kansoku_now_micros() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_micros() as i64
+fn readyz(http: &Http, base: &str) -> Value {
+    http.get_json(&format!("{base}/readyz"))
 }
 
 #[test]
@@ -219,9 +144,9 @@ fn an_object_store_outage_loses_nothing_acknowledged() {
     wait_for(
         "/readyz to report failing flushes",
         Duration::from_secs(90),
-        || readyz(&base)["flush"]["status"] == "failing",
+        || readyz(&http, &base)["flush"]["status"] == "failing",
     );
-    let report = readyz(&base);
+    let report = readyz(&http, &base);
     assert_eq!(report["status"], "ready", "{report}");
     assert!(
         report["flush"]["attempts"].as_u64().unwrap_or(0) >= 1,
@@ -234,14 +159,14 @@ fn an_object_store_outage_loses_nothing_acknowledged() {
     wait_for(
         "the waiting data to upload",
         Duration::from_secs(120),
-        || s3.parquet_files() > uploaded_before && readyz(&base)["flush"]["status"] == "ok",
+        || s3.parquet_files() > uploaded_before && readyz(&http, &base)["flush"]["status"] == "ok",
     );
     ingest(&http, &base, "after", 100);
 
     // A crash right after: the WAL replays what the store does not hold yet, nothing twice.
     process.kill();
     let process = Process::start(&data, &env);
-    let seen = stored_ids(&process.base());
+    let seen = http.block_on(stored_ids(&process.base(), "faults"));
     let twice: Vec<_> = seen.iter().filter(|(_, count)| **count > 1).collect();
     assert!(twice.is_empty(), "stored twice: {twice:?}");
     for prefix in ["before", "during", "during2", "after"] {

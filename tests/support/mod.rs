@@ -9,6 +9,7 @@
     clippy::disallowed_methods
 )]
 
+use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -144,6 +145,54 @@ fn signal(pid: u32, signal: i32) {
     }
 }
 
+/// Files ending in `.extension` under `dir`, at any depth.
+pub fn count_files(dir: &Path, extension: &str) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|entry| {
+            let path = entry.path();
+            if path.is_dir() {
+                count_files(&path, extension)
+            } else {
+                usize::from(path.extension().is_some_and(|e| e == extension))
+            }
+        })
+        .sum()
+}
+
+/// How many times each `id` of stream `stream` (organisation `default`, the last and next hour)
+/// is stored, read back through the NDJSON export as root.
+pub async fn stored_ids(base: &str, stream: &str) -> HashMap<String, usize> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_micros() as i64;
+    let hour = 3_600_000_000i64;
+    let export = reqwest::Client::new()
+        .post(format!("{base}/api/default/_download?format=ndjson"))
+        .basic_auth(ROOT, Some(ROOT_PASSWORD))
+        .json(&serde_json::json!({"query": {"sql": format!("SELECT id FROM {stream}"), "start_time": now - hour, "end_time": now + hour}}))
+        .timeout(Duration::from_secs(60))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let mut seen = HashMap::new();
+    for line in export.lines() {
+        let row: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|_| panic!("{export}"));
+        *seen
+            .entry(row["id"].as_str().unwrap().to_string())
+            .or_default() += 1;
+    }
+    seen
+}
+
 /// A blocking HTTP client for synchronous tests (reqwest on a private runtime).
 pub struct Http {
     runtime: tokio::runtime::Runtime,
@@ -164,6 +213,20 @@ impl Http {
                 .unwrap()
         };
         Http { runtime, client }
+    }
+
+    /// Runs `future` on the client's runtime.
+    pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+        self.runtime.block_on(future)
+    }
+
+    /// `GET url` without credentials, the body as JSON (`Null` when it is not).
+    pub fn get_json(&self, url: &str) -> serde_json::Value {
+        let request = self.client.get(url);
+        self.runtime.block_on(async {
+            let text = request.send().await.unwrap().text().await.unwrap();
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::Null)
+        })
     }
 
     pub fn get_status(&self, url: &str, user: &str, password: &str) -> u16 {

@@ -240,12 +240,6 @@ async fn raw_http(server: &TestServer, headers: &str, body: &[u8]) -> String {
     String::from_utf8_lossy(&answer[..read]).to_string()
 }
 
-fn gzip(data: &[u8]) -> Vec<u8> {
-    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-    encoder.write_all(data).unwrap();
-    encoder.finish().unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn compressed_bodies_and_bombs() {
     let server = TestServer::start_with(|c| c.max_body_bytes = 4 * 1024 * 1024).await;

@@ -219,6 +219,14 @@ pub fn now_micros() -> i64 {
 }
 
 /// Body of a response as JSON, with the status.
+/// `data` gzip-compressed (best compression, for bomb tests).
+pub fn gzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(data).unwrap();
+    encoder.finish().unwrap()
+}
+
 pub async fn json_of(response: Response) -> (StatusCode, Value) {
     let status = response.status();
     let text = response.text().await.unwrap();
