@@ -68,39 +68,100 @@ pub struct DirState {
 /// An alert object: org, kind (`AlertObjectKind::as_str`), name.
 type ObjectId = (String, &'static str, String);
 
-/// The objects `bundle` declares for `org`, with their JSON (as stored).
-fn declared_objects(org: &OrgId, bundle: &Bundle) -> Vec<(ObjectId, Value)> {
-    let id = |kind: AlertObjectKind, name: &str| (org.to_string(), kind.as_str(), name.to_string());
-    let json =
-        |object: std::result::Result<Value, serde_json::Error>| object.unwrap_or(Value::Null);
-    let templates = bundle.templates.iter().map(|t| {
-        let body = json(serde_json::to_value(t));
-        (id(AlertObjectKind::Template, &t.name), body)
-    });
+/// The templates and destinations an object uses.
+type Uses = Vec<(AlertObjectKind, String)>;
+
+/// The objects `bundle` declares for `org`, with what each uses (read from their JSON as
+/// stored, like the stored objects' in [`StoredObject`]).
+fn declared_objects(org: &OrgId, bundle: &Bundle) -> Vec<(ObjectId, Uses)> {
+    let declared = |kind: AlertObjectKind, name: &str, json: serde_json::Result<Value>| {
+        let uses = uses_of(kind, &json.unwrap_or(Value::Null));
+        ((org.to_string(), kind.as_str(), name.to_string()), uses)
+    };
+    let templates = bundle
+        .templates
+        .iter()
+        .map(|t| declared(AlertObjectKind::Template, &t.name, serde_json::to_value(t)));
     let destinations = bundle.destinations.iter().map(|d| {
-        let body = json(serde_json::to_value(d));
-        (id(AlertObjectKind::Destination, &d.name), body)
+        declared(
+            AlertObjectKind::Destination,
+            &d.name,
+            serde_json::to_value(d),
+        )
     });
-    let alerts = bundle.alerts.iter().map(|a| {
-        let body = json(serde_json::to_value(a));
-        (id(AlertObjectKind::Alert, &a.name), body)
-    });
+    let alerts = bundle
+        .alerts
+        .iter()
+        .map(|a| declared(AlertObjectKind::Alert, &a.name, serde_json::to_value(a)));
     templates.chain(destinations).chain(alerts).collect()
 }
 
-/// An object a file declared before and no file declares now.
-struct Undeclared {
-    org: OrgId,
+/// An alert object as stored.
+struct StoredObject {
+    org: String,
     kind: AlertObjectKind,
     key: String,
     name: String,
     managed_by: String,
+    uses: Uses,
 }
 
-impl Undeclared {
+impl StoredObject {
     fn id(&self) -> ObjectId {
-        (self.org.to_string(), self.kind.as_str(), self.name.clone())
+        (self.org.clone(), self.kind.as_str(), self.name.clone())
     }
+}
+
+/// The stored objects that files declared before and none declares now, alerts first (they use
+/// destinations and templates, which cannot be deleted while used).
+fn undeclared<'s>(
+    stored: &'s [StoredObject],
+    declared: &[(ObjectId, Uses)],
+) -> Vec<(OrgId, &'s StoredObject)> {
+    let declared: BTreeSet<&ObjectId> = declared.iter().map(|(id, _)| id).collect();
+    stored
+        .iter()
+        .filter(|o| o.managed_by.starts_with(FILE_PREFIX) && !declared.contains(&o.id()))
+        .filter_map(|o| Some((OrgId::parse(&o.org).ok()?, o)))
+        .collect()
+}
+
+/// `Err` when an object to delete is still used by one that stays: declared by a file, or
+/// stored and neither deleted nor replaced by a file's.
+fn check_deletions(
+    stored: &[StoredObject],
+    declared: &[(ObjectId, Uses)],
+    undeclared: &[(OrgId, &StoredObject)],
+) -> Result<()> {
+    let deleted: BTreeSet<ObjectId> = undeclared.iter().map(|(_, o)| o.id()).collect();
+    let redeclared: BTreeSet<&ObjectId> = declared.iter().map(|(id, _)| id).collect();
+    let staying = stored
+        .iter()
+        .map(|o| (o.id(), &o.uses))
+        .filter(|(id, _)| !deleted.contains(id) && !redeclared.contains(id));
+    let users: Vec<(ObjectId, &Uses)> = declared
+        .iter()
+        .map(|(id, uses)| (id.clone(), uses))
+        .chain(staying)
+        .collect();
+    for (_, object) in undeclared
+        .iter()
+        .filter(|(_, o)| o.kind != AlertObjectKind::Alert)
+    {
+        let used = (object.kind, object.name.clone());
+        if let Some(((_, user_kind, user_name), _)) = users
+            .iter()
+            .find(|((org, _, _), uses)| *org == object.org && uses.contains(&used))
+        {
+            return Err(Error::Conflict(format!(
+                "{} '{}' of {} is no longer declared but {user_kind} '{user_name}' still uses it: nothing was changed; the files are applied again once it is no longer used",
+                object.kind.as_str(),
+                object.name,
+                object.managed_by.trim_start_matches(FILE_PREFIX),
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// What an object of `kind` (as stored JSON) uses.
@@ -307,13 +368,13 @@ impl Alerts {
         for (_, org, bundle) in &parsed {
             self.check(org, bundle).await?;
         }
-        let declared: BTreeSet<ObjectId> = parsed
+        let declared: Vec<(ObjectId, Uses)> = parsed
             .iter()
             .flat_map(|(_, org, bundle)| declared_objects(org, bundle))
-            .map(|(id, _)| id)
             .collect();
-        let undeclared = self.undeclared(&declared).await?;
-        self.check_deletions(&parsed, &undeclared).await?;
+        let stored = self.stored_objects().await?;
+        let undeclared = undeclared(&stored, &declared);
+        check_deletions(&stored, &declared, &undeclared)?;
         let mut changes = Vec::new();
         for (name, org, bundle) in &parsed {
             self.meta().ensure_org(org).await?;
@@ -322,9 +383,9 @@ impl Alerts {
                     .await?,
             );
         }
-        for object in &undeclared {
-            self.delete(&object.org, object.kind, &object.key).await?;
-            changes.push(change(&object.org, object.kind, &object.name, "deleted"));
+        for (org, object) in &undeclared {
+            self.delete(org, object.kind, &object.key).await?;
+            changes.push(change(org, object.kind, &object.name, "deleted"));
         }
         let declared_dashboards: BTreeSet<(String, String)> = changes
             .iter()
@@ -353,11 +414,9 @@ impl Alerts {
         Ok(changes)
     }
 
-    /// The objects that files declared before and none declares now (`declared`: org, kind,
-    /// name), alerts first: they use destinations and templates, which cannot be deleted
-    /// while used.
-    async fn undeclared(&self, declared: &BTreeSet<ObjectId>) -> Result<Vec<Undeclared>> {
-        let mut undeclared = Vec::new();
+    /// Every stored template, destination and alert of every organisation, alerts first.
+    async fn stored_objects(&self) -> Result<Vec<StoredObject>> {
+        let mut stored = Vec::new();
         for kind in [
             AlertObjectKind::Alert,
             AlertObjectKind::Destination,
@@ -367,84 +426,18 @@ impl Alerts {
                 let Ok(body) = serde_json::from_str::<Value>(&object.body) else {
                     continue;
                 };
-                let managed = body.get("managed_by").and_then(Value::as_str).unwrap_or("");
-                let name = body.get("name").and_then(Value::as_str).unwrap_or("");
-                let id = (object.org.clone(), kind.as_str(), name.to_string());
-                if !managed.starts_with(FILE_PREFIX) || declared.contains(&id) {
-                    continue;
-                }
-                let Ok(org) = OrgId::parse(&object.org) else {
-                    continue;
-                };
-                undeclared.push(Undeclared {
-                    org,
+                let text = |key: &str| body.get(key).and_then(Value::as_str).unwrap_or("");
+                stored.push(StoredObject {
+                    name: text("name").to_string(),
+                    managed_by: text("managed_by").to_string(),
+                    uses: uses_of(kind, &body),
+                    org: object.org,
                     kind,
-                    key: object.key.clone(),
-                    name: name.to_string(),
-                    managed_by: managed.to_string(),
+                    key: object.key,
                 });
             }
         }
-        Ok(undeclared)
-    }
-
-    /// `Err` when an object to delete is still used by one that stays: declared by a file, or
-    /// stored and neither deleted nor replaced by a file's.
-    async fn check_deletions(
-        &self,
-        parsed: &[(String, OrgId, Bundle)],
-        undeclared: &[Undeclared],
-    ) -> Result<()> {
-        let deleted: BTreeSet<ObjectId> = undeclared.iter().map(Undeclared::id).collect();
-        let declared: Vec<(ObjectId, Value)> = parsed
-            .iter()
-            .flat_map(|(_, org, bundle)| declared_objects(org, bundle))
-            .collect();
-        let redeclared: BTreeSet<&ObjectId> = declared.iter().map(|(id, _)| id).collect();
-        for object in undeclared
-            .iter()
-            .filter(|o| o.kind != AlertObjectKind::Alert)
-        {
-            let used = (object.kind, object.name.clone());
-            let mut users: Vec<(ObjectId, Value)> = declared
-                .iter()
-                .filter(|(id, _)| id.0 == object.org.as_str())
-                .cloned()
-                .collect();
-            for kind in [AlertObjectKind::Alert, AlertObjectKind::Destination] {
-                let stored = self
-                    .meta()
-                    .list_alert_objects(Some(object.org.as_str()), kind)
-                    .await?;
-                for user in stored {
-                    let Ok(body) = serde_json::from_str::<Value>(&user.body) else {
-                        continue;
-                    };
-                    let name = body.get("name").and_then(Value::as_str).unwrap_or("");
-                    let id = (user.org.clone(), kind.as_str(), name.to_string());
-                    if !deleted.contains(&id) && !redeclared.contains(&id) {
-                        users.push((id, body));
-                    }
-                }
-            }
-            let kind_of = |name: &str| match name {
-                "alert" => AlertObjectKind::Alert,
-                "destination" => AlertObjectKind::Destination,
-                _ => AlertObjectKind::Template,
-            };
-            if let Some(((_, user_kind, user_name), _)) = users
-                .iter()
-                .find(|((_, kind, _), body)| uses_of(kind_of(kind), body).contains(&used))
-            {
-                return Err(Error::Conflict(format!(
-                    "{} '{}' of {} is no longer declared but {user_kind} '{user_name}' still uses it: nothing was changed; the files are applied again once it is no longer used",
-                    object.kind.as_str(),
-                    object.name,
-                    object.managed_by.trim_start_matches(FILE_PREFIX),
-                )));
-            }
-        }
-        Ok(())
+        Ok(stored)
     }
 
     /// Reads the alerts directory and, unless its files are applied already, makes the stored

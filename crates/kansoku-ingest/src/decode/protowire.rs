@@ -123,8 +123,32 @@ impl<'a> Reader<'a> {
             .map_err(|_| WireError("invalid string value: data is not UTF-8 encoded".to_string()))
     }
 
+    /// The bytes of length-delimited field `tag`, whose key (with `wire_type`) was just read.
+    pub fn bytes_field(&mut self, tag: u32, wire_type: WireType) -> Result<&'a [u8], WireError> {
+        self.expect(tag, wire_type, WireType::LengthDelimited)?;
+        self.length_delimited()
+    }
+
+    /// The text of string field `tag`, whose key (with `wire_type`) was just read.
+    pub fn string_field(&mut self, tag: u32, wire_type: WireType) -> Result<&'a str, WireError> {
+        self.expect(tag, wire_type, WireType::LengthDelimited)?;
+        self.string()
+    }
+
+    /// The value of varint field `tag`, whose key (with `wire_type`) was just read.
+    pub fn varint_field(&mut self, tag: u32, wire_type: WireType) -> Result<u64, WireError> {
+        self.expect(tag, wire_type, WireType::Varint)?;
+        self.varint()
+    }
+
+    /// The value of 64-bit field `tag`, whose key (with `wire_type`) was just read.
+    pub fn fixed64_field(&mut self, tag: u32, wire_type: WireType) -> Result<u64, WireError> {
+        self.expect(tag, wire_type, WireType::Fixed64)?;
+        self.fixed64()
+    }
+
     /// A field of wire type `expected`, refusing another one (prost's "invalid wire type").
-    pub fn expect(&self, tag: u32, found: WireType, expected: WireType) -> Result<(), WireError> {
+    fn expect(&self, tag: u32, found: WireType, expected: WireType) -> Result<(), WireError> {
         if found == expected {
             return Ok(());
         }

@@ -10,7 +10,7 @@ use std::borrow::Cow;
 
 use kansoku_meta::MetricMetadata;
 
-use super::protowire::{Reader, WireError, WireType, check_skipped_message};
+use super::protowire::{Reader, WireError, check_skipped_message};
 use crate::samples::{ExemplarWrite, SeriesWrite};
 
 /// A decoded `WriteRequest`.
@@ -32,14 +32,14 @@ pub fn decode(body: &[u8]) -> Result<Decoded<'_>, WireError> {
         let (tag, wire_type) = reader.key()?;
         match tag {
             1 => {
-                reader.expect(tag, wire_type, WireType::LengthDelimited)?;
-                let (series, histograms) = time_series(reader.length_delimited()?)?;
+                let (series, histograms) = time_series(reader.bytes_field(tag, wire_type)?)?;
                 decoded.series.push(series);
                 decoded.histograms.push(histograms);
             }
             3 => {
-                reader.expect(tag, wire_type, WireType::LengthDelimited)?;
-                decoded.metadata.push(metadata(reader.length_delimited()?)?);
+                decoded
+                    .metadata
+                    .push(metadata(reader.bytes_field(tag, wire_type)?)?);
             }
             _ => reader.skip(tag, wire_type)?,
         }
@@ -55,20 +55,22 @@ fn time_series(bytes: &[u8]) -> Result<(SeriesWrite<Cow<'_, str>>, usize), WireE
         let (tag, wire_type) = reader.key()?;
         match tag {
             1 => {
-                reader.expect(tag, wire_type, WireType::LengthDelimited)?;
-                series.labels.push(label(reader.length_delimited()?)?);
+                series
+                    .labels
+                    .push(label(reader.bytes_field(tag, wire_type)?)?);
             }
             2 => {
-                reader.expect(tag, wire_type, WireType::LengthDelimited)?;
-                series.samples.push(sample(reader.length_delimited()?)?);
+                series
+                    .samples
+                    .push(sample(reader.bytes_field(tag, wire_type)?)?);
             }
             3 => {
-                reader.expect(tag, wire_type, WireType::LengthDelimited)?;
-                series.exemplars.push(exemplar(reader.length_delimited()?)?);
+                series
+                    .exemplars
+                    .push(exemplar(reader.bytes_field(tag, wire_type)?)?);
             }
             4 => {
-                reader.expect(tag, wire_type, WireType::LengthDelimited)?;
-                check_skipped_message(reader.length_delimited()?)?;
+                check_skipped_message(reader.bytes_field(tag, wire_type)?)?;
                 histograms += 1;
             }
             _ => reader.skip(tag, wire_type)?,
@@ -84,12 +86,10 @@ fn label(bytes: &[u8]) -> Result<(Cow<'_, str>, Cow<'_, str>), WireError> {
         let (tag, wire_type) = reader.key()?;
         match tag {
             1 => {
-                reader.expect(tag, wire_type, WireType::LengthDelimited)?;
-                name = reader.string()?;
+                name = reader.string_field(tag, wire_type)?;
             }
             2 => {
-                reader.expect(tag, wire_type, WireType::LengthDelimited)?;
-                value = reader.string()?;
+                value = reader.string_field(tag, wire_type)?;
             }
             _ => reader.skip(tag, wire_type)?,
         }
@@ -104,12 +104,10 @@ fn sample(bytes: &[u8]) -> Result<(i64, f64), WireError> {
         let (tag, wire_type) = reader.key()?;
         match tag {
             1 => {
-                reader.expect(tag, wire_type, WireType::Fixed64)?;
-                value = f64::from_bits(reader.fixed64()?);
+                value = f64::from_bits(reader.fixed64_field(tag, wire_type)?);
             }
             2 => {
-                reader.expect(tag, wire_type, WireType::Varint)?;
-                timestamp = reader.varint()? as i64;
+                timestamp = reader.varint_field(tag, wire_type)? as i64;
             }
             _ => reader.skip(tag, wire_type)?,
         }
@@ -128,16 +126,15 @@ fn exemplar(bytes: &[u8]) -> Result<ExemplarWrite<Cow<'_, str>>, WireError> {
         let (tag, wire_type) = reader.key()?;
         match tag {
             1 => {
-                reader.expect(tag, wire_type, WireType::LengthDelimited)?;
-                exemplar.labels.push(label(reader.length_delimited()?)?);
+                exemplar
+                    .labels
+                    .push(label(reader.bytes_field(tag, wire_type)?)?);
             }
             2 => {
-                reader.expect(tag, wire_type, WireType::Fixed64)?;
-                exemplar.value = f64::from_bits(reader.fixed64()?);
+                exemplar.value = f64::from_bits(reader.fixed64_field(tag, wire_type)?);
             }
             3 => {
-                reader.expect(tag, wire_type, WireType::Varint)?;
-                exemplar.timestamp_ms = reader.varint()? as i64;
+                exemplar.timestamp_ms = reader.varint_field(tag, wire_type)? as i64;
             }
             _ => reader.skip(tag, wire_type)?,
         }
@@ -154,20 +151,16 @@ fn metadata(bytes: &[u8]) -> Result<(i32, MetricMetadata), WireError> {
         let (tag, wire_type) = reader.key()?;
         match tag {
             1 => {
-                reader.expect(tag, wire_type, WireType::Varint)?;
-                type_number = reader.varint()? as i32;
+                type_number = reader.varint_field(tag, wire_type)? as i32;
             }
             2 => {
-                reader.expect(tag, wire_type, WireType::LengthDelimited)?;
-                metric = reader.string()?;
+                metric = reader.string_field(tag, wire_type)?;
             }
             4 => {
-                reader.expect(tag, wire_type, WireType::LengthDelimited)?;
-                help = reader.string()?;
+                help = reader.string_field(tag, wire_type)?;
             }
             5 => {
-                reader.expect(tag, wire_type, WireType::LengthDelimited)?;
-                unit = reader.string()?;
+                unit = reader.string_field(tag, wire_type)?;
             }
             _ => reader.skip(tag, wire_type)?,
         }
