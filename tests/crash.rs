@@ -144,3 +144,166 @@ async fn acknowledged_records_survive_sigkill_exactly_once() {
     );
     drop(process);
 }
+
+/// Compaction settings that make the compactor busy: a pass every 100 ms, merges of at most
+/// 1 MiB, a grace period of 3 s (the query timeout is 2 s).
+const BUSY_COMPACTOR: [(&str, &str); 5] = [
+    ("KANSOKU_COMPACT_INTERVAL", "100ms"),
+    ("KANSOKU_COMPACT_MIN_AGE", "20s"),
+    ("KANSOKU_COMPACT_MAX_BYTES", "1MiB"),
+    ("KANSOKU_COMPACT_DELETE_GRACE", "3s"),
+    ("KANSOKU_QUERY_TIMEOUT", "2s"),
+];
+
+/// A PUT as root; the status.
+async fn put(base: &str, path: &str) -> reqwest::StatusCode {
+    reqwest::Client::new()
+        .put(format!("{base}{path}"))
+        .basic_auth(ROOT, Some(ROOT_PASSWORD))
+        .timeout(Duration::from_secs(60))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+/// A root GET answered with JSON.
+async fn get_json(base: &str, path: &str) -> Value {
+    reqwest::Client::new()
+        .get(format!("{base}{path}"))
+        .basic_auth(ROOT, Some(ROOT_PASSWORD))
+        .timeout(Duration::from_secs(60))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigkill_during_compaction_loses_and_duplicates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    // 40 small files of 100 records, each flushed on its own.
+    let process = {
+        let data = data.clone();
+        tokio::task::spawn_blocking(move || {
+            Process::start(&data, &[("KANSOKU_COMPACT_ENABLED", "false")])
+        })
+        .await
+        .unwrap()
+    };
+    let client = reqwest::Client::new();
+    let mut written = HashSet::new();
+    for file in 0..40 {
+        let ids: Vec<String> = (0..100).map(|i| format!("f{file}-{i}")).collect();
+        let body: Vec<String> = ids
+            .iter()
+            .map(|id| {
+                let level = ["info", "warn", "error"][file % 3];
+                json!({"id": id, "log": format!("compaction crash record {id}"), "level": level})
+                    .to_string()
+            })
+            .collect();
+        let response = client
+            .post(format!("{}/api/default/compaction/_multi", process.base()))
+            .basic_auth(ROOT, Some(ROOT_PASSWORD))
+            .body(body.join("\n"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), reqwest::StatusCode::OK);
+        written.extend(ids);
+        assert_eq!(
+            put(&process.base(), "/node/flush").await,
+            reqwest::StatusCode::OK
+        );
+    }
+    tokio::task::spawn_blocking(move || process.terminate())
+        .await
+        .unwrap();
+    // The files must be older than the compactor's minimum age before it touches them.
+    tokio::time::sleep(Duration::from_secs(21)).await;
+
+    for _ in 0..cycles() {
+        let data = data.clone();
+        let process = tokio::task::spawn_blocking(move || Process::start(&data, &BUSY_COMPACTOR))
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(random_below(1500))).await;
+        tokio::task::spawn_blocking(move || process.kill())
+            .await
+            .unwrap();
+    }
+
+    let process = tokio::task::spawn_blocking(move || Process::start(&data, &BUSY_COMPACTOR))
+        .await
+        .unwrap();
+    let base = process.base();
+    // Let the compactor finish, and the grace period of what it replaced pass.
+    let mut stats = Value::Null;
+    for _ in 0..100 {
+        stats = get_json(&base, "/api/default/streams/compaction/schema").await["stats"].clone();
+        if stats["compacted_file_num"].as_i64() > Some(0) && stats["file_num"].as_i64() < Some(10) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(
+        stats["compacted_file_num"].as_i64() > Some(0),
+        "nothing was merged: {stats}"
+    );
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(put(&base, "/node/compact").await, reqwest::StatusCode::OK);
+
+    let seen = stored_ids(&base, "compaction").await;
+    let duplicated: Vec<_> = seen.iter().filter(|(_, count)| **count > 1).collect();
+    assert!(
+        duplicated.is_empty(),
+        "records stored twice: {:?}",
+        &duplicated[..duplicated.len().min(5)]
+    );
+    let missing: Vec<_> = written
+        .iter()
+        .filter(|id| !seen.contains_key(*id))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} records lost, e.g. {:?}",
+        missing.len(),
+        &missing[..missing.len().min(5)]
+    );
+
+    // Every Parquet object left is either in the manifest or queued for deletion (the outputs
+    // of killed merges, deleted when their intent expires): nothing is orphaned untracked.
+    let stats = get_json(&base, "/api/default/streams/compaction/schema").await["stats"].clone();
+    let metrics = reqwest::Client::new()
+        .get(format!("{base}/metrics"))
+        .basic_auth(ROOT, Some(ROOT_PASSWORD))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let pending: usize = metrics
+        .lines()
+        .find_map(|line| line.strip_prefix("kansoku_compactor_pending_deletions "))
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{metrics}"));
+    let on_disk = count_files(&dir.path().join("data/storage"), "parquet");
+    let listed = stats["file_num"].as_u64().unwrap() as usize;
+    eprintln!(
+        "compaction crash test: {listed} files listed, {on_disk} on disk, {pending} objects queued"
+    );
+    assert!(
+        on_disk >= listed,
+        "a listed file is missing: {on_disk} < {listed}"
+    );
+    assert!(
+        on_disk <= listed + pending,
+        "untracked objects: {on_disk} > {listed} + {pending}"
+    );
+    drop(process);
+}

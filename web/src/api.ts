@@ -63,6 +63,12 @@ export interface StreamStats {
   doc_num: number;
   doc_num_unflushed: number;
   file_num: number;
+  /** Files the compactor may still merge (under half of KANSOKU_COMPACT_MAX_BYTES). */
+  small_file_num?: number;
+  /** Files written by the compactor. */
+  compacted_file_num?: number;
+  /** Retention in force, days (the stream's or the server default); 0 = forever. */
+  retention_days?: number;
   raw_bytes: number;
   stored_bytes: number;
   index_bytes: number;

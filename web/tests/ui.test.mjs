@@ -171,6 +171,7 @@ test("the streams page lists stats and saves settings", async () => {
   const row = page.getByRole("row").filter({ hasText: /^app/ });
   await row.waitFor();
   assert.match(await row.textContent(), /30[0-9]/);
+  assert.match(await row.textContent(), /forever/, "retention in force");
   await page.getByRole("button", { name: "Details of app" }).click();
   const detail = page.getByRole("region", { name: "Stream app" });
   await detail.getByText("node_hostname").waitFor();
@@ -181,6 +182,7 @@ test("the streams page lists stats and saves settings", async () => {
   await detail.getByLabel("Full-text fields").fill("message, body");
   await detail.getByRole("button", { name: "Save settings" }).click();
   await detail.getByText("Settings saved.").waitFor();
+  await page.getByRole("row").filter({ hasText: /^app/ }).filter({ hasText: "14 days" }).waitFor();
   const response = await fetch(`${server.base}/api/default/streams/app/schema`, { headers: { authorization: server.auth } });
   const info = await response.json();
   assert.equal(info.settings.data_retention, 14);

@@ -36,10 +36,6 @@ pub struct IngestConfig {
     pub flush_interval: Duration,
     /// Map `name-YYYY.MM.DD` bulk indexes to the stream `name`.
     pub bulk_strip_date_suffix: bool,
-    /// Days stored data is kept when a stream sets no retention; 0 keeps it forever.
-    pub retention_days: i64,
-    /// How often expired files are looked for.
-    pub retention_interval: Duration,
 }
 
 impl IngestConfig {
@@ -61,8 +57,6 @@ impl IngestConfig {
             memtable_max_bytes: 128 * 1024 * 1024,
             flush_interval: Duration::from_secs(60),
             bulk_strip_date_suffix: true,
-            retention_days: 0,
-            retention_interval: Duration::from_secs(3600),
         }
     }
 }

@@ -16,15 +16,11 @@ use std::time::{Duration, Instant};
 use arrow::array::{BooleanArray, RecordBatch};
 use arrow::compute::filter_record_batch;
 use arrow::datatypes::SchemaRef;
-use bytes::Bytes;
-use kansoku_core::schema::metrics::is_metrics_layout;
-use kansoku_index::IndexBuilder;
 use kansoku_meta::FileEntry;
 use kansoku_storage::DATA_FORMAT_VERSION;
-use kansoku_storage::parquet_file::{self, EncodedFile};
+use kansoku_storage::data_file::{self, EncodedDataFile, Layout};
 use kansoku_storage::partition::{Grouping, group_rows};
 use kansoku_storage::schema::arrow_schema;
-use kansoku_storage::series_layout;
 use tokio::sync::watch;
 
 use crate::Ingester;
@@ -129,13 +125,7 @@ impl Ingester {
             let settings = self.catalog.entry(key).await?.settings.clone();
             // Metrics streams get series-sorted files with a series index; other streams a
             // full-text index of their text fields, unless nothing can be searched as text.
-            let layout = if is_metrics_layout(schema.fields.keys().map(String::as_str)) {
-                Layout::Series
-            } else if settings.full_text_fields(&schema).is_empty() {
-                Layout::Records(Vec::new())
-            } else {
-                Layout::Records(settings.indexed_fields(&schema))
-            };
+            let layout = Layout::of(&schema, &settings);
             let encoded = tokio::task::spawn_blocking(move || {
                 encode_stream(&arrow, &batches, &planned, &keys, version, &layout)
             })
@@ -144,51 +134,29 @@ impl Ingester {
             for EncodedStreamFile {
                 path,
                 partition,
-                file,
+                encoded,
                 raw_bytes,
-                index,
-                series_index,
             } in encoded
             {
-                let stored_bytes = file.bytes.len() as i64;
-                let (index_path, index_bytes) = match index {
-                    Some(index) => {
-                        let index_path = kansoku_storage::layout::index_path(&path);
-                        let index_bytes = index.len() as i64;
-                        self.store.put(&index_path, Bytes::from(index)).await?;
-                        (Some(index_path), index_bytes)
-                    }
-                    None => (None, 0),
-                };
-                let (series_path, series_bytes) = match series_index {
-                    Some(series_index) => {
-                        let series_path = kansoku_storage::layout::series_index_path(&path);
-                        let series_bytes = series_index.len() as i64;
-                        self.store
-                            .put(&series_path, Bytes::from(series_index))
-                            .await?;
-                        (Some(series_path), series_bytes)
-                    }
-                    None => (None, 0),
-                };
-                let index_bytes = index_bytes + series_bytes;
-                self.store.put(&path, Bytes::from(file.bytes)).await?;
+                let rows = encoded.file.rows;
+                let (min_ts, max_ts) = (encoded.file.min_ts, encoded.file.max_ts);
+                let uploaded = data_file::upload(&self.store, &path, encoded).await?;
                 self.metrics.flushed_files.inc();
                 self.metrics
                     .flushed_bytes
-                    .inc_by((stored_bytes + index_bytes) as u64);
+                    .inc_by((uploaded.stored_bytes + uploaded.index_bytes) as u64);
                 entries.push(FileEntry {
                     path,
                     stream: key.clone(),
-                    min_ts: file.min_ts,
-                    max_ts: file.max_ts,
-                    records: file.rows as i64,
+                    min_ts,
+                    max_ts,
+                    records: rows as i64,
                     raw_bytes: raw_bytes as i64,
-                    stored_bytes,
+                    stored_bytes: uploaded.stored_bytes,
                     partition,
-                    index_path,
-                    index_bytes,
-                    series_path,
+                    index_path: uploaded.index_path,
+                    index_bytes: uploaded.index_bytes,
+                    series_path: uploaded.series_path,
                     schema_version: version,
                     format_version: DATA_FORMAT_VERSION,
                     node: self.config.node_id.clone(),
@@ -223,22 +191,12 @@ impl Ingester {
     }
 }
 
-/// How a stream's files are written.
-enum Layout {
-    /// Records clustered by low-cardinality text, with a full-text index of these columns.
-    Records(Vec<String>),
-    /// Metric samples sorted by series, with a series index.
-    Series,
-}
-
 /// One encoded data file of a flush, with its full-text or series index.
 struct EncodedStreamFile {
     path: String,
     partition: Vec<(String, Option<String>)>,
-    file: EncodedFile,
+    encoded: EncodedDataFile,
     raw_bytes: u64,
-    index: Option<Vec<u8>>,
-    series_index: Option<Vec<u8>>,
 }
 
 /// Encodes one stream's frozen batches into the planned files (one per hour and partition
@@ -284,26 +242,12 @@ fn encode_stream(
             raw_bytes += batch.raw_bytes * part.num_rows() as u64 / total_rows;
             parts.push(part);
         }
-        let (file, index, series_index) = match layout {
-            Layout::Series => {
-                let encoded = series_layout::encode(schema, &parts, schema_version)?;
-                (encoded.file, None, Some(encoded.index.to_bytes()))
-            }
-            Layout::Records(indexed) => {
-                let mut index = IndexBuilder::new(indexed.to_vec(), parquet_file::ROW_GROUP_ROWS);
-                let file =
-                    parquet_file::encode(schema, &parts, schema_version, |batch| index.add(batch))?;
-                let index = (!index.is_empty()).then(|| index.finish().to_bytes());
-                (file, index, None)
-            }
-        };
+        let encoded = data_file::encode(schema, &parts, schema_version, layout)?;
         files.push(EncodedStreamFile {
             path: target.path.clone(),
             partition: target.group.values.clone(),
-            file,
+            encoded,
             raw_bytes,
-            index,
-            series_index,
         });
     }
     Ok(files)

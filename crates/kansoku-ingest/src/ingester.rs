@@ -146,11 +146,6 @@ impl Ingester {
         ingester.update_memory_gauges();
         tokio::spawn(crate::flush::run_flusher(
             Arc::clone(&ingester),
-            shutdown_receiver.clone(),
-        ));
-        tokio::spawn(crate::retention::run_retention(
-            Arc::clone(&ingester),
-            ingester.config.retention_interval,
             shutdown_receiver,
         ));
         Ok(ingester)

@@ -28,7 +28,6 @@ pub mod prepare;
 pub mod record;
 mod replay;
 pub mod report;
-pub mod retention;
 pub mod samples;
 pub mod timestamp;
 pub mod walrec;

@@ -42,8 +42,6 @@ pub struct IngestMetrics {
     pub flush_seconds: Histogram,
     /// Records restored from the WAL at start-up.
     pub replayed_records: Counter,
-    /// Files deleted by retention.
-    pub retention_deleted_files: Counter,
 }
 
 impl Default for IngestMetrics {
@@ -64,7 +62,6 @@ impl Default for IngestMetrics {
             flushed_bytes: Counter::default(),
             flush_seconds: Histogram::new([0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0]),
             replayed_records: Counter::default(),
-            retention_deleted_files: Counter::default(),
         }
     }
 }
@@ -105,11 +102,6 @@ impl IngestMetrics {
             "replayed_records",
             "Records restored from the WAL at start-up",
             m.replayed_records.clone(),
-        );
-        ingest.register(
-            "retention_deleted_files",
-            "Stored files deleted by retention",
-            m.retention_deleted_files.clone(),
         );
         let memtable = registry.sub_registry_with_prefix("kansoku_memtable");
         memtable.register(

@@ -41,6 +41,14 @@ pub enum Error {
     /// The row to change does not exist.
     #[error("{0}")]
     NotFound(String),
+    /// The database answered, but too slowly for the answer to be used.
+    #[error("metadata {operation} took {elapsed:?}, too long to be used; retry shortly")]
+    TooSlow {
+        /// What was being done.
+        operation: &'static str,
+        /// How long it took.
+        elapsed: std::time::Duration,
+    },
 }
 
 impl Error {
@@ -54,7 +62,9 @@ impl CodedError for Error {
     fn code(&self) -> ErrorCode {
         match self {
             Error::UnsupportedDsn(_) => ErrorCode::BadRequest,
-            Error::Connect { .. } | Error::Query { .. } => ErrorCode::Unavailable,
+            Error::Connect { .. } | Error::Query { .. } | Error::TooSlow { .. } => {
+                ErrorCode::Unavailable
+            }
             Error::Corrupt { .. } => ErrorCode::Internal,
             Error::Conflict(_) => ErrorCode::Conflict,
             Error::NotFound(_) => ErrorCode::NotFound,

@@ -14,6 +14,7 @@
 //! | `streams`, `stream_schemas` | stream settings and every schema version |
 //! | `file_manifest` | one row per Parquet file: stream, time range, rows, sizes, schema version |
 //! | `wal_checkpoints` | per node, the last WAL segment whose data is in the manifest |
+//! | `file_deletions` | objects to delete once a grace period passed (replaced, expired, orphaned) |
 //! | `alert_objects`, `alert_states`, `alert_history` | alert templates, destinations and rules (JSON), their schedule, their evaluations |
 //!
 //! The manifest rows of a flush and the node's WAL checkpoint are written in one transaction, so
@@ -21,6 +22,7 @@
 
 pub mod alerts;
 pub mod dashboards;
+pub mod deletions;
 mod error;
 pub mod manifest;
 pub mod metrics;
@@ -40,6 +42,7 @@ use sqlx::{AnyPool, Executor};
 
 pub use alerts::{AlertObject, AlertObjectKind, AlertState, HistoryEntry};
 pub use dashboards::{DashboardFolder, DashboardRow};
+pub use deletions::DeletionReason;
 pub use error::{Error, Result};
 pub use manifest::{FileEntry, StreamStats};
 pub use metrics::MetricMetadata;

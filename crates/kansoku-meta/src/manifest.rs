@@ -6,7 +6,7 @@
 use kansoku_core::{OrgId, StreamKey, StreamType};
 use sqlx::Row;
 
-use crate::{Error, MetaStore, Result};
+use crate::{DeletionReason, Error, MetaStore, Result};
 
 /// One stored Parquet file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,6 +44,19 @@ pub struct FileEntry {
 }
 
 impl FileEntry {
+    /// The data file's path and the node that wrote it: what a fresh snapshot's `covers` needs.
+    pub fn path_and_node(&self) -> (&str, &str) {
+        (&self.path, &self.node)
+    }
+
+    /// The error of a snapshot-then-list that was too slow three times.
+    pub fn listing_too_slow(elapsed: std::time::Duration) -> Error {
+        Error::TooSlow {
+            operation: "file listing",
+            elapsed,
+        }
+    }
+
     /// Every object of the stored file: the data file and its indexes.
     pub fn objects(&self) -> impl Iterator<Item = &String> {
         std::iter::once(&self.path)
@@ -69,6 +82,10 @@ pub struct StreamStats {
     pub stored_bytes: i64,
     /// Size of their indexes.
     pub index_bytes: i64,
+    /// Files small enough to be merged by the compactor.
+    pub small_files: i64,
+    /// Files written by the compactor.
+    pub compacted_files: i64,
     /// Earliest event time, µs.
     pub min_ts: Option<i64>,
     /// Latest event time, µs.
@@ -83,6 +100,7 @@ macro_rules! file_columns {
 
 impl MetaStore {
     /// Commits `files` and, if given, moves `node`'s WAL checkpoint to `segment`, atomically.
+    /// Each row's `created_at` becomes the commit time.
     pub async fn publish_files(
         &self,
         files: &[FileEntry],
@@ -93,38 +111,9 @@ impl MetaStore {
             .begin()
             .await
             .map_err(Error::query("begin publish"))?;
+        let committed_at = crate::now_micros();
         for file in files {
-            sqlx::query(concat!(
-                "INSERT INTO file_manifest (",
-                file_columns!(),
-                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
-                 ON CONFLICT (path) DO UPDATE SET min_ts = excluded.min_ts, max_ts = excluded.max_ts,
-                   records = excluded.records, raw_bytes = excluded.raw_bytes, stored_bytes = excluded.stored_bytes,
-                   index_path = excluded.index_path, index_bytes = excluded.index_bytes,
-                   schema_version = excluded.schema_version, format_version = excluded.format_version,
-                   node = excluded.node, created_at = excluded.created_at,
-                   partition_values = excluded.partition_values, series_path = excluded.series_path"
-            ))
-            .bind(&file.path)
-            .bind(file.stream.org.as_str())
-            .bind(file.stream.stream_type.as_str())
-            .bind(file.stream.name.as_str())
-            .bind(file.min_ts)
-            .bind(file.max_ts)
-            .bind(file.records)
-            .bind(file.raw_bytes)
-            .bind(file.stored_bytes)
-            .bind(file.index_path.as_deref())
-            .bind(file.index_bytes)
-            .bind(file.schema_version)
-            .bind(file.format_version)
-            .bind(&file.node)
-            .bind(file.created_at)
-            .bind(encode_partition(&file.partition)?)
-            .bind(file.series_path.as_deref())
-            .execute(&mut *transaction)
-            .await
-            .map_err(Error::query("insert file"))?;
+            insert_file(&mut transaction, file, committed_at).await?;
         }
         if let Some((node, segment)) = checkpoint {
             sqlx::query(
@@ -169,22 +158,27 @@ impl MetaStore {
         rows.iter().map(|row| file_from_row(row, stream)).collect()
     }
 
-    /// Per-stream totals of the stored files of `org` (optionally one type).
+    /// Per-stream totals of the stored files of `org` (optionally one type); files with fewer
+    /// than `small_file_bytes` ingested bytes count as small (waiting for compaction).
     pub async fn stream_stats(
         &self,
         org: &OrgId,
         stream_type: Option<StreamType>,
+        small_file_bytes: i64,
     ) -> Result<Vec<StreamStats>> {
         let rows = sqlx::query(
             "SELECT stream, stream_type, COUNT(*) AS files,
                     CAST(SUM(records) AS BIGINT) AS records, CAST(SUM(raw_bytes) AS BIGINT) AS raw_bytes,
                     CAST(SUM(stored_bytes) AS BIGINT) AS stored_bytes, CAST(SUM(index_bytes) AS BIGINT) AS index_bytes,
+                    CAST(SUM(CASE WHEN raw_bytes < $3 THEN 1 ELSE 0 END) AS BIGINT) AS small_files,
+                    CAST(SUM(CASE WHEN path LIKE '%/compacted-%' THEN 1 ELSE 0 END) AS BIGINT) AS compacted_files,
                     MIN(min_ts) AS min_ts, MAX(max_ts) AS max_ts
              FROM file_manifest WHERE org = $1 AND ($2 = '' OR stream_type = $2)
              GROUP BY stream, stream_type ORDER BY stream_type, stream",
         )
         .bind(org.as_str())
         .bind(stream_type.map(StreamType::as_str).unwrap_or_default())
+        .bind(small_file_bytes)
         .fetch_all(self.pool())
         .await
         .map_err(Error::query("stream stats"))?;
@@ -199,6 +193,8 @@ impl MetaStore {
                     raw_bytes: row.try_get("raw_bytes").map_err(read())?,
                     stored_bytes: row.try_get("stored_bytes").map_err(read())?,
                     index_bytes: row.try_get("index_bytes").map_err(read())?,
+                    small_files: row.try_get("small_files").map_err(read())?,
+                    compacted_files: row.try_get("compacted_files").map_err(read())?,
                     min_ts: row.try_get("min_ts").map_err(read())?,
                     max_ts: row.try_get("max_ts").map_err(read())?,
                 })
@@ -214,6 +210,60 @@ impl MetaStore {
             .await
             .map_err(Error::query("get wal checkpoint"))
     }
+}
+
+/// Inserts (or, for a retried flush, replaces) the manifest row of `file`, stamped with the
+/// commit time `committed_at` (µs; the compactor's minimum file age counts from it).
+async fn insert_file<'c>(
+    transaction: &mut sqlx::Transaction<'c, sqlx::Any>,
+    file: &FileEntry,
+    committed_at: i64,
+) -> Result<()> {
+    sqlx::query(concat!(
+        "INSERT INTO file_manifest (",
+        file_columns!(),
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+         ON CONFLICT (path) DO UPDATE SET min_ts = excluded.min_ts, max_ts = excluded.max_ts,
+           records = excluded.records, raw_bytes = excluded.raw_bytes, stored_bytes = excluded.stored_bytes,
+           index_path = excluded.index_path, index_bytes = excluded.index_bytes,
+           schema_version = excluded.schema_version, format_version = excluded.format_version,
+           node = excluded.node, created_at = excluded.created_at,
+           partition_values = excluded.partition_values, series_path = excluded.series_path"
+    ))
+    .bind(&file.path)
+    .bind(file.stream.org.as_str())
+    .bind(file.stream.stream_type.as_str())
+    .bind(file.stream.name.as_str())
+    .bind(file.min_ts)
+    .bind(file.max_ts)
+    .bind(file.records)
+    .bind(file.raw_bytes)
+    .bind(file.stored_bytes)
+    .bind(file.index_path.as_deref())
+    .bind(file.index_bytes)
+    .bind(file.schema_version)
+    .bind(file.format_version)
+    .bind(&file.node)
+    .bind(committed_at)
+    .bind(encode_partition(&file.partition)?)
+    .bind(file.series_path.as_deref())
+    .execute(&mut **transaction)
+    .await
+    .map_err(Error::query("insert file"))?;
+    Ok(())
+}
+
+/// Deletes the manifest row of `path` inside `transaction`; whether it was there.
+async fn delete_file_row<'c>(
+    transaction: &mut sqlx::Transaction<'c, sqlx::Any>,
+    path: &str,
+) -> Result<bool> {
+    let result = sqlx::query("DELETE FROM file_manifest WHERE path = $1")
+        .bind(path)
+        .execute(&mut **transaction)
+        .await
+        .map_err(Error::query("remove file"))?;
+    Ok(result.rows_affected() == 1)
 }
 
 fn file_from_row(row: &sqlx::any::AnyRow, stream: &StreamKey) -> Result<FileEntry> {
@@ -283,23 +333,103 @@ impl MetaStore {
         rows.iter().map(|row| file_from_row(row, stream)).collect()
     }
 
-    /// Removes manifest rows (the files stop being visible to queries).
-    pub async fn remove_files(&self, paths: &[String]) -> Result<()> {
+    /// Removes the rows of `files` (queries stop seeing them) and queues their objects for
+    /// deletion after `delete_after` (µs), in one transaction. Rows already gone are skipped;
+    /// returns how many were removed.
+    pub async fn expire_files(&self, files: &[FileEntry], delete_after: i64) -> Result<usize> {
         let mut transaction = self
             .pool()
             .begin()
             .await
-            .map_err(Error::query("begin remove files"))?;
-        for path in paths {
-            sqlx::query("DELETE FROM file_manifest WHERE path = $1")
-                .bind(path)
-                .execute(&mut *transaction)
-                .await
-                .map_err(Error::query("remove file"))?;
+            .map_err(Error::query("begin expire files"))?;
+        let mut removed = 0;
+        for file in files {
+            if !delete_file_row(&mut transaction, &file.path).await? {
+                continue;
+            }
+            removed += 1;
+            crate::deletions::queue(
+                &mut transaction,
+                file.objects().map(String::as_str),
+                delete_after,
+                DeletionReason::Expired,
+            )
+            .await?;
         }
         transaction
             .commit()
             .await
-            .map_err(Error::query("commit remove files"))
+            .map_err(Error::query("commit expire files"))?;
+        Ok(removed)
+    }
+
+    /// Replaces the files `inputs` by `outputs` in one transaction: the inputs' rows are removed
+    /// and their objects queued for deletion after `delete_after` (µs), the outputs' rows are
+    /// committed and taken off the deletion queue (where the merge put them as intents). If any
+    /// input row is already gone (another compactor, retention, a deleted stream), nothing
+    /// changes and `false` is returned.
+    pub async fn swap_files(
+        &self,
+        inputs: &[FileEntry],
+        outputs: &[FileEntry],
+        delete_after: i64,
+    ) -> Result<bool> {
+        let mut transaction = self
+            .pool()
+            .begin()
+            .await
+            .map_err(Error::query("begin swap files"))?;
+        for input in inputs {
+            if !delete_file_row(&mut transaction, &input.path).await? {
+                transaction
+                    .rollback()
+                    .await
+                    .map_err(Error::query("roll back swap files"))?;
+                return Ok(false);
+            }
+            crate::deletions::queue(
+                &mut transaction,
+                input.objects().map(String::as_str),
+                delete_after,
+                DeletionReason::Replaced,
+            )
+            .await?;
+        }
+        let committed_at = crate::now_micros();
+        for output in outputs {
+            insert_file(&mut transaction, output, committed_at).await?;
+            crate::deletions::unqueue(&mut transaction, output.objects().map(String::as_str))
+                .await?;
+        }
+        transaction
+            .commit()
+            .await
+            .map_err(Error::query("commit swap files"))?;
+        Ok(true)
+    }
+
+    /// Files of `stream` with fewer than `max_raw_bytes` ingested bytes, committed before
+    /// `committed_before` (µs): what compaction may merge. Ordered by time.
+    pub async fn small_files(
+        &self,
+        stream: &StreamKey,
+        max_raw_bytes: i64,
+        committed_before: i64,
+    ) -> Result<Vec<FileEntry>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            file_columns!(),
+            " FROM file_manifest WHERE org = $1 AND stream_type = $2 AND stream = $3
+              AND raw_bytes < $4 AND created_at < $5 ORDER BY min_ts, path"
+        ))
+        .bind(stream.org.as_str())
+        .bind(stream.stream_type.as_str())
+        .bind(stream.name.as_str())
+        .bind(max_raw_bytes)
+        .bind(committed_before)
+        .fetch_all(self.pool())
+        .await
+        .map_err(Error::query("list small files"))?;
+        rows.iter().map(|row| file_from_row(row, stream)).collect()
     }
 }

@@ -166,6 +166,16 @@ const MIGRATIONS: &[(i64, &[&str])] = &[
             "CREATE INDEX IF NOT EXISTS saved_views_owner ON saved_views (org, owner)",
         ],
     ),
+    (
+        6,
+        &[
+            "CREATE TABLE IF NOT EXISTS file_deletions (
+            path TEXT PRIMARY KEY,
+            delete_after BIGINT NOT NULL,
+            reason TEXT NOT NULL)",
+            "CREATE INDEX IF NOT EXISTS file_deletions_due ON file_deletions (delete_after)",
+        ],
+    ),
 ];
 
 /// The newest migration version this build knows.

@@ -188,16 +188,22 @@ async fn manifest_lists_by_time_and_publishes_with_checkpoint() {
             ("ns".to_string(), Some("kube-system".to_string())),
             ("app".to_string(), None),
         ];
+        let before = kansoku_meta::now_micros();
         store
             .publish_files(&[partitioned.clone()], None)
             .await
             .unwrap();
         let listed = store.list_files(&stream, 300, 400).await.unwrap();
-        assert_eq!(listed, vec![partitioned], "{backend}");
-        store
-            .remove_files(&["c.parquet".to_string()])
-            .await
-            .unwrap();
+        // The row is stamped with its commit time, whatever the caller said.
+        assert!(listed[0].created_at >= before, "{backend}");
+        partitioned.created_at = listed[0].created_at;
+        assert_eq!(listed, vec![partitioned.clone()], "{backend}");
+        assert_eq!(
+            store.expire_files(&[partitioned.clone()], 5).await.unwrap(),
+            1
+        );
+        assert_eq!(store.expire_files(&[partitioned], 5).await.unwrap(), 0);
+        assert_eq!(store.due_deletions(5, 10).await.unwrap(), ["c.parquet"]);
         let paths = |files: Vec<FileEntry>| files.into_iter().map(|f| f.path).collect::<Vec<_>>();
         assert_eq!(
             paths(store.list_files(&stream, 0, 1000).await.unwrap()),
@@ -218,8 +224,9 @@ async fn manifest_lists_by_time_and_publishes_with_checkpoint() {
                 .unwrap()
                 .is_empty()
         );
-        let stats = store.stream_stats(&stream.org, None).await.unwrap();
+        let stats = store.stream_stats(&stream.org, None, 1001).await.unwrap();
         assert_eq!(stats.len(), 1);
+        assert_eq!((stats[0].small_files, stats[0].compacted_files), (2, 0));
         assert_eq!(stats[0].records, 20);
         assert_eq!(stats[0].stored_bytes, 200);
         assert_eq!(stats[0].min_ts, Some(0));
@@ -228,6 +235,86 @@ async fn manifest_lists_by_time_and_publishes_with_checkpoint() {
         assert_eq!(deleted.len(), 2);
         assert!(store.get_stream(&stream).await.unwrap().is_none());
         assert!(store.list_files(&stream, 0, 1000).await.unwrap().is_empty());
+    }
+}
+
+#[tokio::test]
+async fn a_swap_replaces_files_atomically_and_queues_the_old_objects() {
+    for (backend, store, _dir) in stores().await {
+        let stream = key("app");
+        store.ensure_stream(&stream).await.unwrap();
+        let mut a = file("a.parquet", &stream, 0, 99);
+        a.index_path = Some("a.idx".to_string());
+        let b = file("b.parquet", &stream, 100, 199);
+        let big = FileEntry {
+            raw_bytes: 5000,
+            ..file("big.parquet", &stream, 0, 50)
+        };
+        store
+            .publish_files(&[a.clone(), b.clone(), big], None)
+            .await
+            .unwrap();
+        let paths = |files: Vec<FileEntry>| files.into_iter().map(|f| f.path).collect::<Vec<_>>();
+        // Only small files committed before the cut-off are candidates.
+        let now = kansoku_meta::now_micros();
+        assert_eq!(
+            paths(store.small_files(&stream, 2000, now + 1).await.unwrap()),
+            ["a.parquet", "b.parquet"],
+            "{backend}"
+        );
+        assert!(
+            store
+                .small_files(&stream, 2000, 0)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+
+        let merged = FileEntry {
+            records: 20,
+            ..file("m.parquet", &stream, 0, 199)
+        };
+        store
+            .queue_deletions(
+                &["m.parquet".to_string()],
+                i64::MAX,
+                kansoku_meta::DeletionReason::Intent,
+            )
+            .await
+            .unwrap();
+        assert_eq!(store.pending_deletions().await.unwrap(), 1);
+        assert!(
+            store
+                .swap_files(&[a.clone(), b.clone()], std::slice::from_ref(&merged), 500)
+                .await
+                .unwrap(),
+            "{backend}"
+        );
+        assert_eq!(
+            paths(store.list_files(&stream, 0, 1000).await.unwrap()),
+            ["big.parquet", "m.parquet"],
+            "{backend}"
+        );
+        // The output's intent is gone; the inputs' objects (index included) are due at 500.
+        assert!(store.due_deletions(499, 10).await.unwrap().is_empty());
+        let mut due = store.due_deletions(500, 10).await.unwrap();
+        due.sort();
+        assert_eq!(due, ["a.idx", "a.parquet", "b.parquet"], "{backend}");
+        // A second swap of the same inputs (another compactor) changes nothing.
+        let other = file("m2.parquet", &stream, 0, 199);
+        assert!(
+            !store
+                .swap_files(&[a, b], std::slice::from_ref(&other), 500)
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            paths(store.list_files(&stream, 0, 1000).await.unwrap()),
+            ["big.parquet", "m.parquet"],
+            "{backend}"
+        );
+        store.forget_deletions(&due).await.unwrap();
+        assert_eq!(store.pending_deletions().await.unwrap(), 0, "{backend}");
     }
 }
 

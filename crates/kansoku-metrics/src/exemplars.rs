@@ -6,6 +6,7 @@ use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::{Float64Type, Int64Type};
 use kansoku_core::schema::metrics::EXEMPLARS_STREAM;
 use kansoku_core::{OrgId, StreamKey, StreamName, StreamType};
+use kansoku_meta::FileEntry;
 use kansoku_promql::matcher::all_match;
 use kansoku_promql::{LabelMatcher, Labels};
 
@@ -46,14 +47,17 @@ impl MetricsStore {
         };
         let key = StreamKey::new(org.clone(), StreamType::Metrics, name);
         let (start, end) = micros_range(start_ms, end_ms);
-        let snapshot = self.fresh().snapshot(&key, start, end.saturating_add(1));
-        let files: Vec<_> = self
-            .meta()
-            .list_files(&key, start, end.saturating_add(1))
-            .await?
-            .into_iter()
-            .filter(|file| !snapshot.covers(&file.path, &file.node))
-            .collect();
+        let range_end = end.saturating_add(1);
+        let (snapshot, files) = kansoku_storage::fresh::snapshot_then_list(
+            self.fresh().as_ref(),
+            &key,
+            start,
+            range_end,
+            || self.meta().list_files(&key, start, range_end),
+            FileEntry::path_and_node,
+            FileEntry::listing_too_slow,
+        )
+        .await?;
         let mut out: BTreeMap<Labels, Vec<Exemplar>> = BTreeMap::new();
         for batch in &snapshot.batches {
             collect(batch, selectors, (start, end), &mut out);

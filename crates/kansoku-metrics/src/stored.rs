@@ -128,19 +128,17 @@ impl OrgSeries {
     ) -> Result<Gathered> {
         let mut out = Gathered::new();
         for key in &self.streams {
-            // The snapshot must be taken before the manifest is listed (kansoku_storage::fresh).
-            let snapshot = self
-                .store
-                .fresh
-                .snapshot(key, start_us, end_us.saturating_add(1));
-            let files: Vec<FileEntry> = self
-                .store
-                .meta
-                .list_files(key, start_us, end_us.saturating_add(1))
-                .await?
-                .into_iter()
-                .filter(|file| !snapshot.covers(&file.path, &file.node))
-                .collect();
+            let range_end = end_us.saturating_add(1);
+            let (snapshot, files) = kansoku_storage::fresh::snapshot_then_list(
+                self.store.fresh.as_ref(),
+                key,
+                start_us,
+                range_end,
+                || self.store.meta.list_files(key, start_us, range_end),
+                FileEntry::path_and_node,
+                FileEntry::listing_too_slow,
+            )
+            .await?;
             for batch in &snapshot.batches {
                 gather(batch, matchers, (start_us, end_us), samples, &mut out);
             }

@@ -28,7 +28,7 @@ use datafusion::sql::sqlparser::ast::{
     WithFill,
 };
 use kansoku_core::{OrgId, StreamKey, StreamName, StreamSchema, StreamType};
-use kansoku_meta::MetaStore;
+use kansoku_meta::{FileEntry, MetaStore};
 use kansoku_storage::schema::{arrow_schema, conform_batch};
 use kansoku_storage::{FreshData, ObjectStore};
 
@@ -166,8 +166,24 @@ impl QueryEngine {
         &self.config
     }
 
-    /// Runs a search.
+    /// Runs a search. If a file it listed is gone when read (replaced by compaction or expired
+    /// after the grace period), it is planned and run once more over a new listing.
     pub async fn search(
+        &self,
+        org: &OrgId,
+        stream_type: StreamType,
+        request: &SearchRequest,
+    ) -> Result<SearchResponse> {
+        match self.search_once(org, stream_type, request).await {
+            Err(Error::FileGone(detail)) => {
+                tracing::info!(%detail, "a listed file was gone; searching again over a new listing");
+                self.search_once(org, stream_type, request).await
+            }
+            other => other,
+        }
+    }
+
+    async fn search_once(
         &self,
         org: &OrgId,
         stream_type: StreamType,
@@ -429,15 +445,16 @@ impl QueryEngine {
         stats: Arc<ScanStats>,
     ) -> Result<StreamTable> {
         let arrow = arrow_schema(schema);
-        // The snapshot must be taken before the manifest is listed (see kansoku_storage::fresh).
-        let snapshot = self.fresh.snapshot(key, start, end);
-        let files = self
-            .meta
-            .list_files(key, start, end)
-            .await?
-            .into_iter()
-            .filter(|file| !snapshot.covers(&file.path, &file.node))
-            .collect();
+        let (snapshot, files) = kansoku_storage::fresh::snapshot_then_list(
+            self.fresh.as_ref(),
+            key,
+            start,
+            end,
+            || self.meta.list_files(key, start, end),
+            FileEntry::path_and_node,
+            FileEntry::listing_too_slow,
+        )
+        .await?;
         let fresh = snapshot
             .batches
             .iter()

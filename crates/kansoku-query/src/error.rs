@@ -55,6 +55,10 @@ pub enum Error {
     /// The metadata database failed.
     #[error(transparent)]
     Meta(#[from] kansoku_meta::Error),
+    /// A stored file listed by the query was gone when read (replaced by compaction or expired
+    /// longer ago than the deletion grace period); a search retries once with a new listing.
+    #[error("a stored file was replaced while the query ran; retry: {0}")]
+    FileGone(String),
     /// A bug or an unexpected engine failure.
     #[error("internal query error: {0}")]
     Internal(String),
@@ -72,7 +76,7 @@ impl Error {
             Error::Execution(_) | Error::ResourcesExhausted(_) => 20008,
             Error::Timeout(_) => 20010,
             Error::InvalidParams(_) => 20011,
-            Error::Meta(_) | Error::Internal(_) => 10001,
+            Error::Meta(_) | Error::FileGone(_) | Error::Internal(_) => 10001,
         }
     }
 
@@ -103,9 +107,16 @@ impl CodedError for Error {
             Error::StreamNotFound(_) => ErrorCode::NotFound,
             Error::Timeout(_) => ErrorCode::Timeout,
             Error::Meta(e) => e.code(),
+            Error::FileGone(_) => ErrorCode::Unavailable,
             Error::Internal(_) => ErrorCode::Internal,
         }
     }
+}
+
+/// Whether an error's text is object_store's "not found" (it reaches DataFusion wrapped in
+/// Parquet's or an external error, losing its type).
+fn is_missing_object(message: &str) -> bool {
+    message.contains("Object at location") && message.contains("not found")
 }
 
 /// Classifies a DataFusion error raised while planning or running a user query.
@@ -134,6 +145,15 @@ pub fn from_datafusion(error: datafusion::error::DataFusionError, fields: &[Stri
         E::Plan(message) => Error::Execution(message),
         E::Context(_, inner) => from_datafusion(*inner, fields),
         E::Diagnostic(_, inner) => from_datafusion(*inner, fields),
+        E::ObjectStore(inner) if matches!(*inner, object_store::Error::NotFound { .. }) => {
+            Error::FileGone(inner.to_string())
+        }
+        E::External(inner) if is_missing_object(&inner.to_string()) => {
+            Error::FileGone(inner.to_string())
+        }
+        E::ParquetError(inner) if is_missing_object(&inner.to_string()) => {
+            Error::FileGone(inner.to_string())
+        }
         E::External(inner) => Error::Execution(inner.to_string()),
         E::ArrowError(inner, _) => Error::Execution(inner.to_string()),
         E::Execution(message) => Error::Execution(message),

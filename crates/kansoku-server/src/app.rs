@@ -32,6 +32,8 @@ pub struct Ready {
     pub metrics: kansoku_metrics::MetricsStore,
     /// The PromQL engine.
     pub promql: kansoku_promql::Engine,
+    /// Compaction, retention and deferred deletion of stored files.
+    pub compactor: Arc<kansoku_compact::Compactor>,
 }
 
 /// Everything handlers need; cheap to clone.

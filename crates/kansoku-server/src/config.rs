@@ -161,6 +161,23 @@ pub struct Config {
     /// How often expired files are looked for and deleted.
     #[arg(long, env = "KANSOKU_RETENTION_INTERVAL", default_value = "1h", value_parser = parse_duration)]
     pub retention_interval: Duration,
+    /// Whether small stored files are merged into large ones.
+    #[arg(long, env = "KANSOKU_COMPACT_ENABLED", default_value_t = true, action = ArgAction::Set)]
+    pub compact_enabled: bool,
+    /// Time between compactor passes (merges, retention, deletions).
+    #[arg(long, env = "KANSOKU_COMPACT_INTERVAL", default_value = "60s", value_parser = parse_duration)]
+    pub compact_interval: Duration,
+    /// Ingested bytes one merge reads at most (its memory is about 2–3× this); files of half
+    /// this size are final.
+    #[arg(long, env = "KANSOKU_COMPACT_MAX_BYTES", default_value = "64MiB", value_parser = parse_bytes)]
+    pub compact_max_bytes: usize,
+    /// A file is merged only once committed this long (at least 20 s).
+    #[arg(long, env = "KANSOKU_COMPACT_MIN_AGE", default_value = "60s", value_parser = parse_duration)]
+    pub compact_min_age: Duration,
+    /// How long replaced and expired files stay readable for queries that listed them; longer
+    /// than the query timeout.
+    #[arg(long, env = "KANSOKU_COMPACT_DELETE_GRACE", default_value = "15m", value_parser = parse_duration)]
+    pub compact_delete_grace: Duration,
     /// Memory one query may use for sorts, aggregations and joins.
     #[arg(long, env = "KANSOKU_QUERY_MEMORY_LIMIT", default_value = "512MiB", value_parser = parse_bytes)]
     pub query_memory_limit: usize,
@@ -308,7 +325,29 @@ impl Config {
                 self.memtable_flush_bytes >> 20
             ));
         }
-        Ok(())
+        if self.compact_delete_grace <= self.query_timeout {
+            return Err(format!(
+                "KANSOKU_COMPACT_DELETE_GRACE ({}s) must be longer than KANSOKU_QUERY_TIMEOUT ({}s): \
+                 a running query could find a replaced file deleted",
+                self.compact_delete_grace.as_secs(),
+                self.query_timeout.as_secs()
+            ));
+        }
+        self.compact("").check()
+    }
+
+    /// The compactor's configuration.
+    pub fn compact(&self, node_id: &str) -> kansoku_compact::CompactConfig {
+        kansoku_compact::CompactConfig {
+            enabled: self.compact_enabled,
+            interval: self.compact_interval,
+            max_bytes: i64::try_from(self.compact_max_bytes).unwrap_or(i64::MAX),
+            min_age: self.compact_min_age,
+            delete_grace: self.compact_delete_grace,
+            retention_days: self.retention_days,
+            retention_interval: self.retention_interval,
+            ..kansoku_compact::CompactConfig::with_defaults(node_id)
+        }
     }
 
     /// The write path's configuration.
@@ -326,8 +365,6 @@ impl Config {
         ingest.memtable_max_bytes = self.memtable_max_bytes;
         ingest.flush_interval = self.flush_interval;
         ingest.bulk_strip_date_suffix = self.bulk_strip_date_suffix;
-        ingest.retention_days = self.retention_days;
-        ingest.retention_interval = self.retention_interval;
         ingest
     }
 
@@ -470,6 +507,26 @@ impl Config {
             (
                 "KANSOKU_RETENTION_INTERVAL".into(),
                 format!("{}s", self.retention_interval.as_secs()),
+            ),
+            (
+                "KANSOKU_COMPACT_ENABLED".into(),
+                self.compact_enabled.to_string(),
+            ),
+            (
+                "KANSOKU_COMPACT_INTERVAL".into(),
+                format!("{}s", self.compact_interval.as_secs()),
+            ),
+            (
+                "KANSOKU_COMPACT_MAX_BYTES".into(),
+                self.compact_max_bytes.to_string(),
+            ),
+            (
+                "KANSOKU_COMPACT_MIN_AGE".into(),
+                format!("{}s", self.compact_min_age.as_secs()),
+            ),
+            (
+                "KANSOKU_COMPACT_DELETE_GRACE".into(),
+                format!("{}s", self.compact_delete_grace.as_secs()),
             ),
             (
                 "KANSOKU_QUERY_MEMORY_LIMIT".into(),

@@ -143,6 +143,13 @@ pub async fn start(config: Config) -> anyhow::Result<Node> {
             .with_promql(metrics.clone(), promql.clone()),
     );
     spawn_alert_tasks(&alerts, &ingester, &shutdown);
+    let compactor = kansoku_compact::Compactor::new(
+        app.meta.clone(),
+        app.store.clone(),
+        config.compact(&node_id),
+        &mut registry,
+    );
+    tokio::spawn(Arc::clone(&compactor).run(shutdown.subscribe()));
     if let Some(dir) = config.alerts_dir.clone() {
         // Applied once before the node reports ready, then whenever the files change.
         let mut state = kansoku_alerts::DirState::default();
@@ -168,6 +175,7 @@ pub async fn start(config: Config) -> anyhow::Result<Node> {
         alerts,
         metrics,
         promql,
+        compactor,
     });
     tracing::info!("ready");
     Ok(Node {

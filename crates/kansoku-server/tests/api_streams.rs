@@ -265,9 +265,12 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retention_deletes_expired_files_and_only_those() {
-    let server =
-        TestServer::start_with(|c| c.retention_interval = std::time::Duration::from_millis(200))
-            .await;
+    let server = TestServer::start_with(|c| {
+        c.retention_interval = std::time::Duration::from_millis(200);
+        c.compact_interval = std::time::Duration::from_millis(200);
+        c.compact_delete_grace = std::time::Duration::ZERO;
+    })
+    .await;
     let day = 86_400_000_000i64;
     let now = now_micros();
     let old: Vec<Value> = (0..10)
@@ -333,7 +336,7 @@ async fn retention_deletes_expired_files_and_only_those() {
         .await
         .unwrap();
     assert!(
-        metrics.contains("kansoku_ingest_retention_deleted_files_total 1"),
+        metrics.contains("kansoku_compactor_retention_expired_files_total 1"),
         "{metrics}"
     );
     server.stop().await;

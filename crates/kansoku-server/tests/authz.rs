@@ -345,6 +345,7 @@ fn routes() -> Vec<Route> {
         ),
         route(Method::GET, "/metrics", Needs::Root),
         route(Method::PUT, "/node/flush", Needs::Root),
+        route(Method::PUT, "/node/compact", Needs::Root),
     ]
 }
 

@@ -4,6 +4,7 @@
 //! files/{org}/{stream_type}/{stream}/{YYYY}/{MM}/{DD}/{HH}/[{key}={value}/…]{node}-{segment:016x}.parquet
 //! files/{org}/{stream_type}/{stream}/{YYYY}/{MM}/{DD}/{HH}/{node}-{segment:016x}.idx      (its index)
 //! files/{org}/{stream_type}/{stream}/{YYYY}/{MM}/{DD}/{HH}/{node}-{segment:016x}.series   (metrics: series index)
+//! files/{org}/{stream_type}/{stream}/{YYYY}/{MM}/{DD}/{HH}/[…/]compacted-{node}-{µs:016x}-{n}.parquet  (+ .idx/.series)
 //! ```
 //!
 //! The hour directory is the UTC hour of every record in the file; with partition keys, one
@@ -60,9 +61,29 @@ pub fn flush_file_stem(node: &str, last_segment: u64) -> String {
     format!("{node}-{last_segment:016x}")
 }
 
+/// Prefix of the names of files written by compaction.
+const COMPACTED_PREFIX: &str = "compacted-";
+
+/// The file stem of the `n`-th output of a merge made by `node` at `micros`. It never parses as
+/// a flush file's stem, so no fresh snapshot covers a compacted file.
+pub fn compacted_file_stem(node: &str, micros: i64, n: usize) -> String {
+    format!("{COMPACTED_PREFIX}{node}-{micros:016x}-{n}")
+}
+
+/// Whether the data file at `data_path` was written by compaction.
+pub fn is_compacted(data_path: &str) -> bool {
+    data_path
+        .rsplit('/')
+        .next()
+        .is_some_and(|name| name.starts_with(COMPACTED_PREFIX))
+}
+
 /// The last WAL segment in the name of a flushed data file (see [`flush_file_stem`]), if the
-/// path has that form.
+/// path has that form (compacted files have none).
 pub fn flush_segment(data_path: &str) -> Option<u64> {
+    if is_compacted(data_path) {
+        return None;
+    }
     let name = data_path.rsplit('/').next()?.strip_suffix(".parquet")?;
     let (_, segment) = name.rsplit_once('-')?;
     if segment.len() != 16 {
@@ -152,5 +173,17 @@ mod tests {
         );
         assert_eq!(flush_segment("files/x/n-1.parquet"), None);
         assert_eq!(flush_segment("files/x/node1-000000000000002a.idx"), None);
+        let compacted = format!("files/x/{}.parquet", compacted_file_stem("node1", 42, 0));
+        assert!(is_compacted(&compacted));
+        assert!(!is_compacted("files/x/node1-000000000000002a.parquet"));
+        assert_eq!(flush_segment(&compacted), None);
+        // Whatever the output number, a compacted name never reads as a segment.
+        assert_eq!(
+            flush_segment(&format!(
+                "files/x/{}.parquet",
+                compacted_file_stem("n", 7, 12345678901234567)
+            )),
+            None
+        );
     }
 }

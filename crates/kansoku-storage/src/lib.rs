@@ -4,7 +4,8 @@
 //! - the bucket layout ([`layout`]): the only code that knows object paths;
 //! - object-store construction ([`store`]): local disk by default, S3-compatible when configured,
 //!   handed to everyone else as an [`ObjectStore`] handle;
-//! - the Parquet encoding of stream data ([`parquet_file`]), the row order inside a file
+//! - the Parquet encoding of stream data ([`parquet_file`]), one data file with its index as flush
+//!   and compaction write it ([`data_file`]), the row order inside a file
 //!   ([`cluster`]), the series-sorted files of metrics streams with their series index
 //!   ([`series_layout`]), and the mapping from a stream schema to
 //!   an Arrow schema, including reading older data with a newer schema ([`schema`]);
@@ -14,6 +15,7 @@
 //! The file manifest itself lives in the metadata database (`kansoku-meta`).
 
 pub mod cluster;
+pub mod data_file;
 mod error;
 pub mod fresh;
 pub mod layout;

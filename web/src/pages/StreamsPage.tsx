@@ -40,6 +40,8 @@ export function StreamsPage({ org }: { org: string }) {
             <th className="num">Raw size</th>
             <th className="num">Stored size</th>
             <th className="num">Index size</th>
+            <th className="num">Files</th>
+            <th>Retention</th>
             <th>Time range</th>
             <th />
           </tr>
@@ -63,6 +65,11 @@ export function StreamsPage({ org }: { org: string }) {
               <td className="num">{formatBytes(s.stats.raw_bytes)}</td>
               <td className="num">{formatBytes(s.stats.stored_bytes)}</td>
               <td className="num">{formatBytes(s.stats.index_bytes)}</td>
+              <td className="num" title={compactionTitle(s.stats)}>
+                {s.stats.file_num.toLocaleString()}
+                {s.stats.small_file_num ? <span className="muted small"> ({s.stats.small_file_num.toLocaleString()} small)</span> : null}
+              </td>
+              <td>{retentionText(s.stats.retention_days)}</td>
               <td className="small">{s.stats.doc_time_min ? `${formatTime(s.stats.doc_time_min)} → ${formatTime(s.stats.doc_time_max)}` : "—"}</td>
               <td>
                 <button type="button" onClick={() => setOpen(open === s.name ? null : s.name)} aria-label={`Details of ${s.name}`}>
@@ -73,7 +80,7 @@ export function StreamsPage({ org }: { org: string }) {
           ))}
           {streams.length === 0 && (
             <tr>
-              <td colSpan={8} className="muted">
+              <td colSpan={10} className="muted">
                 No streams yet.
               </td>
             </tr>
@@ -83,6 +90,19 @@ export function StreamsPage({ org }: { org: string }) {
       {open && <StreamDetail key={open} org={org} stream={open} onSaved={load} />}
     </div>
   );
+}
+
+/** A stream's files as the compactor sees them. */
+export function compactionTitle(stats: api.StreamStats): string {
+  const small = stats.small_file_num ?? 0;
+  const compacted = stats.compacted_file_num ?? 0;
+  return `${plural(stats.file_num, "file")}: ${compacted} merged by the compactor, ${small} small enough to be merged`;
+}
+
+/** Retention in force, as shown in the streams table. */
+export function retentionText(days: number | undefined): string {
+  if (!days) return "forever";
+  return plural(days, "day");
 }
 
 const splitList = (text: string) =>

@@ -110,6 +110,12 @@ impl From<kansoku_ingest::Error> for ApiError {
     }
 }
 
+impl From<kansoku_compact::Error> for ApiError {
+    fn from(error: kansoku_compact::Error) -> Self {
+        ApiError::from_coded(&error)
+    }
+}
+
 impl From<kansoku_alerts::Error> for ApiError {
     fn from(error: kansoku_alerts::Error) -> Self {
         ApiError::from_coded(&error)

@@ -1,11 +1,14 @@
 //! `GET /healthz` (liveness: the process answers), `GET /readyz` (WAL replayed and metadata
-//! database reachable; failing flushes reported), `GET /metrics` (Prometheus text), `PUT /node/flush` (root: flush now).
+//! database reachable; failing flushes reported), `GET /metrics` (Prometheus text), `PUT /node/flush` (root: flush now),
+//! `PUT /node/compact` (root: run a compactor pass now — retention, merges, due deletions).
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
+
+use kansoku_core::ErrorCode;
 
 use super::error::ApiError;
 use crate::app::App;
@@ -75,6 +78,25 @@ pub async fn metrics(State(app): State<App>) -> Result<Response, ApiError> {
         text,
     )
         .into_response())
+}
+
+/// `PUT /node/compact`: one compactor pass now, with retention; answers what it did.
+pub async fn compact(State(app): State<App>) -> Result<Response, ApiError> {
+    let Some(ready) = app.ready() else {
+        return Err(
+            ApiError::new(ErrorCode::Unavailable, "starting up; retry shortly").with_retry_after(1),
+        );
+    };
+    let report = ready.compactor.run_pass(true).await?;
+    Ok(Json(json!({
+        "code": 200,
+        "merges": report.merges,
+        "merged_files": report.merged_files,
+        "lost_races": report.lost_races,
+        "expired_files": report.expired_files,
+        "deleted_objects": report.deleted_objects,
+    }))
+    .into_response())
 }
 
 /// `PUT /node/flush`

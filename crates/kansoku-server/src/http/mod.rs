@@ -369,7 +369,8 @@ pub fn router(app: App) -> Router {
         .route("/healthz", get(health::healthz).head(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", metrics_route)
-        .route("/node/flush", with(Root, put(health::flush)));
+        .route("/node/flush", with(Root, put(health::flush)))
+        .route("/node/compact", with(Root, put(health::compact)));
 
     Router::new()
         .merge(ingest)

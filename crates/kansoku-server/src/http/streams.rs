@@ -41,7 +41,10 @@ pub async fn list(
         Some(raw) => Some(StreamType::parse(raw)?),
     };
     let streams = app.meta.list_streams(&org, stream_type).await?;
-    let stats = app.meta.stream_stats(&org, stream_type).await?;
+    let stats = app
+        .meta
+        .stream_stats(&org, stream_type, small_file_bytes(&app))
+        .await?;
     let mut list = Vec::with_capacity(streams.len());
     for stream in &streams {
         let stored = stats.iter().find(|s| {
@@ -67,7 +70,7 @@ pub async fn schema(
     let record = find(&app, &key).await?;
     let stats = app
         .meta
-        .stream_stats(&key.org, Some(key.stream_type))
+        .stream_stats(&key.org, Some(key.stream_type), small_file_bytes(&app))
         .await?;
     let stored = stats.iter().find(|s| s.stream == key.name.as_str());
     let schema = app.meta.latest_schema(&key).await?;
@@ -112,6 +115,11 @@ pub async fn delete(
     }
     tracing::info!(stream = %key, files = paths.len(), failed, "deleted stream");
     Ok(Json(json!({"code": 200, "message": format!("stream '{}' deleted", key.name), "files_deleted": paths.len() - failed})).into_response())
+}
+
+/// Files with fewer ingested bytes than this wait for the compactor.
+fn small_file_bytes(app: &App) -> i64 {
+    app.config.compact("").small_file_bytes()
 }
 
 fn stream_key(org: &str, stream: &str, params: &TypeParam) -> Result<StreamKey, ApiError> {
@@ -163,6 +171,12 @@ fn stream_json(
             "doc_num": stored.records as u64 + fresh_rows,
             "doc_num_unflushed": fresh_rows,
             "file_num": stored.files,
+            "small_file_num": stored.small_files,
+            "compacted_file_num": stored.compacted_files,
+            "retention_days": match stream.settings.data_retention {
+                0 => app.config.retention_days,
+                days => days,
+            },
             "raw_bytes": stored.raw_bytes,
             "stored_bytes": stored.stored_bytes,
             "index_bytes": stored.index_bytes,
