@@ -1,35 +1,47 @@
-//! Deleting queued objects whose grace period has passed, then their queue rows.
+//! Deleting queued objects whose grace period has passed: each is claimed (taken off the queue)
+//! before its object is deleted, so a merge whose output intent was claimed can no longer commit;
+//! an object that cannot be deleted is queued again for a later pass.
 
+use kansoku_meta::DeletionReason;
+
+use crate::merge::micros;
 use crate::{Compactor, Result};
 
-/// Objects deleted per round of a pass.
+/// Objects looked at per round of a pass.
 const ROUND: i64 = 1000;
+/// Delay before an object that could not be deleted is tried again.
+const RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl Compactor {
-    /// Deletes every due object; returns how many. An object that cannot be deleted stays queued.
+    /// Deletes every due object; returns how many.
     pub async fn delete_due(&self) -> Result<usize> {
         let mut deleted = 0;
         loop {
-            let due = self
-                .meta
-                .due_deletions(kansoku_meta::now_micros(), ROUND)
-                .await?;
-            let mut gone = Vec::with_capacity(due.len());
-            for path in due.iter() {
+            let now = kansoku_meta::now_micros();
+            let due = self.meta.due_deletions(now, ROUND).await?;
+            for path in &due {
+                if !self.meta.claim_deletion(path, now).await? {
+                    continue;
+                }
                 match self.store.delete(path).await {
-                    Ok(()) => gone.push(path.clone()),
+                    Ok(()) => deleted += 1,
                     Err(error) => {
-                        tracing::warn!(%path, %error, "could not delete a replaced object; retrying at the next pass")
+                        tracing::warn!(%path, %error, "could not delete a replaced object; retrying later");
+                        self.meta
+                            .queue_deletions(
+                                std::slice::from_ref(path),
+                                now.saturating_add(micros(RETRY_AFTER)),
+                                DeletionReason::Retry,
+                            )
+                            .await?;
                     }
                 }
             }
-            self.meta.forget_deletions(&gone).await?;
-            deleted += gone.len();
-            self.metrics.deleted_objects.inc_by(gone.len() as u64);
-            if (due.len() as i64) < ROUND || gone.len() < due.len() {
+            if (due.len() as i64) < ROUND {
                 break;
             }
         }
+        self.metrics.deleted_objects.inc_by(deleted as u64);
         self.metrics
             .pending_deletions
             .set(self.meta.pending_deletions().await?);

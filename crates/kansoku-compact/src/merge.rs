@@ -26,6 +26,9 @@ use kansoku_storage::schema::arrow_schema;
 use crate::plan::Merge;
 use crate::{Compactor, Error, PassReport, Result};
 
+/// Small files of one stream planned per pass at most (the oldest; the rest wait for the next).
+const PLANNED_FILES: i64 = 10_000;
+
 /// How a merge ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MergeOutcome {
@@ -49,6 +52,7 @@ impl Compactor {
                     &stream.key,
                     self.config.small_file_bytes(),
                     now.saturating_sub(min_age),
+                    PLANNED_FILES,
                 )
                 .await?;
             if small.len() < 2 {
@@ -196,7 +200,7 @@ impl Compactor {
                 return;
             }
         }
-        if let Err(error) = self.meta.forget_deletions(planned).await {
+        if let Err(error) = self.meta.forget_intents(planned).await {
             tracing::warn!(%error, "could not unqueue a discarded merge output");
         }
     }

@@ -2,7 +2,8 @@
 //!
 //! Files are grouped by UTC hour and partition values (every row of a file shares both). In a
 //! closed hour — its end plus the minimum file age has passed, so no flush will add to it — every
-//! small file is merged, as soon as two wait. In the open hour only flush files are merged, and
+//! small file is merged, as soon as two wait (but a single compacted file only with at least two
+//! others: late files do not rewrite it one by one). In the open hour only flush files are merged, and
 //! only when [`CompactConfig::open_hour_min_files`] of them wait: a compacted file is rewritten at
 //! most once more, when its hour closes, so each record is written at most three times.
 //! Within a group, files are taken in time order, as many as fit in
@@ -40,6 +41,12 @@ pub fn plan(small: Vec<FileEntry>, now: i64, config: &CompactConfig) -> Vec<Merg
     for ((hour, _), mut files) in groups {
         let closed = hour.saturating_add(MICROS_PER_HOUR).saturating_add(min_age) <= now;
         let min_files = if closed {
+            // One compacted leftover is rewritten only to take in at least two new files, so a
+            // trickle of late files does not rewrite the hour once per file.
+            let compacted = files.iter().filter(|file| is_compacted(&file.path)).count();
+            if compacted == 1 && files.len() < 3 {
+                continue;
+            }
             2
         } else {
             files.retain(|file| !is_compacted(&file.path));
@@ -135,13 +142,30 @@ mod tests {
     }
 
     #[test]
+    fn a_closed_hour_rewrites_its_compacted_file_only_for_two_new_files() {
+        let leftover = file("x/compacted.n1-0000000000000001-0.parquet", 10, 40, None);
+        let late = file("late1", 20, 5, None);
+        assert!(plan(vec![leftover.clone(), late.clone()], 10 * HOUR, &config()).is_empty());
+        let merges = plan(
+            vec![leftover.clone(), late, file("late2", 30, 5, None)],
+            10 * HOUR,
+            &config(),
+        );
+        assert_eq!(merges.len(), 1);
+        assert_eq!(merges[0].inputs.len(), 3);
+        // Two compacted leftovers (of the open hour's merges) become one.
+        let other = file("x/compacted.n1-0000000000000002-0.parquet", 40, 40, None);
+        assert_eq!(plan(vec![leftover, other], 10 * HOUR, &config()).len(), 1);
+    }
+
+    #[test]
     fn the_open_hour_waits_for_enough_flush_files_and_leaves_compacted_ones() {
         let now = 5 * HOUR + 10;
         let mut files: Vec<FileEntry> = (0..7)
             .map(|i| file(&format!("f{i}"), 5 * HOUR + i, 1, None))
             .collect();
         files.push(file(
-            "compacted-n1-0000000000000001-0.parquet",
+            "compacted.n1-0000000000000001-0.parquet",
             5 * HOUR,
             5,
             None,

@@ -7,6 +7,9 @@ use kansoku_core::time::MICROS_PER_HOUR;
 use crate::merge::micros;
 use crate::{Compactor, Result};
 
+/// Files expired per transaction.
+const BATCH: i64 = 1000;
+
 impl Compactor {
     /// Expires every file past its stream's retention now; returns how many.
     pub async fn enforce_retention(&self) -> Result<usize> {
@@ -22,14 +25,23 @@ impl Compactor {
                 continue;
             }
             let cutoff = now.saturating_sub(days.saturating_mul(24 * MICROS_PER_HOUR));
-            let expired = self.meta.files_older_than(&stream.key, cutoff).await?;
-            if expired.is_empty() {
-                continue;
+            // In batches: a long backlog never holds the database in one huge transaction.
+            loop {
+                let expired = self
+                    .meta
+                    .files_older_than(&stream.key, cutoff, BATCH)
+                    .await?;
+                if expired.is_empty() {
+                    break;
+                }
+                let removed = self.meta.expire_files(&expired, delete_after).await?;
+                self.metrics.retention_expired_files.inc_by(removed as u64);
+                tracing::info!(stream = %stream.key, files = removed, days, "expired files past retention");
+                expired_total += removed;
+                if removed == 0 || (expired.len() as i64) < BATCH {
+                    break;
+                }
             }
-            let removed = self.meta.expire_files(&expired, delete_after).await?;
-            self.metrics.retention_expired_files.inc_by(removed as u64);
-            tracing::info!(stream = %stream.key, files = removed, days, "expired files past retention");
-            expired_total += removed;
         }
         Ok(expired_total)
     }

@@ -19,6 +19,8 @@ pub enum DeletionReason {
     Expired,
     /// A merge's planned output, until the merge commits.
     Intent,
+    /// Claimed by a deleter that could not delete it; tried again later.
+    Retry,
 }
 
 impl DeletionReason {
@@ -28,6 +30,7 @@ impl DeletionReason {
             DeletionReason::Replaced => "replaced",
             DeletionReason::Expired => "expired",
             DeletionReason::Intent => "intent",
+            DeletionReason::Retry => "retry",
         }
     }
 }
@@ -54,19 +57,18 @@ pub(crate) async fn queue<'c>(
     Ok(())
 }
 
-/// Takes `paths` off the queue inside `transaction`.
-pub(crate) async fn unqueue<'c>(
+/// Takes the intent of `path` off the queue inside `transaction`; whether it was still there.
+pub(crate) async fn take_intent<'c>(
     transaction: &mut sqlx::Transaction<'c, sqlx::Any>,
-    paths: impl IntoIterator<Item = &str>,
-) -> Result<()> {
-    for path in paths {
-        sqlx::query("DELETE FROM file_deletions WHERE path = $1")
-            .bind(path)
-            .execute(&mut **transaction)
-            .await
-            .map_err(Error::query("unqueue deletion"))?;
-    }
-    Ok(())
+    path: &str,
+) -> Result<bool> {
+    let result = sqlx::query("DELETE FROM file_deletions WHERE path = $1 AND reason = $2")
+        .bind(path)
+        .bind(DeletionReason::Intent.as_str())
+        .execute(&mut **transaction)
+        .await
+        .map_err(Error::query("take intent"))?;
+    Ok(result.rows_affected() == 1)
 }
 
 impl MetaStore {
@@ -110,18 +112,34 @@ impl MetaStore {
             .collect()
     }
 
-    /// Takes deleted objects off the queue.
-    pub async fn forget_deletions(&self, paths: &[String]) -> Result<()> {
+    /// Claims a due object for deletion: takes it off the queue if it is still there and due at
+    /// `now`; whether this caller may delete it. A merge whose output intent was claimed cannot
+    /// commit any more, so the object is never listed once deleted.
+    pub async fn claim_deletion(&self, path: &str, now: i64) -> Result<bool> {
+        let result =
+            sqlx::query("DELETE FROM file_deletions WHERE path = $1 AND delete_after <= $2")
+                .bind(path)
+                .bind(now)
+                .execute(self.pool())
+                .await
+                .map_err(Error::query("claim deletion"))?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Takes a merge's intents off the queue (its output was deleted at once).
+    pub async fn forget_intents(&self, paths: &[String]) -> Result<()> {
         let mut transaction = self
             .pool()
             .begin()
             .await
-            .map_err(Error::query("begin forget deletions"))?;
-        unqueue(&mut transaction, paths.iter().map(String::as_str)).await?;
+            .map_err(Error::query("begin forget intents"))?;
+        for path in paths {
+            take_intent(&mut transaction, path).await?;
+        }
         transaction
             .commit()
             .await
-            .map_err(Error::query("commit forget deletions"))
+            .map_err(Error::query("commit forget intents"))
     }
 
     /// Objects waiting in the queue.

@@ -100,7 +100,8 @@ macro_rules! file_columns {
 
 impl MetaStore {
     /// Commits `files` and, if given, moves `node`'s WAL checkpoint to `segment`, atomically.
-    /// Each row's `created_at` becomes the commit time.
+    /// Each row's `created_at` becomes the commit time. If the checkpoint is already at or past
+    /// `segment`, this publish committed before (a retry after a lost answer) and nothing changes.
     pub async fn publish_files(
         &self,
         files: &[FileEntry],
@@ -111,6 +112,23 @@ impl MetaStore {
             .begin()
             .await
             .map_err(Error::query("begin publish"))?;
+        if let Some((node, segment)) = checkpoint {
+            let current: Option<i64> =
+                sqlx::query_scalar("SELECT segment FROM wal_checkpoints WHERE node = $1")
+                    .bind(node)
+                    .fetch_optional(&mut *transaction)
+                    .await
+                    .map_err(Error::query("read wal checkpoint"))?;
+            if current.is_some_and(|current| current >= segment) {
+                // A retry of a publish that did commit (its answer was lost): its files may
+                // have been merged since; inserting them again would list their rows twice.
+                transaction
+                    .rollback()
+                    .await
+                    .map_err(Error::query("roll back publish"))?;
+                return Ok(());
+            }
+        }
         let committed_at = crate::now_micros();
         for file in files {
             insert_file(&mut transaction, file, committed_at).await?;
@@ -171,7 +189,7 @@ impl MetaStore {
                     CAST(SUM(records) AS BIGINT) AS records, CAST(SUM(raw_bytes) AS BIGINT) AS raw_bytes,
                     CAST(SUM(stored_bytes) AS BIGINT) AS stored_bytes, CAST(SUM(index_bytes) AS BIGINT) AS index_bytes,
                     CAST(SUM(CASE WHEN raw_bytes < $3 THEN 1 ELSE 0 END) AS BIGINT) AS small_files,
-                    CAST(SUM(CASE WHEN path LIKE '%/compacted-%' THEN 1 ELSE 0 END) AS BIGINT) AS compacted_files,
+                    CAST(SUM(CASE WHEN path LIKE '%/compacted.%' THEN 1 ELSE 0 END) AS BIGINT) AS compacted_files,
                     MIN(min_ts) AS min_ts, MAX(max_ts) AS max_ts
              FROM file_manifest WHERE org = $1 AND ($2 = '' OR stream_type = $2)
              GROUP BY stream, stream_type ORDER BY stream_type, stream",
@@ -312,21 +330,23 @@ fn decode_partition(text: &str) -> Result<Vec<(String, Option<String>)>> {
 }
 
 impl MetaStore {
-    /// Files of `stream` whose newest record is older than `cutoff` (µs).
+    /// Up to `limit` files of `stream` whose newest record is older than `cutoff` (µs).
     pub async fn files_older_than(
         &self,
         stream: &StreamKey,
         cutoff: i64,
+        limit: i64,
     ) -> Result<Vec<FileEntry>> {
         let rows = sqlx::query(concat!(
             "SELECT ",
             file_columns!(),
-            " FROM file_manifest WHERE org = $1 AND stream_type = $2 AND stream = $3 AND max_ts < $4 ORDER BY path"
+            " FROM file_manifest WHERE org = $1 AND stream_type = $2 AND stream = $3 AND max_ts < $4 ORDER BY path LIMIT $5"
         ))
         .bind(stream.org.as_str())
         .bind(stream.stream_type.as_str())
         .bind(stream.name.as_str())
         .bind(cutoff)
+        .bind(limit)
         .fetch_all(self.pool())
         .await
         .map_err(Error::query("list expired files"))?;
@@ -366,8 +386,9 @@ impl MetaStore {
     /// Replaces the files `inputs` by `outputs` in one transaction: the inputs' rows are removed
     /// and their objects queued for deletion after `delete_after` (µs), the outputs' rows are
     /// committed and taken off the deletion queue (where the merge put them as intents). If any
-    /// input row is already gone (another compactor, retention, a deleted stream), nothing
-    /// changes and `false` is returned.
+    /// input row is already gone (another compactor, retention, a deleted stream) or any output
+    /// object is no longer queued as an intent (the deleter claimed it), nothing changes and
+    /// `false` is returned.
     pub async fn swap_files(
         &self,
         inputs: &[FileEntry],
@@ -398,8 +419,17 @@ impl MetaStore {
         let committed_at = crate::now_micros();
         for output in outputs {
             insert_file(&mut transaction, output, committed_at).await?;
-            crate::deletions::unqueue(&mut transaction, output.objects().map(String::as_str))
-                .await?;
+            // Each output object must still be queued as an intent: if the deleter claimed it,
+            // the object is (being) deleted and the output must not be listed.
+            for object in output.objects() {
+                if !crate::deletions::take_intent(&mut transaction, object).await? {
+                    transaction
+                        .rollback()
+                        .await
+                        .map_err(Error::query("roll back swap files"))?;
+                    return Ok(false);
+                }
+            }
         }
         transaction
             .commit()
@@ -408,25 +438,27 @@ impl MetaStore {
         Ok(true)
     }
 
-    /// Files of `stream` with fewer than `max_raw_bytes` ingested bytes, committed before
-    /// `committed_before` (µs): what compaction may merge. Ordered by time.
+    /// The oldest `limit` files of `stream` with fewer than `max_raw_bytes` ingested bytes,
+    /// committed before `committed_before` (µs): what compaction may merge. Ordered by time.
     pub async fn small_files(
         &self,
         stream: &StreamKey,
         max_raw_bytes: i64,
         committed_before: i64,
+        limit: i64,
     ) -> Result<Vec<FileEntry>> {
         let rows = sqlx::query(concat!(
             "SELECT ",
             file_columns!(),
             " FROM file_manifest WHERE org = $1 AND stream_type = $2 AND stream = $3
-              AND raw_bytes < $4 AND created_at < $5 ORDER BY min_ts, path"
+              AND raw_bytes < $4 AND created_at < $5 ORDER BY min_ts, path LIMIT $6"
         ))
         .bind(stream.org.as_str())
         .bind(stream.stream_type.as_str())
         .bind(stream.name.as_str())
         .bind(max_raw_bytes)
         .bind(committed_before)
+        .bind(limit)
         .fetch_all(self.pool())
         .await
         .map_err(Error::query("list small files"))?;

@@ -114,8 +114,11 @@ impl MetaStore {
             .begin()
             .await
             .map_err(Error::query("begin delete stream"))?;
+        // DELETE … RETURNING: a compactor's swap committing meanwhile cannot slip a file in
+        // between a listing and the deletion (its objects would never be deleted).
         let rows = sqlx::query(
-            "SELECT path, index_path, series_path FROM file_manifest WHERE org = $1 AND stream_type = $2 AND stream = $3",
+            "DELETE FROM file_manifest WHERE org = $1 AND stream_type = $2 AND stream = $3
+             RETURNING path, index_path, series_path",
         )
         .bind(key.org.as_str())
         .bind(key.stream_type.as_str())
@@ -137,7 +140,6 @@ impl MetaStore {
             }
         }
         for statement in [
-            "DELETE FROM file_manifest WHERE org = $1 AND stream_type = $2 AND stream = $3",
             "DELETE FROM stream_schemas WHERE org = $1 AND stream_type = $2 AND name = $3",
             "DELETE FROM streams WHERE org = $1 AND stream_type = $2 AND name = $3",
         ] {

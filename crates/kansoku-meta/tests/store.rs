@@ -258,13 +258,18 @@ async fn a_swap_replaces_files_atomically_and_queues_the_old_objects() {
         // Only small files committed before the cut-off are candidates.
         let now = kansoku_meta::now_micros();
         assert_eq!(
-            paths(store.small_files(&stream, 2000, now + 1).await.unwrap()),
+            paths(
+                store
+                    .small_files(&stream, 2000, now + 1, 100)
+                    .await
+                    .unwrap()
+            ),
             ["a.parquet", "b.parquet"],
             "{backend}"
         );
         assert!(
             store
-                .small_files(&stream, 2000, 0)
+                .small_files(&stream, 2000, 0, 100)
                 .await
                 .unwrap()
                 .is_empty()
@@ -313,8 +318,56 @@ async fn a_swap_replaces_files_atomically_and_queues_the_old_objects() {
             ["big.parquet", "m.parquet"],
             "{backend}"
         );
-        store.forget_deletions(&due).await.unwrap();
+        for path in &due {
+            assert!(store.claim_deletion(path, 500).await.unwrap());
+            assert!(
+                !store.claim_deletion(path, 500).await.unwrap(),
+                "claimed once"
+            );
+        }
         assert_eq!(store.pending_deletions().await.unwrap(), 0, "{backend}");
+        // A merge whose output intent was claimed by a deleter cannot commit.
+        let late = file("late.parquet", &stream, 0, 10);
+        store
+            .queue_deletions(
+                &["late.parquet".to_string()],
+                100,
+                kansoku_meta::DeletionReason::Intent,
+            )
+            .await
+            .unwrap();
+        assert!(store.claim_deletion("late.parquet", 100).await.unwrap());
+        let big = store.list_files(&stream, 0, 1000).await.unwrap()[0].clone();
+        assert!(
+            !store
+                .swap_files(std::slice::from_ref(&big), std::slice::from_ref(&late), 500)
+                .await
+                .unwrap(),
+            "{backend}"
+        );
+        assert_eq!(
+            paths(store.list_files(&stream, 0, 1000).await.unwrap()),
+            ["big.parquet", "m.parquet"],
+            "{backend}"
+        );
+        // A retried publish of a checkpoint already committed changes nothing.
+        store
+            .publish_files(&[file("old.parquet", &stream, 0, 10)], Some(("n1", 3)))
+            .await
+            .unwrap();
+        store
+            .publish_files(&[file("old.parquet", &stream, 0, 10)], Some(("n1", 3)))
+            .await
+            .unwrap();
+        store
+            .publish_files(&[file("older.parquet", &stream, 0, 10)], Some(("n1", 2)))
+            .await
+            .unwrap();
+        assert_eq!(
+            paths(store.list_files(&stream, 0, 1000).await.unwrap()),
+            ["big.parquet", "m.parquet", "old.parquet"],
+            "{backend}"
+        );
     }
 }
 

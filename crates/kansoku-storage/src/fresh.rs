@@ -181,7 +181,7 @@ mod tests {
             ("x/n1-0000000000000005.parquet", "n1"),
             ("x/n1-0000000000000006.parquet", "n1"),
             ("x/n2-0000000000000009.parquet", "n2"),
-            ("x/compacted-n1-0000000000000009-0.parquet", "n1"),
+            ("x/compacted.n1-0000000000000009-0.parquet", "n1"),
         ]
         .iter()
         .map(|(path, node)| (path.to_string(), node.to_string()))
@@ -207,7 +207,7 @@ mod tests {
             [
                 "x/n1-0000000000000005.parquet",
                 "x/n2-0000000000000009.parquet",
-                "x/compacted-n1-0000000000000009-0.parquet"
+                "x/compacted.n1-0000000000000009-0.parquet"
             ]
         );
     }

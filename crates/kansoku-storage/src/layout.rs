@@ -4,7 +4,7 @@
 //! files/{org}/{stream_type}/{stream}/{YYYY}/{MM}/{DD}/{HH}/[{key}={value}/…]{node}-{segment:016x}.parquet
 //! files/{org}/{stream_type}/{stream}/{YYYY}/{MM}/{DD}/{HH}/{node}-{segment:016x}.idx      (its index)
 //! files/{org}/{stream_type}/{stream}/{YYYY}/{MM}/{DD}/{HH}/{node}-{segment:016x}.series   (metrics: series index)
-//! files/{org}/{stream_type}/{stream}/{YYYY}/{MM}/{DD}/{HH}/[…/]compacted-{node}-{µs:016x}-{n}.parquet  (+ .idx/.series)
+//! files/{org}/{stream_type}/{stream}/{YYYY}/{MM}/{DD}/{HH}/[…/]compacted.{node}-{µs:016x}-{n}.parquet  (+ .idx/.series)
 //! ```
 //!
 //! The hour directory is the UTC hour of every record in the file; with partition keys, one
@@ -61,8 +61,9 @@ pub fn flush_file_stem(node: &str, last_segment: u64) -> String {
     format!("{node}-{last_segment:016x}")
 }
 
-/// Prefix of the names of files written by compaction.
-const COMPACTED_PREFIX: &str = "compacted-";
+/// Prefix of the names of files written by compaction. Node ids hold only letters, digits, `-`
+/// and `_`, so no flush file's name can start with it.
+const COMPACTED_PREFIX: &str = "compacted.";
 
 /// The file stem of the `n`-th output of a merge made by `node` at `micros`. It never parses as
 /// a flush file's stem, so no fresh snapshot covers a compacted file.
