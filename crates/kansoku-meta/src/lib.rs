@@ -14,6 +14,7 @@
 //! | `streams`, `stream_schemas` | stream settings and every schema version |
 //! | `file_manifest` | one row per Parquet file: stream, time range, rows, sizes, schema version |
 //! | `wal_checkpoints` | per node, the last WAL segment whose data is in the manifest |
+//! | `audit_log` | every administrative change that succeeded: when, org, who, route, path, status |
 //! | `file_deletions` | objects to delete once a grace period passed (replaced, expired, orphaned) |
 //! | `alert_objects`, `alert_states`, `alert_history` | alert templates, destinations and rules (JSON), their schedule, their evaluations |
 //!
@@ -21,6 +22,7 @@
 //! after a crash a WAL segment is either replayed or known to be stored, never both.
 
 pub mod alerts;
+pub mod audit;
 pub mod dashboards;
 pub mod deletions;
 mod error;
@@ -41,6 +43,7 @@ use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
 
 pub use alerts::{AlertObject, AlertObjectKind, AlertState, HistoryEntry};
+pub use audit::AuditEntry;
 pub use dashboards::{DashboardFolder, DashboardRow};
 pub use deletions::DeletionReason;
 pub use error::{Error, Result};

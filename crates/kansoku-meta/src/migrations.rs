@@ -176,6 +176,20 @@ const MIGRATIONS: &[(i64, &[&str])] = &[
             "CREATE INDEX IF NOT EXISTS file_deletions_due ON file_deletions (delete_after)",
         ],
     ),
+    (
+        7,
+        &[
+            "CREATE TABLE IF NOT EXISTS audit_log (
+            at BIGINT NOT NULL,
+            org TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            route TEXT NOT NULL,
+            path TEXT NOT NULL,
+            status BIGINT NOT NULL)",
+            "CREATE INDEX IF NOT EXISTS audit_log_org_time ON audit_log (org, at)",
+        ],
+    ),
 ];
 
 /// The newest migration version this build knows.

@@ -346,6 +346,8 @@ fn routes() -> Vec<Route> {
         route(Method::GET, "/metrics", Needs::Root),
         route(Method::PUT, "/node/flush", Needs::Root),
         route(Method::PUT, "/node/compact", Needs::Root),
+        route(Method::GET, "/node/audit", Needs::Root),
+        route(Method::GET, "/api/default/audit", Needs::Admin),
     ]
 }
 

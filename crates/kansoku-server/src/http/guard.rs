@@ -1,17 +1,20 @@
 //! The middleware every `/api` route passes: authenticate, find the organisation in the path,
-//! check the route's [`Permission`] with the permission table, attach the [`Access`].
+//! check the route's [`Permission`] with the permission table, attach the [`Access`] — and,
+//! once an administrative change has answered 2xx, append it to the audit log (see
+//! [`is_administrative`]).
 
-use axum::extract::{RawPathParams, Request, State};
-use axum::http::{HeaderMap, header};
+use axum::extract::{MatchedPath, RawPathParams, Request, State};
+use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use kansoku_core::{ErrorCode, OrgId};
+use kansoku_meta::AuditEntry;
 
 use super::error::ApiError;
 use crate::app::App;
 use crate::auth::permission::{Denied, authorize};
-use crate::auth::{Permission, Principal};
+use crate::auth::{Access, Permission, Principal};
 
 /// Name of the UI session cookie.
 pub const SESSION_COOKIE: &str = "kansoku_session";
@@ -42,13 +45,85 @@ pub async fn guard(
     };
     match authorize(&app.meta, principal, org, permission).await {
         Ok(access) => {
+            let audited = is_administrative(permission, request.method()).then(|| {
+                let route = request
+                    .extensions()
+                    .get::<MatchedPath>()
+                    .map(|matched| matched.as_str().to_string())
+                    .unwrap_or_default();
+                (
+                    access.clone(),
+                    request.method().to_string(),
+                    route,
+                    request.uri().path().to_string(),
+                )
+            });
             request.extensions_mut().insert(access);
-            next.run(request).await
+            let response = next.run(request).await;
+            if let Some((access, action, route, path)) = audited
+                && response.status().is_success()
+            {
+                audit(
+                    &app,
+                    &access,
+                    action,
+                    route,
+                    path,
+                    response.status().as_u16(),
+                )
+                .await;
+            }
+            response
         }
         Err(Denied::Forbidden(message)) => ApiError::forbidden(message).into_response(),
         Err(Denied::Unavailable(message)) => ApiError::new(ErrorCode::Unavailable, message)
             .with_retry_after(2)
             .into_response(),
+    }
+}
+
+/// Whether a request is an administrative change: a PUT, PATCH or DELETE on any route but the
+/// ingest ones (this includes a user's own profile and an admin's role change, which share a
+/// route readers may use), or a POST on a route that needs more than reading (POST also runs
+/// searches and previews) — users, roles, tokens, organisations, stream settings, alerts,
+/// dashboards, node operations.
+pub fn is_administrative(permission: Permission, method: &Method) -> bool {
+    match *method {
+        Method::PUT | Method::PATCH | Method::DELETE => permission != Permission::Ingest,
+        Method::POST => matches!(
+            permission,
+            Permission::Write | Permission::Admin | Permission::Root | Permission::Authenticated
+        ),
+        _ => false,
+    }
+}
+
+/// Appends a change that answered `status` to the audit log. A failure to record it is logged
+/// and counted; the change itself has already happened.
+async fn audit(
+    app: &App,
+    access: &Access,
+    action: String,
+    route: String,
+    path: String,
+    status: u16,
+) {
+    let entry = AuditEntry {
+        at: kansoku_meta::now_micros(),
+        org: access
+            .org
+            .as_ref()
+            .map(|org| org.as_str().to_string())
+            .unwrap_or_default(),
+        actor: access.principal.describe(),
+        action,
+        route,
+        path,
+        status: i64::from(status),
+    };
+    if let Err(error) = app.meta.record_audit(&entry).await {
+        app.request_log.audit_failed();
+        tracing::error!(%error, actor = %entry.actor, path = %entry.path, "could not record an administrative change in the audit log");
     }
 }
 

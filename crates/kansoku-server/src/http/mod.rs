@@ -2,6 +2,7 @@
 //! [`guard`] middleware enforces it before any handler runs.
 
 pub mod alerts;
+pub mod audit;
 pub mod body;
 pub mod dashboards;
 pub mod error;
@@ -171,6 +172,7 @@ pub fn router(app: App) -> Router {
             "/api/organizations",
             with(Authenticated, get(orgs::list)).merge(with(Root, post(orgs::create))),
         )
+        .route("/api/{org}/audit", with(Admin, get(audit::list)))
         .route(
             "/api/{org}/users",
             with(Read, get(users::list)).merge(with(Admin, post(users::create))),
@@ -370,7 +372,8 @@ pub fn router(app: App) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", metrics_route)
         .route("/node/flush", with(Root, put(health::flush)))
-        .route("/node/compact", with(Root, put(health::compact)));
+        .route("/node/compact", with(Root, put(health::compact)))
+        .route("/node/audit", with(Root, get(audit::list_installation)));
 
     Router::new()
         .merge(ingest)

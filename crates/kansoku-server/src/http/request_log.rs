@@ -1,7 +1,9 @@
 //! The request log: every request at DEBUG, failed ones (5xx) at WARN — but at most one WARN
 //! line per status per [`WARN_INTERVAL`], so an overload answered with thousands of 503s writes
 //! a handful of lines, each saying how many similar failures it stands for. Every failure is
-//! counted on `/metrics` (`kansoku_http_failed_responses_total{status}`), logged or not.
+//! counted on `/metrics` (`kansoku_http_failed_responses_total{status}`), logged or not, and so is
+//! every administrative change the audit log could not record
+//! (`kansoku_audit_write_failures_total`).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -26,6 +28,7 @@ type StatusLabel = Vec<(String, String)>;
 #[derive(Debug, Default)]
 pub struct RequestLog {
     failed: Family<StatusLabel, Counter>,
+    audit_failures: Counter,
     /// Per status: when a line was last written, and failures not written since.
     last_warned: Mutex<HashMap<u16, (Instant, u64)>>,
 }
@@ -50,6 +53,16 @@ impl RequestLog {
             "HTTP responses with a 5xx status, by status (logged or not)",
             self.failed.clone(),
         );
+        registry.register(
+            "kansoku_audit_write_failures",
+            "Administrative changes that succeeded but could not be recorded in the audit log",
+            self.audit_failures.clone(),
+        );
+    }
+
+    /// Counts an administrative change the audit log could not record.
+    pub fn audit_failed(&self) {
+        self.audit_failures.inc();
     }
 
     /// Counts a failed response with `status` at `now` and says whether to log it.
