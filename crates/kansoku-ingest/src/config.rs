@@ -36,6 +36,8 @@ pub struct IngestConfig {
     pub flush_interval: Duration,
     /// Map `name-YYYY.MM.DD` bulk indexes to the stream `name`.
     pub bulk_strip_date_suffix: bool,
+    /// Per-organisation ingest rate and storage quotas (0 = none).
+    pub quotas: crate::quota::QuotaConfig,
 }
 
 impl IngestConfig {
@@ -55,6 +57,7 @@ impl IngestConfig {
             max_future: Duration::from_secs(24 * 3600),
             memtable_flush_bytes: 48 * 1024 * 1024,
             memtable_max_bytes: 128 * 1024 * 1024,
+            quotas: crate::quota::QuotaConfig::default(),
             flush_interval: Duration::from_secs(60),
             bulk_strip_date_suffix: true,
         }

@@ -29,6 +29,16 @@ pub enum Error {
         /// Suggested delay.
         retry_after_secs: u64,
     },
+    /// The organisation is over one of its quotas; retry later.
+    #[error("organisation '{org}' is over its {what}; retry after {retry_after_secs} s")]
+    QuotaExceeded {
+        /// The organisation.
+        org: String,
+        /// Which quota, with its figures.
+        what: String,
+        /// Suggested delay.
+        retry_after_secs: u64,
+    },
     /// The node is still replaying its WAL or shutting down.
     #[error("ingester is not ready ({0}); retry shortly")]
     NotReady(&'static str),
@@ -67,6 +77,7 @@ impl CodedError for Error {
             Error::UnsupportedBody(_) => ErrorCode::UnsupportedMediaType,
             Error::BodyTooLarge(_) => ErrorCode::PayloadTooLarge,
             Error::Overloaded { .. } | Error::NotReady(_) => ErrorCode::Unavailable,
+            Error::QuotaExceeded { .. } => ErrorCode::TooManyRequests,
             Error::Wal(e) => e.code(),
             Error::Meta(e) => e.code(),
             Error::Storage(e) => e.code(),
@@ -77,6 +88,9 @@ impl CodedError for Error {
     fn retry_after_secs(&self) -> Option<u64> {
         match self {
             Error::Overloaded {
+                retry_after_secs, ..
+            }
+            | Error::QuotaExceeded {
                 retry_after_secs, ..
             } => Some(*retry_after_secs),
             Error::NotReady(_) => Some(1),

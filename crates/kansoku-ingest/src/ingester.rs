@@ -70,6 +70,7 @@ pub struct Ingester {
     pub(crate) metadata: crate::metrics_ingest::MetadataCache,
     /// Since when flushes fail, and the last error (none while they succeed).
     pub(crate) flush_failing: std::sync::Mutex<Option<FlushFailure>>,
+    pub(crate) quotas: crate::quota::Quotas,
     accepting: AtomicBool,
     shutdown: watch::Sender<bool>,
     committed: broadcast::Sender<Arc<CommittedBatch>>,
@@ -84,6 +85,7 @@ impl Ingester {
         registry: &mut Registry,
     ) -> Result<Arc<Ingester>> {
         let metrics = IngestMetrics::register(registry);
+        let config_quotas = config.quotas;
         let wal_metrics = WalMetrics::register(registry);
         let zone = parse_time_zone(&config.default_time_zone).map_err(Error::InvalidBody)?;
         let catalog = Catalog::new(
@@ -139,6 +141,7 @@ impl Ingester {
             metrics,
             metadata: crate::metrics_ingest::MetadataCache::default(),
             flush_failing: std::sync::Mutex::new(None),
+            quotas: crate::quota::Quotas::new(config_quotas),
             accepting: AtomicBool::new(true),
             shutdown,
             committed: broadcast::channel(COMMITTED_CAPACITY).0,
@@ -177,8 +180,77 @@ impl Ingester {
         &self.config
     }
 
+    /// Refuses new work of `org` when it is over a quota, when buffers are full or when the node
+    /// is stopping.
+    pub async fn check_admission(&self, org: &OrgId) -> Result<()> {
+        self.check_node_admission()?;
+        self.check_quotas(org).await
+    }
+
+    /// `org`'s rate and storage quotas (`crate::quota`).
+    async fn check_quotas(&self, org: &OrgId) -> Result<()> {
+        let now = std::time::Instant::now();
+        if let Err(retry_after_secs) = self.quotas.check_rate(org, now) {
+            return Err(self.quota_refusal(
+                org,
+                "rate_quota",
+                format!(
+                    "ingest rate of {} bytes/s (KANSOKU_ORG_INGEST_RATE)",
+                    self.quotas.config().rate_bytes_per_sec
+                ),
+                retry_after_secs,
+            ));
+        }
+        let limit = self.quotas.config().storage_bytes;
+        if limit == 0 {
+            return Ok(());
+        }
+        let stored = match self.quotas.cached_stored(org, now) {
+            Some(stored) => stored,
+            None => {
+                let stored = u64::try_from(self.meta.org_stored_bytes(org).await?).unwrap_or(0);
+                self.quotas.remember_stored(org, stored, now);
+                stored
+            }
+        };
+        if stored < limit {
+            return Ok(());
+        }
+        Err(self.quota_refusal(
+            org,
+            "storage_quota",
+            format!(
+                "storage quota: {} MiB stored, limit {} MiB (KANSOKU_ORG_STORAGE_QUOTA)",
+                stored >> 20,
+                limit >> 20
+            ),
+            crate::quota::STORAGE_RETRY_SECS,
+        ))
+    }
+
+    fn quota_refusal(
+        &self,
+        org: &OrgId,
+        quota: &str,
+        what: String,
+        retry_after_secs: u64,
+    ) -> Error {
+        self.metrics
+            .quota_refusals
+            .get_or_create(&vec![
+                ("org".to_string(), org.as_str().to_string()),
+                ("quota".to_string(), quota.to_string()),
+            ])
+            .inc();
+        Error::QuotaExceeded {
+            org: org.as_str().to_string(),
+            what,
+            retry_after_secs,
+        }
+    }
+
     /// Refuses new work when buffers are full or the node is stopping.
-    pub fn check_admission(&self) -> Result<()> {
+    fn check_node_admission(&self) -> Result<()> {
         if !self.accepting.load(Ordering::Acquire) {
             return Err(Error::NotReady("shutting down"));
         }
@@ -210,7 +282,7 @@ impl Ingester {
         format: JsonFormat,
         body: Bytes,
     ) -> Result<IngestReport> {
-        self.check_admission()?;
+        self.check_admission(&org).await?;
         let this = Arc::clone(self);
         let runtime = tokio::runtime::Handle::current();
         let prepared = tokio::task::spawn_blocking(move || {
@@ -233,7 +305,7 @@ impl Ingester {
         stream_type: StreamType,
         items: Vec<crate::decode::otlp::OtlpItem>,
     ) -> Result<(IngestReport, pipeline::Unrouted)> {
-        self.check_admission()?;
+        self.check_admission(&org).await?;
         let this = Arc::clone(self);
         let runtime = tokio::runtime::Handle::current();
         let (unrouted, prepared) = tokio::task::spawn_blocking(move || {
@@ -253,7 +325,7 @@ impl Ingester {
         body: Bytes,
         default_index: Option<String>,
     ) -> Result<BulkReport> {
-        self.check_admission()?;
+        self.check_admission(&org).await?;
         let this = Arc::clone(self);
         let runtime = tokio::runtime::Handle::current();
         let options = BulkOptions {
@@ -354,7 +426,9 @@ impl Ingester {
                 let _ = self.committed.send(batch);
             }
         }
+        let now = std::time::Instant::now();
         for (key, rows, raw_bytes, coercions) in counts {
+            self.quotas.charge(&key.org, raw_bytes, now);
             let labels = stream_labels(
                 key.org.as_str(),
                 key.stream_type.as_str(),

@@ -25,6 +25,7 @@ pub mod metrics;
 mod metrics_ingest;
 pub mod pipeline;
 pub mod prepare;
+pub mod quota;
 pub mod record;
 mod replay;
 pub mod report;

@@ -26,6 +26,8 @@ pub struct IngestMetrics {
     pub duplicate_fields: Counter,
     /// Requests refused before reading them, per reason.
     pub rejected_requests: Family<StreamLabels, Counter>,
+    /// Requests refused because their organisation was over a quota, per org and quota.
+    pub quota_refusals: Family<StreamLabels, Counter>,
     /// Bytes in the active in-memory table.
     pub memtable_active_bytes: Gauge,
     /// Bytes frozen and waiting to be flushed.
@@ -54,6 +56,7 @@ impl Default for IngestMetrics {
             schema_changes: Counter::default(),
             duplicate_fields: Counter::default(),
             rejected_requests: Family::default(),
+            quota_refusals: Family::default(),
             memtable_active_bytes: Gauge::default(),
             memtable_frozen_bytes: Gauge::default(),
             flushes: Counter::default(),
@@ -97,6 +100,11 @@ impl IngestMetrics {
             "rejected_requests",
             "Requests refused, by reason",
             m.rejected_requests.clone(),
+        );
+        ingest.register(
+            "quota_refusals",
+            "Requests refused because their organisation was over a quota, by org and quota",
+            m.quota_refusals.clone(),
         );
         ingest.register(
             "replayed_records",

@@ -85,7 +85,7 @@ impl Ingester {
         stream: StreamName,
         mut write: MetricsWrite,
     ) -> Result<MetricsReport> {
-        self.check_admission()?;
+        self.check_admission(&org).await?;
         self.store_metadata(&org, &write.metadata).await?;
         let this = Arc::clone(self);
         let now = kansoku_meta::now_micros();
@@ -111,7 +111,7 @@ impl Ingester {
         version: Version,
         max_bytes: usize,
     ) -> Result<MetricsReport> {
-        self.check_admission()?;
+        self.check_admission(&org).await?;
         let this = Arc::clone(self);
         let now = kansoku_meta::now_micros();
         let task_org = org.clone();

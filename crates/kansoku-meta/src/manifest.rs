@@ -220,6 +220,18 @@ impl MetaStore {
             .collect()
     }
 
+    /// Bytes `org` stores: its data files and their indexes.
+    pub async fn org_stored_bytes(&self, org: &OrgId) -> Result<i64> {
+        let total: Option<i64> = sqlx::query_scalar(
+            "SELECT CAST(SUM(stored_bytes + index_bytes) AS BIGINT) FROM file_manifest WHERE org = $1",
+        )
+        .bind(org.as_str())
+        .fetch_one(self.pool())
+        .await
+        .map_err(Error::query("org stored bytes"))?;
+        Ok(total.unwrap_or(0))
+    }
+
     /// The last WAL segment of `node` whose data is in the manifest.
     pub async fn wal_checkpoint(&self, node: &str) -> Result<Option<i64>> {
         sqlx::query_scalar("SELECT segment FROM wal_checkpoints WHERE node = $1")

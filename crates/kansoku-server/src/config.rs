@@ -161,6 +161,17 @@ pub struct Config {
     /// How often expired files are looked for and deleted.
     #[arg(long, env = "KANSOKU_RETENTION_INTERVAL", default_value = "1h", value_parser = parse_duration)]
     pub retention_interval: Duration,
+    /// Ingested bytes per second one organisation may send (0 = no limit); over it, 429 with
+    /// `Retry-After` (503 on remote_write).
+    #[arg(long, env = "KANSOKU_ORG_INGEST_RATE", default_value = "0", value_parser = parse_bytes)]
+    pub org_ingest_rate: usize,
+    /// Bytes one organisation may send at once above its rate (default: one second's worth).
+    #[arg(long, env = "KANSOKU_ORG_INGEST_BURST", default_value = "0", value_parser = parse_bytes)]
+    pub org_ingest_burst: usize,
+    /// Bytes one organisation may store, data files and indexes (0 = no limit); over it, ingest
+    /// answers 429 (503 on remote_write) until retention or deletions free space.
+    #[arg(long, env = "KANSOKU_ORG_STORAGE_QUOTA", default_value = "0", value_parser = parse_bytes)]
+    pub org_storage_quota: usize,
     /// Whether small stored files are merged into large ones.
     #[arg(long, env = "KANSOKU_COMPACT_ENABLED", default_value_t = true, action = ArgAction::Set)]
     pub compact_enabled: bool,
@@ -365,6 +376,11 @@ impl Config {
         ingest.memtable_max_bytes = self.memtable_max_bytes;
         ingest.flush_interval = self.flush_interval;
         ingest.bulk_strip_date_suffix = self.bulk_strip_date_suffix;
+        ingest.quotas = kansoku_ingest::quota::QuotaConfig {
+            rate_bytes_per_sec: self.org_ingest_rate as u64,
+            burst_bytes: self.org_ingest_burst as u64,
+            storage_bytes: self.org_storage_quota as u64,
+        };
         ingest
     }
 
@@ -507,6 +523,18 @@ impl Config {
             (
                 "KANSOKU_RETENTION_INTERVAL".into(),
                 format!("{}s", self.retention_interval.as_secs()),
+            ),
+            (
+                "KANSOKU_ORG_INGEST_RATE".into(),
+                self.org_ingest_rate.to_string(),
+            ),
+            (
+                "KANSOKU_ORG_INGEST_BURST".into(),
+                self.org_ingest_burst.to_string(),
+            ),
+            (
+                "KANSOKU_ORG_STORAGE_QUOTA".into(),
+                self.org_storage_quota.to_string(),
             ),
             (
                 "KANSOKU_COMPACT_ENABLED".into(),

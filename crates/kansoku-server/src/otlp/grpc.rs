@@ -113,7 +113,8 @@ impl Otlp {
         self.app
             .ingester()
             .map_err(|e| status_of(&e))?
-            .check_admission()
+            .check_admission(&org)
+            .await
             .map_err(|e| status_of(&ApiError::from(e)))?;
         self.app
             .ensure_org_for_ingest(&access, &org)

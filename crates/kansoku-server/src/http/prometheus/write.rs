@@ -53,7 +53,7 @@ async fn store(
     remote_write::check_encoding(header_text(&headers, header::CONTENT_ENCODING))
         .map_err(kansoku_ingest::Error::from)?;
     let ingester = app.ingester()?;
-    ingester.check_admission()?;
+    ingester.check_admission(&org).await?;
     app.ensure_org_for_ingest(&access, &org).await?;
     let compressed = read_raw_body(&headers, body, &app.body_limits).await?;
     let stream = StreamName::normalise(DEFAULT_STREAM)?;

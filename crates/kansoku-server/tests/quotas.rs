@@ -1,0 +1,167 @@
+//! Per-organisation quotas on every ingest door: an ingest rate (429 + `Retry-After`, 503 on
+//! remote_write) and a storage cap, each organisation on its own, counted on `/metrics`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::prometheus::*;
+use common::*;
+use kansoku_ingest::decode::remote_write::v1;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+fn records(count: usize) -> Vec<Value> {
+    (0..count)
+        .map(|i| json!({"msg": format!("a record of some length, number {i:05}"), "level": "info"}))
+        .collect()
+}
+
+async fn multi(server: &TestServer, org: &str, records: &[Value]) -> reqwest::Response {
+    let body: Vec<String> = records.iter().map(Value::to_string).collect();
+    server
+        .root(Method::POST, &format!("/api/{org}/app/_multi"))
+        .body(body.join("\n"))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn metrics_text(server: &TestServer) -> String {
+    server
+        .root(Method::GET, "/metrics")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+fn retry_after(response: &reqwest::Response) -> u64 {
+    response.headers()[reqwest::header::RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_organisation_over_its_rate_waits_and_the_others_do_not() {
+    let server = TestServer::start_with(|c| {
+        c.org_ingest_rate = 1000;
+        c.org_ingest_burst = 1000;
+    })
+    .await;
+    // The first request is admitted on a full bucket and leaves a debt of several seconds.
+    let first = multi(&server, "default", &records(100)).await;
+    assert_eq!(first.status(), StatusCode::OK);
+    let refused = multi(&server, "default", &records(1)).await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(retry_after(&refused) >= 1);
+    let body: Value = refused.json().await.unwrap();
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("KANSOKU_ORG_INGEST_RATE"),
+        "{body}"
+    );
+    // remote_write senders drop on 429: they get 503 and retry.
+    let sample = v1::TimeSeries {
+        labels: vec![v1::Label {
+            name: "__name__".to_string(),
+            value: "up".to_string(),
+        }],
+        samples: vec![v1::Sample {
+            value: 1.0,
+            timestamp: now_ms(),
+        }],
+        exemplars: Vec::new(),
+        histograms: Vec::new(),
+    };
+    let write = write_v1(
+        &server,
+        "default",
+        &v1::WriteRequest {
+            timeseries: vec![sample],
+            metadata: Vec::new(),
+        },
+    )
+    .await;
+    assert_eq!(write.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(retry_after(&write) >= 1);
+    // Another organisation is not held back.
+    let (status, _) = json_of(
+        server
+            .root(Method::POST, "/api/organizations")
+            .json(&json!({"name": "other"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        multi(&server, "other", &records(1)).await.status(),
+        StatusCode::OK
+    );
+    // Nothing of the refused requests was stored; every refusal is counted.
+    assert_eq!(
+        server
+            .search("default", "SELECT count(*) AS n FROM app")
+            .await,
+        vec![json!({"n": 100})]
+    );
+    let metrics = metrics_text(&server).await;
+    assert!(
+        metrics
+            .contains(r#"kansoku_ingest_quota_refusals_total{org="default",quota="rate_quota"} 2"#),
+        "{metrics}"
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_organisation_over_its_storage_quota_is_refused_and_the_others_are_not() {
+    // Data stored without a quota, then the node restarted with a quota below it.
+    let mut server = TestServer::start().await;
+    assert_eq!(
+        multi(&server, "default", &records(500)).await.status(),
+        StatusCode::OK
+    );
+    server.flush().await;
+    server.node.take().unwrap().stop().await.unwrap();
+    let dir = std::mem::replace(&mut server.dir, tempfile::tempdir().unwrap());
+    let mut config = test_config(dir.path());
+    config.org_storage_quota = 1024;
+    let server = TestServer::start_config(config, dir).await;
+    let refused = multi(&server, "default", &records(1)).await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(retry_after(&refused), 60);
+    let body: Value = refused.json().await.unwrap();
+    assert!(
+        body["message"].as_str().unwrap().contains("storage quota"),
+        "{body}"
+    );
+    // An organisation storing nothing is under the same quota.
+    let (status, _) = json_of(
+        server
+            .root(Method::POST, "/api/organizations")
+            .json(&json!({"name": "empty"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        multi(&server, "empty", &records(1)).await.status(),
+        StatusCode::OK
+    );
+    assert!(
+        metrics_text(&server).await.contains(
+            r#"kansoku_ingest_quota_refusals_total{org="default",quota="storage_quota"} 1"#
+        )
+    );
+    server.stop().await;
+}
