@@ -1,6 +1,7 @@
-//! Deleting queued objects whose grace period has passed: each is claimed (taken off the queue)
-//! before its object is deleted, so a merge whose output intent was claimed can no longer commit;
-//! an object that cannot be deleted is queued again for a later pass.
+//! Deleting queued objects whose grace period has passed: each is claimed (marked `deleting`)
+//! before its object is deleted and taken off the queue after, so a merge whose output intent was
+//! claimed can no longer commit and a deleter killed midway leaves the object queued; an object
+//! that cannot be deleted is queued again for a later pass.
 
 use kansoku_meta::DeletionReason;
 
@@ -24,7 +25,10 @@ impl Compactor {
                     continue;
                 }
                 match self.store.delete(path).await {
-                    Ok(()) => deleted += 1,
+                    Ok(()) => {
+                        self.meta.forget_deletion(path).await?;
+                        deleted += 1;
+                    }
                     Err(error) => {
                         tracing::warn!(%path, %error, "could not delete a replaced object; retrying later");
                         self.meta

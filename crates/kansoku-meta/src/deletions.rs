@@ -4,7 +4,8 @@
 //! listing them) but stay in object storage until `delete_after`, so a query that listed them just
 //! before still reads them. A merge also queues its planned outputs before writing them
 //! (`intent`) and takes them off the queue when it commits: an output left behind by a crash or a
-//! lost race is deleted like any other.
+//! lost race is deleted like any other. A deleter marks a due row `deleting`, deletes the object,
+//! then removes the row, so a crash at any point leaves every object either listed or queued.
 
 use sqlx::Row;
 
@@ -21,6 +22,9 @@ pub enum DeletionReason {
     Intent,
     /// Claimed by a deleter that could not delete it; tried again later.
     Retry,
+    /// Claimed by a deleter, which takes the row off once the object is gone (a deleter killed
+    /// in between leaves it due, to be claimed again).
+    Deleting,
 }
 
 impl DeletionReason {
@@ -31,6 +35,7 @@ impl DeletionReason {
             DeletionReason::Expired => "expired",
             DeletionReason::Intent => "intent",
             DeletionReason::Retry => "retry",
+            DeletionReason::Deleting => "deleting",
         }
     }
 }
@@ -112,18 +117,33 @@ impl MetaStore {
             .collect()
     }
 
-    /// Claims a due object for deletion: takes it off the queue if it is still there and due at
+    /// Claims a due object for deletion: marks it `deleting` if it is still queued and due at
     /// `now`; whether this caller may delete it. A merge whose output intent was claimed cannot
-    /// commit any more, so the object is never listed once deleted.
+    /// commit any more (its swap needs the row still an intent), so the object is never listed
+    /// once deleted. The row stays until [`MetaStore::forget_deletion`], so a deleter killed
+    /// before deleting the object leaves it queued and due.
     pub async fn claim_deletion(&self, path: &str, now: i64) -> Result<bool> {
-        let result =
-            sqlx::query("DELETE FROM file_deletions WHERE path = $1 AND delete_after <= $2")
-                .bind(path)
-                .bind(now)
-                .execute(self.pool())
-                .await
-                .map_err(Error::query("claim deletion"))?;
+        let result = sqlx::query(
+            "UPDATE file_deletions SET reason = $1 WHERE path = $2 AND delete_after <= $3",
+        )
+        .bind(DeletionReason::Deleting.as_str())
+        .bind(path)
+        .bind(now)
+        .execute(self.pool())
+        .await
+        .map_err(Error::query("claim deletion"))?;
         Ok(result.rows_affected() == 1)
+    }
+
+    /// Takes a claimed object off the queue once it is deleted.
+    pub async fn forget_deletion(&self, path: &str) -> Result<()> {
+        sqlx::query("DELETE FROM file_deletions WHERE path = $1 AND reason = $2")
+            .bind(path)
+            .bind(DeletionReason::Deleting.as_str())
+            .execute(self.pool())
+            .await
+            .map_err(Error::query("forget deletion"))?;
+        Ok(())
     }
 
     /// Takes a merge's intents off the queue (its output was deleted at once).
