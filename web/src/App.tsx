@@ -5,6 +5,7 @@ import { MetricsPage } from "./metrics/MetricsPage";
 import { LoginPage } from "./pages/LoginPage";
 import { HomePage } from "./home/HomePage";
 import { LogsPage } from "./pages/LogsPage";
+import { AuditPage } from "./pages/AuditPage";
 import { StreamsPage } from "./pages/StreamsPage";
 import { navigate, useLocation } from "./router";
 import { TracesPage } from "./traces/TracesPage";
@@ -21,6 +22,8 @@ const PAGES = [
   { path: "streams", title: "Streams" },
   { path: "dashboards", title: "Dashboards" },
   { path: "alerts", title: "Alerts" },
+  // Shown to admins of the organisation (and root) only.
+  { path: "audit", title: "Audit" },
 ] as const;
 
 export function App() {
@@ -42,7 +45,9 @@ export function App() {
   const params = new URLSearchParams(location.search);
   const orgs = me.orgs.map((o) => o.identifier);
   const org = params.get("org") && orgs.includes(params.get("org") ?? "") ? (params.get("org") as string) : (orgs[0] ?? "default");
-  const page = PAGES.find((p) => location.path.startsWith(`/${p.path}`))?.path ?? "home";
+  const isAdmin = me.is_root || me.orgs.find((o) => o.identifier === org)?.role.toLowerCase() === "admin";
+  const pages = PAGES.filter((p) => p.path !== "audit" || isAdmin);
+  const page = pages.find((p) => location.path.startsWith(`/${p.path}`))?.path ?? "home";
 
   const switchOrg = (next: string) => navigate(`/${page}?org=${encodeURIComponent(next)}`);
   const signOut = async () => {
@@ -56,7 +61,7 @@ export function App() {
       <header className="topbar">
         <span className="brand">kansoku</span>
         <nav>
-          {PAGES.map((p) => (
+          {pages.map((p) => (
             <a
               key={p.path}
               href={`/${p.path}?org=${encodeURIComponent(org)}`}
@@ -106,6 +111,8 @@ export function App() {
           </Suspense>
         ) : page === "alerts" ? (
           <AlertsPage key={org} org={org} search={location.search} />
+        ) : page === "audit" ? (
+          <AuditPage key={org} org={org} />
         ) : (
           <LogsPage key={org} org={org} search={location.search} user={me.email} />
         )}

@@ -121,6 +121,21 @@ export const me = () => request<Me>("GET", "/auth/me");
 
 const enc = encodeURIComponent;
 
+/** One administrative change of the audit log. */
+export interface AuditEntry {
+  _timestamp: number;
+  org: string;
+  actor: string;
+  action: string;
+  route: string;
+  path: string;
+  status: number;
+}
+
+/** The organisation's administrative changes, newest first (admins only). */
+export const listAudit = (org: string, size = 200) =>
+  request<{ list: AuditEntry[]; total: number }>("GET", `/api/${enc(org)}/audit?size=${size}`).then((r) => r.list);
+
 export const listStreams = (org: string) =>
   request<{ list: StreamInfo[] }>("GET", `/api/${enc(org)}/streams?type=logs`).then((r) => r.list);
 

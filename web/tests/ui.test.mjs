@@ -189,6 +189,15 @@ test("the streams page lists stats and saves settings", async () => {
   assert.deepEqual(info.settings.full_text_search_keys, ["message", "body"]);
 });
 
+test("the audit log lists the settings change, with who made it", async () => {
+  await page.getByRole("link", { name: "Audit" }).click();
+  const table = page.getByRole("table", { name: "Audit log" });
+  const row = table.getByRole("row").filter({ hasText: "/api/default/streams/app/settings" }).first();
+  await row.waitFor();
+  assert.match(await row.textContent(), /PUT/);
+  assert.match(await row.textContent(), /root@/);
+});
+
 test("record text is rendered as text, never as HTML", async () => {
   await server.ingest("xss", [{ message: '<img src=x onerror="window.__pwned=1">', level: "<b>bold</b>" }]);
   await page.goto(`${server.base}/logs?org=default&stream=xss`);
