@@ -71,6 +71,11 @@ impl CompactConfig {
     }
 }
 
+/// A duration in µs, saturating.
+pub(crate) fn micros(duration: Duration) -> i64 {
+    i64::try_from(duration.as_micros()).unwrap_or(i64::MAX)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

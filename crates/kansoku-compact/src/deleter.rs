@@ -5,7 +5,7 @@
 
 use kansoku_meta::DeletionReason;
 
-use crate::merge::micros;
+use crate::config::micros;
 use crate::{Compactor, Result};
 
 /// Objects looked at per round of a pass.

@@ -58,7 +58,7 @@ pub struct Compactor {
     config: CompactConfig,
     metrics: CompactMetrics,
     /// One pass at a time (the background loop and explicit calls in tests and admin routes).
-    running: Mutex<Option<Instant>>,
+    running: Mutex<()>,
 }
 
 impl Compactor {
@@ -74,7 +74,7 @@ impl Compactor {
             store,
             config,
             metrics: CompactMetrics::register(registry),
-            running: Mutex::new(None),
+            running: Mutex::new(()),
         })
     }
 
@@ -86,7 +86,7 @@ impl Compactor {
     /// Runs one pass now: retention (if `retention` is true), compaction (if enabled), then the
     /// deletion of queued objects whose time has come.
     pub async fn run_pass(&self, retention: bool) -> Result<PassReport> {
-        let mut last = self.running.lock().await;
+        let _one_pass = self.running.lock().await;
         let mut report = PassReport::default();
         if retention {
             report.expired_files = self.enforce_retention().await?;
@@ -95,7 +95,6 @@ impl Compactor {
             self.compact_all(&mut report).await?;
         }
         report.deleted_objects = self.delete_due().await?;
-        *last = Some(Instant::now());
         Ok(report)
     }
 

@@ -19,10 +19,11 @@ use kansoku_core::StreamKey;
 use kansoku_meta::{DeletionReason, FileEntry};
 use kansoku_storage::DATA_FORMAT_VERSION;
 use kansoku_storage::data_file::{self, Layout};
-use kansoku_storage::layout::{self, compacted_file_stem, index_path, series_index_path};
+use kansoku_storage::layout::{self, compacted_file_stem};
 use kansoku_storage::partition::PartitionGroup;
 use kansoku_storage::schema::arrow_schema;
 
+use crate::config::micros;
 use crate::plan::Merge;
 use crate::{Compactor, Error, PassReport, Result};
 
@@ -125,13 +126,7 @@ impl Compactor {
         // The objects about to be written are queued first: if this node dies before the swap,
         // they are deleted once the intent expires. An intent outlives any merge that may still
         // commit (merges slower than half of it give up before the swap).
-        let mut planned = vec![path.clone()];
-        if encoded.index.is_some() {
-            planned.push(index_path(&path));
-        }
-        if encoded.series_index.is_some() {
-            planned.push(series_index_path(&path));
-        }
+        let planned = encoded.object_paths(&path);
         let intent_until = created.saturating_add(micros(self.intent_lifetime()));
         self.meta
             .queue_deletions(&planned, intent_until, DeletionReason::Intent)
@@ -183,9 +178,7 @@ impl Compactor {
         tracing::debug!(%stream, inputs = merge.inputs.len(), records, path = %output.path, elapsed = ?started.elapsed(), "merged");
         Ok(MergeOutcome::Committed(Box::new(output)))
     }
-}
 
-impl Compactor {
     /// How long a merge's output intents stay queued: twice the grace period, at least an hour.
     fn intent_lifetime(&self) -> std::time::Duration {
         (self.config.delete_grace * 2).max(std::time::Duration::from_secs(3600))
@@ -204,9 +197,4 @@ impl Compactor {
             tracing::warn!(%error, "could not unqueue a discarded merge output");
         }
     }
-}
-
-/// A duration in µs, saturating.
-pub(crate) fn micros(duration: std::time::Duration) -> i64 {
-    i64::try_from(duration.as_micros()).unwrap_or(i64::MAX)
 }

@@ -36,7 +36,7 @@ pub fn plan(small: Vec<FileEntry>, now: i64, config: &CompactConfig) -> Vec<Merg
         let key = (hour_start(file.min_ts), file.partition.clone());
         groups.entry(key).or_default().push(file);
     }
-    let min_age = i64::try_from(config.min_age.as_micros()).unwrap_or(i64::MAX);
+    let min_age = crate::config::micros(config.min_age);
     let mut merges = Vec::new();
     for ((hour, _), mut files) in groups {
         let closed = hour.saturating_add(MICROS_PER_HOUR).saturating_add(min_age) <= now;

@@ -4,7 +4,7 @@
 
 use kansoku_core::time::MICROS_PER_HOUR;
 
-use crate::merge::micros;
+use crate::config::micros;
 use crate::{Compactor, Result};
 
 /// Files expired per transaction.

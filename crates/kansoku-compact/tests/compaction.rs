@@ -136,6 +136,16 @@ fn log_batch(schema: &StreamSchema, first: i64, rows: i64, with_code: bool) -> R
     RecordBatch::try_new(arrow, columns).unwrap()
 }
 
+/// A logs stream `app` with the schema `level`, `msg` (version 1) saved.
+async fn log_stream(fixture: &Fixture) -> (StreamKey, StreamSchema) {
+    let stream = key(StreamType::Logs, "app");
+    fixture.meta.ensure_stream(&stream).await.unwrap();
+    let (schema, _) =
+        StreamSchema::default().merged([("level", FieldType::Utf8), ("msg", FieldType::Utf8)]);
+    fixture.meta.save_schema(&stream, &schema).await.unwrap();
+    (stream, schema)
+}
+
 async fn object_paths(fixture: &Fixture, stream: &StreamKey) -> Vec<String> {
     let mut paths = fixture.store.list(&stream_prefix(stream)).await.unwrap();
     paths.sort();
@@ -150,11 +160,7 @@ async fn read_rows(fixture: &Fixture, file: &FileEntry) -> Vec<RecordBatch> {
 async fn small_files_merge_into_one_with_every_record_newest_schema_and_index() {
     for backend in Backend::ALL {
         let fixture = fixture(backend).await;
-        let stream = key(StreamType::Logs, "app");
-        fixture.meta.ensure_stream(&stream).await.unwrap();
-        let (v1, _) =
-            StreamSchema::default().merged([("level", FieldType::Utf8), ("msg", FieldType::Utf8)]);
-        fixture.meta.save_schema(&stream, &v1).await.unwrap();
+        let (stream, v1) = log_stream(&fixture).await;
         let mut inputs = Vec::new();
         for segment in 0..4 {
             let batch = log_batch(&v1, segment as i64 * 100, 100, false);
@@ -306,11 +312,7 @@ async fn metrics_files_keep_the_series_layout_and_index() {
 async fn racing_compactors_commit_one_merge_and_the_loser_leaves_nothing_behind() {
     for backend in Backend::ALL {
         let fixture = fixture(backend).await;
-        let stream = key(StreamType::Logs, "app");
-        fixture.meta.ensure_stream(&stream).await.unwrap();
-        let (schema, _) =
-            StreamSchema::default().merged([("level", FieldType::Utf8), ("msg", FieldType::Utf8)]);
-        fixture.meta.save_schema(&stream, &schema).await.unwrap();
+        let (stream, schema) = log_stream(&fixture).await;
         let mut inputs = Vec::new();
         for segment in 0..3 {
             let batch = log_batch(&schema, segment as i64 * 10, 10, false);
@@ -334,15 +336,11 @@ async fn racing_compactors_commit_one_merge_and_the_loser_leaves_nothing_behind(
         assert_eq!(committed.len(), 1, "{backend:?}: {outcomes:?}");
         assert!(outcomes.contains(&MergeOutcome::InputGone), "{outcomes:?}");
         let winner = committed[0].clone();
-        assert_eq!(
-            fixture.meta.list_files(&stream, 0, i64::MAX).await.unwrap(),
-            {
-                let mut listed = winner.clone();
-                listed.created_at =
-                    fixture.meta.list_files(&stream, 0, i64::MAX).await.unwrap()[0].created_at;
-                vec![listed]
-            }
-        );
+        let listed = fixture.meta.list_files(&stream, 0, i64::MAX).await.unwrap();
+        let mut expected = winner.clone();
+        // The row is stamped with its commit time.
+        expected.created_at = listed.first().map_or(0, |file| file.created_at);
+        assert_eq!(listed, vec![expected]);
         // The loser deleted its own output; with no grace period, one deletion pass removes the
         // inputs.
         one.delete_due().await.unwrap();
@@ -360,11 +358,7 @@ async fn racing_compactors_commit_one_merge_and_the_loser_leaves_nothing_behind(
 async fn retention_expires_files_through_the_deletion_queue() {
     for backend in Backend::ALL {
         let fixture = fixture(backend).await;
-        let stream = key(StreamType::Logs, "app");
-        fixture.meta.ensure_stream(&stream).await.unwrap();
-        let (schema, _) =
-            StreamSchema::default().merged([("level", FieldType::Utf8), ("msg", FieldType::Utf8)]);
-        fixture.meta.save_schema(&stream, &schema).await.unwrap();
+        let (stream, schema) = log_stream(&fixture).await;
         let old = flush_file(
             &fixture,
             &stream,

@@ -116,24 +116,16 @@ impl App {
 
     /// The write path, or 503 while the WAL is being replayed.
     pub fn ingester(&self) -> Result<&Arc<Ingester>, ApiError> {
-        self.ready().map(|ready| &ready.ingester).ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::Unavailable,
-                "starting up (replaying the WAL); retry shortly",
-            )
-            .with_retry_after(1)
-        })
+        self.ready()
+            .map(|ready| &ready.ingester)
+            .ok_or_else(not_ready)
     }
 
     /// The read path, or 503 while the WAL is being replayed.
     pub fn query_engine(&self) -> Result<&Arc<QueryEngine>, ApiError> {
-        self.ready().map(|ready| &ready.engine).ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::Unavailable,
-                "starting up (replaying the WAL); retry shortly",
-            )
-            .with_retry_after(1)
-        })
+        self.ready()
+            .map(|ready| &ready.engine)
+            .ok_or_else(not_ready)
     }
 
     /// The parts PromQL needs, or 503 while the WAL is being replayed.
@@ -142,13 +134,14 @@ impl App {
     ) -> Result<(&kansoku_metrics::MetricsStore, &kansoku_promql::Engine), ApiError> {
         self.ready()
             .map(|ready| (&ready.metrics, &ready.promql))
-            .ok_or_else(|| {
-                ApiError::new(
-                    ErrorCode::Unavailable,
-                    "starting up (replaying the WAL); retry shortly",
-                )
-                .with_retry_after(1)
-            })
+            .ok_or_else(not_ready)
+    }
+
+    /// The compactor, or 503 while the WAL is being replayed.
+    pub fn compactor(&self) -> Result<&Arc<kansoku_compact::Compactor>, ApiError> {
+        self.ready()
+            .map(|ready| &ready.compactor)
+            .ok_or_else(not_ready)
     }
 
     /// Makes sure `org` exists before data is written to it. Only root may create organisations
@@ -182,4 +175,13 @@ impl App {
             .map(|known| known.contains(org.as_str()))
             .unwrap_or(false)
     }
+}
+
+/// The answer of a route whose service is not ready yet.
+fn not_ready() -> ApiError {
+    ApiError::new(
+        ErrorCode::Unavailable,
+        "starting up (replaying the WAL); retry shortly",
+    )
+    .with_retry_after(1)
 }

@@ -67,34 +67,22 @@ async fn administrative_changes_are_recorded_and_confined_to_their_organisation(
     )
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    // Changes: a role (on a route viewers may also PUT to), stream settings, a token.
+    // Changes: a role (on a route viewers may also PUT to) and stream settings.
+    let as_admin =
+        |method: Method, path: &str| server.as_user(&admin, &admin_password, method, path);
     let (status, body) = send(
-        server
-            .as_user(
-                &admin,
-                &admin_password,
-                Method::PUT,
-                "/api/default/users/viewer@x.io",
-            )
-            .json(&json!({"role": "editor"})),
+        as_admin(Method::PUT, "/api/default/users/viewer@x.io").json(&json!({"role": "editor"})),
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let (status, body) = send(
-        server
-            .as_user(
-                &admin,
-                &admin_password,
-                Method::PUT,
-                "/api/default/streams/app/settings",
-            )
+        as_admin(Method::PUT, "/api/default/streams/app/settings")
             .json(&json!({"data_retention": 3})),
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
 
-    let (status, body) =
-        send(server.as_user(&admin, &admin_password, Method::GET, "/api/default/audit")).await;
+    let (status, body) = send(as_admin(Method::GET, "/api/default/audit")).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(
         entries(&body),
@@ -131,28 +119,14 @@ async fn administrative_changes_are_recorded_and_confined_to_their_organisation(
         "request bodies are never recorded: {body}"
     );
     // Newest first, and sized.
-    let (_, newest) = send(server.as_user(
-        &admin,
-        &admin_password,
-        Method::GET,
-        "/api/default/audit?size=1",
-    ))
-    .await;
+    let (_, newest) = send(as_admin(Method::GET, "/api/default/audit?size=1")).await;
     assert_eq!(
         newest["list"][0]["path"],
         "/api/default/streams/app/settings"
     );
-    let (status, _) = send(server.as_user(
-        &admin,
-        &admin_password,
-        Method::GET,
-        "/api/default/audit?size=0",
-    ))
-    .await;
+    let (status, _) = send(as_admin(Method::GET, "/api/default/audit?size=0")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    let (status, _) = send(server.as_user(
-        &admin,
-        &admin_password,
+    let (status, _) = send(as_admin(
         Method::GET,
         "/api/default/audit?start_time=2&end_time=1",
     ))
@@ -160,13 +134,7 @@ async fn administrative_changes_are_recorded_and_confined_to_their_organisation(
     assert_eq!(status, StatusCode::BAD_REQUEST);
 
     // Another organisation's admin sees its own entries only, and not default's.
-    let (status, _) = send(
-        server
-            .root(Method::POST, "/api/organizations")
-            .json(&json!({"name": "other"})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
+    server.create_org("other").await;
     let (other, other_password) = server.create_user("other", "boss@other.io", "admin").await;
     let (status, _) =
         send(server.as_user(&other, &other_password, Method::GET, "/api/default/audit")).await;

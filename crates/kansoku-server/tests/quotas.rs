@@ -91,16 +91,7 @@ async fn an_organisation_over_its_rate_waits_and_the_others_do_not() {
     assert_eq!(write.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(retry_after(&write) >= 1);
     // Another organisation is not held back.
-    let (status, _) = json_of(
-        server
-            .root(Method::POST, "/api/organizations")
-            .json(&json!({"name": "other"}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
+    server.create_org("other").await;
     assert_eq!(
         multi(&server, "other", &records(1)).await.status(),
         StatusCode::OK
@@ -144,16 +135,7 @@ async fn an_organisation_over_its_storage_quota_is_refused_and_the_others_are_no
         "{body}"
     );
     // An organisation storing nothing is under the same quota.
-    let (status, _) = json_of(
-        server
-            .root(Method::POST, "/api/organizations")
-            .json(&json!({"name": "empty"}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
+    server.create_org("empty").await;
     assert_eq!(
         multi(&server, "empty", &records(1)).await.status(),
         StatusCode::OK

@@ -81,6 +81,20 @@ pub fn encode(
     }
 }
 
+impl EncodedDataFile {
+    /// The objects [`upload`] writes for this file at `path`: the data file and its index, if any.
+    pub fn object_paths(&self, path: &str) -> Vec<String> {
+        let mut paths = vec![path.to_string()];
+        if self.index.is_some() {
+            paths.push(crate::layout::index_path(path));
+        }
+        if self.series_index.is_some() {
+            paths.push(crate::layout::series_index_path(path));
+        }
+        paths
+    }
+}
+
 /// Where [`upload`] put a data file and its index, and their sizes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UploadedFile {

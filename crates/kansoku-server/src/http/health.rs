@@ -8,8 +8,6 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use kansoku_core::ErrorCode;
-
 use super::error::ApiError;
 use crate::app::App;
 
@@ -82,12 +80,7 @@ pub async fn metrics(State(app): State<App>) -> Result<Response, ApiError> {
 
 /// `PUT /node/compact`: one compactor pass now, with retention; answers what it did.
 pub async fn compact(State(app): State<App>) -> Result<Response, ApiError> {
-    let Some(ready) = app.ready() else {
-        return Err(
-            ApiError::new(ErrorCode::Unavailable, "starting up; retry shortly").with_retry_after(1),
-        );
-    };
-    let report = ready.compactor.run_pass(true).await?;
+    let report = app.compactor()?.run_pass(true).await?;
     Ok(Json(json!({
         "code": 200,
         "merges": report.merges,

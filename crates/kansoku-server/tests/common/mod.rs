@@ -163,6 +163,22 @@ impl TestServer {
         body["hits"].as_array().cloned().unwrap_or_default()
     }
 
+    /// Creates the organisation `name` as root; asserts success.
+    pub async fn create_org(&self, name: &str) {
+        let response = self
+            .root(Method::POST, "/api/organizations")
+            .json(&json!({"name": name}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::OK,
+            "{}",
+            response.text().await.unwrap()
+        );
+    }
+
     /// Creates a user in `org` with `role`; returns its credentials.
     pub async fn create_user(&self, org: &str, email: &str, role: &str) -> (String, String) {
         let password = "Userpass#123".to_string();
