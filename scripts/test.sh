@@ -4,8 +4,8 @@
 # On a fresh machine it sets up everything the tests need:
 #   - starts the machine's PostgreSQL and NATS (JetStream) if they are down;
 #   - installs the test peers once into ~/.cache/kansoku-tools: s3s-fs (a real S3 server),
-#     a Python venv with elasticsearch-py, opensearch-py and the OpenTelemetry SDK with its
-#     OTLP exporters, syslog-ng and Prometheus (Debian packages);
+#     a Python venv with elasticsearch-py, opensearch-py, python-logging-loki and the OpenTelemetry SDK with its
+#     OTLP exporters, syslog-ng, Prometheus and libfaketime (Debian packages);
 #   - builds the web UI when web/ exists;
 # then runs the gates (rustfmt, clippy -D warnings) and every test, with a private s3s-fs
 # instance that is killed by PID on exit.
@@ -39,16 +39,21 @@ ensure_tools() {
     CARGO_TARGET_DIR="$TOOLS/s3s-target" cargo install s3s-fs@0.14.1 --locked --features binary --root "$TOOLS"
     rm -rf "$TOOLS/s3s-target"
   fi
-  if [ ! -x "$TOOLS/venv/bin/python" ] || ! "$TOOLS/venv/bin/python" -c 'import elasticsearch, opensearchpy, opentelemetry.exporter.otlp.proto.grpc' 2>/dev/null; then
-    log "creating the Python venv with elasticsearch-py, opensearch-py and the OpenTelemetry SDK"
+  if [ ! -x "$TOOLS/venv/bin/python" ] || ! "$TOOLS/venv/bin/python" -c 'import elasticsearch, opensearchpy, opentelemetry.exporter.otlp.proto.grpc, logging_loki' 2>/dev/null; then
+    log "creating the Python venv with elasticsearch-py, opensearch-py, the OpenTelemetry SDK and python-logging-loki"
     python3 -m venv "$TOOLS/venv"
     "$TOOLS/venv/bin/pip" install --quiet 'elasticsearch>=9,<10' opensearch-py \
-      'opentelemetry-sdk>=1.45,<2' 'opentelemetry-exporter-otlp-proto-http>=1.45,<2' 'opentelemetry-exporter-otlp-proto-grpc>=1.45,<2'
+      'opentelemetry-sdk>=1.45,<2' 'opentelemetry-exporter-otlp-proto-http>=1.45,<2' 'opentelemetry-exporter-otlp-proto-grpc>=1.45,<2' \
+      'python-logging-loki==0.3.1'
   fi
   if ! command -v syslog-ng >/dev/null 2>&1; then
     log "installing syslog-ng (Debian packages)"
     DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       syslog-ng-core syslog-ng-mod-http syslog-ng-scl >/dev/null
+  fi
+  if [ ! -e /usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1 ] && [ ! -e /usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1 ]; then
+    log "installing libfaketime (Debian package; steps the node's clock in the clock tests)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends faketime >/dev/null
   fi
   if [ ! -x /usr/bin/prometheus ]; then
     log "installing Prometheus (Debian package; the real Prometheus of the metrics tests)"

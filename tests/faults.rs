@@ -1,7 +1,9 @@
 //! Faults injected into the real binary's surroundings. The object store (a real S3 server,
-//! s3s-fs) is stopped outright while records keep arriving: ingest keeps answering 2xx (the WAL
-//! holds the data), `/readyz` reports the failing flushes, and once the store is back every
-//! acknowledged record is uploaded and found exactly once — also after a SIGKILL.
+//! s3s-fs) is stopped outright while records keep arriving, or answers through a proxy that
+//! fails, stalls or loses calls one by one: ingest keeps answering 2xx (the WAL holds the data),
+//! `/readyz` reports the failing flushes, a search never answers a partial count, and once the
+//! store is back every acknowledged record is uploaded and found exactly once — also after a
+//! SIGKILL.
 // Synchronous helpers run on blocking threads; std::thread::sleep is fine there.
 #![allow(
     clippy::unwrap_used,
@@ -17,7 +19,11 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::{Http, Process, ROOT, ROOT_PASSWORD, count_files, free_port, stored_ids};
+use support::fault_proxy::{FaultProxy, Faults};
+use support::{
+    Http, Process, ROOT, ROOT_PASSWORD, count_files, counted, free_port, search_count, stored_ids,
+    wait_for,
+};
 
 /// An s3s-fs server on a fixed port and directory, so it can be stopped and started again.
 struct S3Server {
@@ -83,14 +89,6 @@ impl S3Server {
 impl Drop for S3Server {
     fn drop(&mut self) {
         self.stop();
-    }
-}
-
-fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
-    let started = Instant::now();
-    while !done() {
-        assert!(started.elapsed() < limit, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(200));
     }
 }
 
@@ -176,5 +174,97 @@ fn an_object_store_outage_loses_nothing_acknowledged() {
         }
     }
     assert_eq!(seen.len(), 400);
+    drop(process);
+}
+
+#[test]
+fn object_store_calls_that_fail_stall_or_miss_lose_nothing_acknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    let s3_dir = dir.path().join("s3");
+    std::fs::create_dir_all(s3_dir.join("faults-bucket")).unwrap();
+    let s3 = S3Server::start(&s3_dir);
+    let proxy = FaultProxy::start(&format!("http://127.0.0.1:{}", s3.port));
+    let endpoint = proxy.endpoint();
+    let env = [
+        ("KANSOKU_S3_BUCKET", "faults-bucket"),
+        ("KANSOKU_S3_ENDPOINT", endpoint.as_str()),
+        ("KANSOKU_S3_ACCESS_KEY", "AKIATEST"),
+        ("KANSOKU_S3_SECRET_KEY", "SECRETTEST"),
+        ("KANSOKU_S3_RETRY_TIMEOUT", "2s"),
+        ("KANSOKU_S3_REQUEST_TIMEOUT", "2s"),
+        ("KANSOKU_FLUSH_INTERVAL", "1s"),
+        // Only the flusher and the searches call the store here.
+        ("KANSOKU_COMPACT_ENABLED", "false"),
+    ];
+    let data = dir.path().join("data");
+    let process = Process::start(&data, &env);
+    let http = Http::new();
+    let base = process.base();
+
+    // Flaky: every 3rd call is a 503, every 4th waits 1.5 s. Retries carry the uploads through.
+    proxy.set(Faults::Flaky {
+        n: 3,
+        delay: Duration::from_millis(1500),
+    });
+    for batch in 0..4 {
+        ingest(&http, &base, &format!("flaky{batch}"), 100);
+        std::thread::sleep(Duration::from_millis(1200));
+    }
+    wait_for(
+        "the flaky store to take the uploads",
+        Duration::from_secs(120),
+        || readyz(&http, &base)["flush"]["status"] == "ok" && s3.parquet_files() >= 1,
+    );
+    assert!(proxy.injected() > 0, "no fault was injected");
+    proxy.set(Faults::None);
+    assert_eq!(counted(&search_count(&http, &base, "faults")), 400);
+
+    // A listed file answers NotFound once: the search lists again and answers in full.
+    proxy.set(Faults::MissingOnce);
+    assert_eq!(counted(&search_count(&http, &base, "faults")), 400);
+    assert!(
+        proxy.injected() > 0 && proxy.current() == Faults::None,
+        "the missing file was never read"
+    );
+
+    // Listed files that stay missing: an error naming the file, never a partial count.
+    proxy.set(Faults::MissingAlways);
+    let answer = search_count(&http, &base, "faults");
+    assert_eq!(answer.status, 503, "{answer:?}");
+    assert!(answer.body.contains(".parquet"), "{answer:?}");
+    proxy.set(Faults::None);
+
+    // Hung: every call waits longer than the request timeout. Writes are still acknowledged
+    // (the WAL), flushes fail and /readyz says so; once the store answers, everything uploads.
+    proxy.set(Faults::Slow {
+        delay: Duration::from_secs(10),
+    });
+    let files_before = s3.parquet_files();
+    ingest(&http, &base, "hung", 100);
+    wait_for(
+        "/readyz to report failing flushes",
+        Duration::from_secs(120),
+        || readyz(&http, &base)["flush"]["status"] == "failing",
+    );
+    assert_eq!(readyz(&http, &base)["status"], "ready");
+    proxy.set(Faults::None);
+    wait_for("the hung data to upload", Duration::from_secs(120), || {
+        s3.parquet_files() > files_before && readyz(&http, &base)["flush"]["status"] == "ok"
+    });
+
+    // A crash right after: every acknowledged record exactly once.
+    process.kill();
+    let process = Process::start(&data, &env);
+    let seen = http.block_on(stored_ids(&process.base(), "faults"));
+    let twice: Vec<_> = seen.iter().filter(|(_, count)| **count > 1).collect();
+    assert!(twice.is_empty(), "stored twice: {twice:?}");
+    let prefixes = ["flaky0", "flaky1", "flaky2", "flaky3", "hung"];
+    for prefix in prefixes {
+        for i in 0..100 {
+            let id = format!("{prefix}-{i}");
+            assert!(seen.contains_key(&id), "acknowledged record {id} lost");
+        }
+    }
+    assert_eq!(seen.len(), prefixes.len() * 100);
     drop(process);
 }

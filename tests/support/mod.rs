@@ -9,6 +9,10 @@
     clippy::disallowed_methods
 )]
 
+pub mod fault_proxy;
+pub mod postgres;
+pub mod tmpfs;
+
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -145,6 +149,45 @@ fn signal(pid: u32, signal: i32) {
     }
 }
 
+/// Polls `done` every 200 ms until it holds; fails the test naming `what` after `limit`.
+pub fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !done() {
+        assert!(started.elapsed() < limit, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// `SELECT count(*) AS n FROM {stream}` of organisation `default` over the last and next hour,
+/// through the search API as root: the answer as it came.
+pub fn search_count(http: &Http, base: &str, stream: &str) -> Answer {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_micros() as i64;
+    let hour = 3_600_000_000i64;
+    let body = serde_json::json!({"query": {
+        "sql": format!("SELECT count(*) AS n FROM {stream}"),
+        "start_time": now - hour,
+        "end_time": now + hour,
+    }});
+    http.post_json(
+        &format!("{base}/api/default/_search"),
+        ROOT,
+        ROOT_PASSWORD,
+        &body,
+    )
+}
+
+/// The count of a successful [`search_count`].
+pub fn counted(answer: &Answer) -> u64 {
+    assert_eq!(answer.status, 200, "{answer:?}");
+    let body: serde_json::Value = serde_json::from_str(&answer.body).unwrap();
+    body["hits"][0]["n"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("{body}"))
+}
+
 /// Files ending in `.extension` under `dir`, at any depth.
 pub fn count_files(dir: &Path, extension: &str) -> usize {
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -166,11 +209,16 @@ pub fn count_files(dir: &Path, extension: &str) -> usize {
 /// How many times each `id` of stream `stream` (organisation `default`, the last and next hour)
 /// is stored, read back through the NDJSON export as root.
 pub async fn stored_ids(base: &str, stream: &str) -> HashMap<String, usize> {
+    stored_ids_within(base, stream, 1).await
+}
+
+/// [`stored_ids`] over the last and next `hours`.
+pub async fn stored_ids_within(base: &str, stream: &str, hours: i64) -> HashMap<String, usize> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_micros() as i64;
-    let hour = 3_600_000_000i64;
+    let hour = hours * 3_600_000_000i64;
     let export = reqwest::Client::new()
         .post(format!("{base}/api/default/_download?format=ndjson"))
         .basic_auth(ROOT, Some(ROOT_PASSWORD))
@@ -191,6 +239,14 @@ pub async fn stored_ids(base: &str, stream: &str) -> HashMap<String, usize> {
             .or_default() += 1;
     }
     seen
+}
+
+/// What [`Http::post`] got back.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub retry_after: Option<String>,
+    pub body: String,
 }
 
 /// A blocking HTTP client for synchronous tests (reqwest on a private runtime).
@@ -231,6 +287,60 @@ impl Http {
 
     pub fn get_status(&self, url: &str, user: &str, password: &str) -> u16 {
         let request = self.client.get(url).basic_auth(user, Some(password));
+        self.runtime
+            .block_on(async { request.send().await })
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
+    /// `POST url` as `user`: the status, the `Retry-After` header and the body.
+    pub fn post(&self, url: &str, user: &str, password: &str, body: &str) -> Answer {
+        let request = self
+            .client
+            .post(url)
+            .basic_auth(user, Some(password))
+            .body(body.to_string());
+        self.answer(request)
+    }
+
+    /// `POST url` as `user` with a JSON body (`Content-Type: application/json`).
+    pub fn post_json(
+        &self,
+        url: &str,
+        user: &str,
+        password: &str,
+        body: &serde_json::Value,
+    ) -> Answer {
+        let request = self
+            .client
+            .post(url)
+            .basic_auth(user, Some(password))
+            .json(body);
+        self.answer(request)
+    }
+
+    fn answer(&self, request: reqwest::RequestBuilder) -> Answer {
+        self.runtime.block_on(async {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            let retry_after = response
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            let body = response.text().await.unwrap_or_default();
+            Answer {
+                status,
+                retry_after,
+                body,
+            }
+        })
+    }
+
+    /// `PUT url` as `user` with an empty body; the status.
+    pub fn put_status(&self, url: &str, user: &str, password: &str) -> u16 {
+        let request = self.client.put(url).basic_auth(user, Some(password));
         self.runtime
             .block_on(async { request.send().await })
             .unwrap()

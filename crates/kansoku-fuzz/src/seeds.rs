@@ -31,6 +31,7 @@ pub fn all() -> Result<Vec<Seed>, String> {
     text_seeds(&mut seeds);
     otlp_seeds(&mut seeds);
     remote_write_seeds(&mut seeds);
+    loki_seeds(&mut seeds);
     wal_seeds(&mut seeds)?;
     index_seeds(&mut seeds);
     Ok(seeds)
@@ -388,6 +389,40 @@ fn remote_write_seeds(seeds: &mut Vec<Seed>) {
     let mut v2_input = vec![1u8];
     v2_input.extend(snappy(&request.encode_to_vec()));
     push(seeds, "remote_write", "v2", v2_input);
+}
+
+fn loki_seeds(seeds: &mut Vec<Seed>) {
+    use kansoku_ingest::decode::loki::{
+        EntryAdapter, LabelPair, PushRequest, StreamAdapter, Timestamp,
+    };
+    let entry = |seconds: i64, line: &str| EntryAdapter {
+        timestamp: Some(Timestamp { seconds, nanos: 5 }),
+        line: line.to_string(),
+        structured_metadata: vec![LabelPair {
+            name: "trace_id".to_string(),
+            value: "abc".to_string(),
+        }],
+    };
+    let request = PushRequest {
+        streams: vec![
+            StreamAdapter {
+                labels: r#"{o2_stream_name="k8s", namespace="shop", pod="cart-1", msg="a \"quoted\" \\ value"}"#
+                    .to_string(),
+                entries: vec![entry(1_767_225_600, "GET /api 500"), entry(1_767_225_601, "ok")],
+                hash: 7,
+            },
+            StreamAdapter {
+                labels: "{job=unquoted}".to_string(),
+                entries: vec![EntryAdapter::default()],
+                hash: 0,
+            },
+        ],
+    };
+    let mut protobuf = vec![0u8];
+    protobuf.extend(snappy(&request.encode_to_vec()));
+    push(seeds, "loki_push", "protobuf", protobuf);
+    let json = r#"{"streams":[{"stream":{"stream_name":"web","host":"n1"},"values":[["1767225600000000000","line one"],["1767225600500000000","line two",{"user":"u1"}],[1,"numeric"],["x","bad"]]},{"stream":{"host":5},"values":[["1","l"]]}]}"#;
+    push(seeds, "loki_push", "json", format!("\u{1}{json}"));
 }
 
 fn snappy(bytes: &[u8]) -> Vec<u8> {

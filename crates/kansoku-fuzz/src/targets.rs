@@ -5,7 +5,7 @@
 use kansoku_ingest::IngestConfig;
 use kansoku_ingest::decode::flatten::{FlattenOptions, parse_record};
 use kansoku_ingest::decode::otlp::{self, Encoding};
-use kansoku_ingest::decode::{bulk, json, ndjson, remote_write};
+use kansoku_ingest::decode::{bulk, json, loki, ndjson, remote_write};
 use kansoku_ingest::samples::{MetricsWrite, build_batches};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
@@ -53,6 +53,11 @@ pub const TARGETS: &[Target] = &[
         name: "remote_write",
         about: "Prometheus remote_write bodies (snappy block + protobuf, 1.0 and 2.0)",
         run: remote_write_body,
+    },
+    Target {
+        name: "loki_push",
+        about: "Loki push bodies (snappy block + protobuf, or JSON) and their label sets",
+        run: loki_push,
     },
     Target {
         name: "wal_segment",
@@ -179,6 +184,24 @@ fn remote_write_body(data: &[u8]) {
     }
     if let Ok(write) = remote_write::decode(&decompressed, version) {
         store_samples(&write);
+    }
+}
+
+/// The first byte picks the format (even: snappy protobuf, as the server reads it; odd: JSON).
+fn loki_push(data: &[u8]) {
+    let Some((&selector, body)) = data.split_first() else {
+        return;
+    };
+    if selector % 2 == 0 {
+        if let Ok(decompressed) = remote_write::decompress(body, MAX_DECOMPRESSED) {
+            let _ = loki::decode(&decompressed, loki::Format::Protobuf);
+        }
+        // The label parser also sees the raw bytes as text.
+        if let Ok(text) = std::str::from_utf8(body) {
+            let _ = loki::parse_labels(text);
+        }
+    } else {
+        let _ = loki::decode(body, loki::Format::Json);
     }
 }
 

@@ -83,6 +83,27 @@ impl Catalog {
         {
             return Ok(entry);
         }
+        match self.load(key).await {
+            Ok(entry) => Ok(entry),
+            // The metadata database is unreachable: a stream known here keeps taking writes
+            // (into the WAL) with the settings last read; only new streams wait for it.
+            Err(error) => match self.cached(key) {
+                Some(stale) => {
+                    tracing::warn!(stream = %key.name, %error, "cannot re-read stream settings; the last ones read stay in force");
+                    // Tried again after another TTL, not by every request meanwhile.
+                    let kept = Arc::new(StreamEntry {
+                        loaded_at: Instant::now(),
+                        ..StreamEntry::clone(&stale)
+                    });
+                    self.store(Arc::clone(&kept));
+                    Ok(kept)
+                }
+                None => Err(error),
+            },
+        }
+    }
+
+    async fn load(&self, key: &StreamKey) -> Result<Arc<StreamEntry>> {
         let stored = self.meta.get_stream(key).await?;
         let exists = stored.is_some();
         let settings = stored.map(|stream| stream.settings).unwrap_or_default();

@@ -125,6 +125,8 @@ pub enum DiscardReason {
     UnsupportedAction,
     /// An OTLP item (span, log record, metric) is malformed (ids, names).
     InvalidOtlp,
+    /// A Loki push entry is malformed (its stream's labels, its time).
+    InvalidLoki,
     /// A metric series is malformed (no metric name, a label without a name, a repeated label).
     InvalidSeries,
     /// A native histogram sample (not stored; refused with a count).
@@ -146,6 +148,7 @@ impl DiscardReason {
             DiscardReason::InvalidIndex => "invalid_index",
             DiscardReason::UnsupportedAction => "unsupported_action",
             DiscardReason::InvalidOtlp => "invalid_otlp",
+            DiscardReason::InvalidLoki => "invalid_loki",
             DiscardReason::InvalidSeries => "invalid_series",
             DiscardReason::NativeHistogram => "native_histogram",
         }

@@ -72,11 +72,16 @@ impl Ingester {
         Ok(())
     }
 
+    /// Due when the active data reached the flush size or age, or when it alone fills memory:
+    /// admission refuses writes then, and waiting for the size or the interval would refuse them
+    /// for as long. (When frozen data waits, flushing it is what frees memory; freezing more
+    /// would only cut small WAL segments while the store is failing.)
     fn freeze_due(&self) -> bool {
         let (has_data, started) = self.memtable.active_state();
-        let (active_bytes, _) = self.memtable.bytes();
+        let (active_bytes, frozen_bytes) = self.memtable.bytes();
         has_data
             && (active_bytes >= self.config.memtable_flush_bytes
+                || (frozen_bytes == 0 && active_bytes >= self.config.memtable_max_bytes)
                 || started.elapsed() >= self.config.flush_interval)
     }
 

@@ -20,11 +20,12 @@ use tokio::sync::{Mutex, Notify, RwLock, broadcast, watch};
 
 use crate::catalog::{Catalog, CatalogDefaults};
 use crate::config::IngestConfig;
-use crate::error::{Error, Result};
+use crate::error::{DiscardReason, Error, Result};
 use crate::memtable::{MemBatch, Memtable};
 use crate::metrics::{IngestMetrics, reason_labels, stream_labels};
 use crate::pipeline::{self, BulkOptions, JsonFormat};
 use crate::prepare::{Prepared, Preparer};
+use crate::quota::QuotaConfig;
 use crate::report::{BulkReport, IngestReport};
 use crate::timestamp::parse_time_zone;
 
@@ -51,6 +52,9 @@ pub struct FlushFailure {
 
 /// Batches a slow live-tail subscriber may lag behind before it skips ahead.
 const COMMITTED_CAPACITY: usize = 1024;
+/// Where a quota refusal's limit comes from, for its message.
+const QUOTA_SOURCES: &str = "the organisation's quota: GET /api/{org}/quotas; server-wide \
+     KANSOKU_ORG_INGEST_RATE / KANSOKU_ORG_STORAGE_QUOTA";
 
 /// The write path of one node.
 pub struct Ingester {
@@ -187,42 +191,73 @@ impl Ingester {
         self.check_quotas(org).await
     }
 
+    /// `org`'s quota limits: the server-wide ones with the organisation's own settings in their
+    /// place (`crate::quota`). The settings are re-read every 30 s; when the metadata database
+    /// cannot be read, the last ones read stay in force (quotas never hold data back).
+    pub async fn quota_limits(&self, org: &OrgId) -> QuotaConfig {
+        let now = std::time::Instant::now();
+        let cached = self.quotas.cached_overrides(org, now);
+        if let Some((overrides, true)) = cached {
+            return self.quotas.config().with_overrides(&overrides);
+        }
+        let overrides = match self.meta.org_quotas(org).await {
+            Ok(read) => read.unwrap_or_default(),
+            Err(error) => {
+                tracing::warn!(%org, %error, "cannot read the organisation's quotas; the last ones read stay in force");
+                cached.map(|(overrides, _)| overrides).unwrap_or_default()
+            }
+        };
+        self.quotas.remember_overrides(org, overrides, now);
+        self.quotas.config().with_overrides(&overrides)
+    }
+
+    /// Forgets `org`'s cached quota settings after they changed, so they apply at once here.
+    pub fn forget_quota_limits(&self, org: &OrgId) {
+        self.quotas.forget_overrides(org);
+    }
+
     /// `org`'s rate and storage quotas (`crate::quota`).
     async fn check_quotas(&self, org: &OrgId) -> Result<()> {
+        let limits = self.quota_limits(org).await;
         let now = std::time::Instant::now();
-        if let Err(retry_after_secs) = self.quotas.check_rate(org, now) {
+        if let Err(retry_after_secs) = self.quotas.check_rate(org, &limits, now) {
             return Err(self.quota_refusal(
                 org,
                 "rate_quota",
                 format!(
-                    "ingest rate of {} bytes/s (KANSOKU_ORG_INGEST_RATE)",
-                    self.quotas.config().rate_bytes_per_sec
+                    "ingest rate of {} bytes/s ({QUOTA_SOURCES})",
+                    limits.rate_bytes_per_sec
                 ),
                 retry_after_secs,
             ));
         }
-        let limit = self.quotas.config().storage_bytes;
-        if limit == 0 {
+        if limits.storage_bytes == 0 {
             return Ok(());
         }
         let stored = match self.quotas.cached_stored(org, now) {
             Some(stored) => stored,
-            None => {
-                let stored = u64::try_from(self.meta.org_stored_bytes(org).await?).unwrap_or(0);
-                self.quotas.remember_stored(org, stored, now);
-                stored
-            }
+            None => match self.meta.org_stored_bytes(org).await {
+                Ok(stored) => {
+                    let stored = u64::try_from(stored).unwrap_or(0);
+                    self.quotas.remember_stored(org, stored, now);
+                    stored
+                }
+                Err(error) => {
+                    tracing::warn!(%org, %error, "cannot read the organisation's stored size; admitted");
+                    return Ok(());
+                }
+            },
         };
-        if stored < limit {
+        if stored < limits.storage_bytes {
             return Ok(());
         }
         Err(self.quota_refusal(
             org,
             "storage_quota",
             format!(
-                "storage quota: {} MiB stored, limit {} MiB (KANSOKU_ORG_STORAGE_QUOTA)",
+                "storage quota: {} MiB stored, limit {} MiB ({QUOTA_SOURCES})",
                 stored >> 20,
-                limit >> 20
+                limits.storage_bytes >> 20
             ),
             crate::quota::STORAGE_RETRY_SECS,
         ))
@@ -303,14 +338,50 @@ impl Ingester {
         self: &Arc<Self>,
         org: OrgId,
         stream_type: StreamType,
-        items: Vec<crate::decode::otlp::OtlpItem>,
+        items: Vec<crate::decode::otlp::DecodedItem>,
     ) -> Result<(IngestReport, pipeline::Unrouted)> {
         self.check_admission(&org).await?;
         let this = Arc::clone(self);
         let runtime = tokio::runtime::Handle::current();
         let (unrouted, prepared) = tokio::task::spawn_blocking(move || {
             let preparer = this.preparer(runtime, org, stream_type);
-            pipeline::run(preparer, |p| pipeline::prepare_otlp(p, items))
+            pipeline::run(preparer, |p| {
+                pipeline::prepare_items(p, items, DiscardReason::InvalidOtlp)
+            })
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("ingest task failed: {e}")))??;
+        let streams = self.commit(prepared).await?;
+        Ok((IngestReport { streams }, unrouted))
+    }
+
+    /// Ingests a Loki push body (protobuf in snappy's block format, decompressed here up to
+    /// `max_bytes`, or JSON): every entry into the stream its labels name. A body that cannot be
+    /// decoded at all is an error; a bad stream or entry is refused alone and reported.
+    pub async fn ingest_loki(
+        self: &Arc<Self>,
+        org: OrgId,
+        body: Bytes,
+        format: crate::decode::loki::Format,
+        max_bytes: usize,
+    ) -> Result<(IngestReport, pipeline::Unrouted)> {
+        use crate::decode::loki;
+        self.check_admission(&org).await?;
+        let this = Arc::clone(self);
+        let runtime = tokio::runtime::Handle::current();
+        let (unrouted, prepared) = tokio::task::spawn_blocking(move || {
+            let items = match format {
+                loki::Format::Protobuf => {
+                    let raw = crate::decode::remote_write::decompress(&body, max_bytes)?;
+                    loki::decode(&raw, format)
+                }
+                loki::Format::Json => loki::decode(&body, format),
+            }
+            .map_err(Error::InvalidBody)?;
+            let preparer = this.preparer(runtime, org, StreamType::Logs);
+            pipeline::run(preparer, |p| {
+                pipeline::prepare_items(p, items, DiscardReason::InvalidLoki)
+            })
         })
         .await
         .map_err(|e| Error::Internal(format!("ingest task failed: {e}")))??;
@@ -428,7 +499,12 @@ impl Ingester {
         }
         let now = std::time::Instant::now();
         for (key, rows, raw_bytes, coercions) in counts {
-            self.quotas.charge(&key.org, raw_bytes, now);
+            self.quotas.charge(
+                &key.org,
+                &self.quotas.cached_limits(&key.org),
+                raw_bytes,
+                now,
+            );
             let labels = stream_labels(
                 key.org.as_str(),
                 key.stream_type.as_str(),

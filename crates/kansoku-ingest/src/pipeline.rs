@@ -87,7 +87,7 @@ pub fn prepare_json<'b>(
     Ok(())
 }
 
-/// Items of an OTLP request refused before they reached a stream (no valid stream name).
+/// Items of an OTLP or Loki request refused before they reached a stream (no valid stream name).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Unrouted {
     /// How many.
@@ -96,10 +96,12 @@ pub struct Unrouted {
     pub first_error: Option<String>,
 }
 
-/// Prepares decoded OTLP items, each for its own stream.
-pub fn prepare_otlp(
+/// Prepares decoded items (OTLP, Loki), each for its own stream; a refused item is counted under
+/// `reason`.
+pub fn prepare_items(
     preparer: &mut Preparer<'static, '_>,
-    items: Vec<crate::decode::otlp::OtlpItem>,
+    items: Vec<crate::decode::DecodedItem>,
+    reason: DiscardReason,
 ) -> Result<Unrouted> {
     let mut unrouted = Unrouted::default();
     for (index, item) in items.into_iter().enumerate() {
@@ -108,13 +110,10 @@ pub fn prepare_otlp(
             Ok(stream) => stream,
             Err(error) => {
                 let message = match item.record {
-                    Err(reason) => format!("{position}: {reason}"),
+                    Err(refusal) => format!("{position}: {refusal}"),
                     Ok(_) => format!("{position}: {error}"),
                 };
-                preparer.reject(
-                    None,
-                    RecordError::new(DiscardReason::InvalidOtlp, message.clone()),
-                );
+                preparer.reject(None, RecordError::new(reason, message.clone()));
                 unrouted.count += 1;
                 unrouted.first_error.get_or_insert(message);
                 continue;
@@ -126,9 +125,9 @@ pub fn prepare_otlp(
                 // A refusal is counted in the stream's report by the preparer.
                 let _refusal = preparer.accept(slot, position, record, 0)?;
             }
-            Err(reason) => preparer.reject(
+            Err(refusal) => preparer.reject(
                 Some(slot),
-                RecordError::new(DiscardReason::InvalidOtlp, format!("{position}: {reason}")),
+                RecordError::new(reason, format!("{position}: {refusal}")),
             ),
         }
     }

@@ -49,7 +49,7 @@ pub use deletions::DeletionReason;
 pub use error::{Error, Result};
 pub use manifest::{FileEntry, StreamStats};
 pub use metrics::MetricMetadata;
-pub use orgs::Org;
+pub use orgs::{Org, OrgQuotas};
 pub use tokens::IngestionToken;
 pub use users::{Member, Role, User};
 pub use views::SavedView;

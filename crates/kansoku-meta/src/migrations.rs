@@ -190,6 +190,18 @@ const MIGRATIONS: &[(i64, &[&str])] = &[
             "CREATE INDEX IF NOT EXISTS audit_log_org_time ON audit_log (org, at)",
         ],
     ),
+    (
+        8,
+        &[
+            // Per-organisation quota overrides; NULL = the server-wide setting, 0 = no limit.
+            "CREATE TABLE IF NOT EXISTS org_quotas (
+            org TEXT PRIMARY KEY,
+            ingest_rate BIGINT,
+            ingest_burst BIGINT,
+            storage BIGINT,
+            updated_at BIGINT NOT NULL)",
+        ],
+    ),
 ];
 
 /// The newest migration version this build knows.

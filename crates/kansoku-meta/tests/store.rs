@@ -3,7 +3,7 @@
 
 use kansoku_core::{FieldType, OrgId, StreamKey, StreamName, StreamSchema, StreamType};
 use kansoku_meta::{
-    DashboardFolder, DashboardRow, Error, FileEntry, MetaStore, Role, SavedView, User,
+    DashboardFolder, DashboardRow, Error, FileEntry, MetaStore, OrgQuotas, Role, SavedView, User,
 };
 
 async fn stores() -> Vec<(&'static str, MetaStore, tempfile::TempDir)> {
@@ -578,5 +578,46 @@ async fn saved_views_belong_to_their_owner() {
                 .await
                 .unwrap()
         );
+    }
+}
+
+#[tokio::test]
+async fn org_quotas_are_set_replaced_and_absent_for_unknown_orgs() {
+    for (backend, store, _dir) in stores().await {
+        let org = OrgId::parse("quota-org").unwrap();
+        let unknown = OrgId::parse("nobody").unwrap();
+        assert_eq!(store.org_quotas(&org).await.unwrap(), None, "{backend}");
+        store.ensure_org(&org).await.unwrap();
+        assert_eq!(
+            store.org_quotas(&org).await.unwrap(),
+            Some(OrgQuotas::default()),
+            "{backend}: nothing set"
+        );
+        let set = OrgQuotas {
+            ingest_rate_bytes: Some(1000),
+            ingest_burst_bytes: None,
+            storage_bytes: Some(0),
+        };
+        assert!(store.set_org_quotas(&org, &set).await.unwrap(), "{backend}");
+        assert_eq!(
+            store.org_quotas(&org).await.unwrap(),
+            Some(set),
+            "{backend}"
+        );
+        let replaced = OrgQuotas {
+            storage_bytes: Some(5 << 30),
+            ..OrgQuotas::default()
+        };
+        assert!(store.set_org_quotas(&org, &replaced).await.unwrap());
+        assert_eq!(
+            store.org_quotas(&org).await.unwrap(),
+            Some(replaced),
+            "{backend}: a new setting replaces the whole set"
+        );
+        assert!(
+            !store.set_org_quotas(&unknown, &set).await.unwrap(),
+            "{backend}: unknown organisation"
+        );
+        assert_eq!(store.org_quotas(&unknown).await.unwrap(), None);
     }
 }

@@ -102,6 +102,10 @@ pub struct Config {
     /// flushes are retried as a whole, the data staying in the WAL.
     #[arg(long, env = "KANSOKU_S3_RETRY_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
     pub s3_retry_timeout: Duration,
+    /// How long one S3 request may take before it is abandoned and retried (a hung store holds
+    /// a flush or a query no longer than this per attempt).
+    #[arg(long, env = "KANSOKU_S3_REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub s3_request_timeout: Duration,
     /// fdatasync the WAL before acknowledging a write. Turning this off trades durability on
     /// power loss or kernel crash for speed (see docs/durability.md).
     #[arg(long, env = "KANSOKU_WAL_FSYNC", default_value_t = true, action = ArgAction::Set)]
@@ -318,6 +322,7 @@ impl Config {
                 secret_key: self.s3_secret_key.clone(),
                 prefix: self.s3_prefix.clone(),
                 retry_timeout: self.s3_retry_timeout,
+                request_timeout: self.s3_request_timeout,
             },
             _ => StorageConfig::Local {
                 root: self.data_dir.join("storage"),
@@ -376,12 +381,17 @@ impl Config {
         ingest.memtable_max_bytes = self.memtable_max_bytes;
         ingest.flush_interval = self.flush_interval;
         ingest.bulk_strip_date_suffix = self.bulk_strip_date_suffix;
-        ingest.quotas = kansoku_ingest::quota::QuotaConfig {
+        ingest.quotas = self.ingest_quotas();
+        ingest
+    }
+
+    /// The server-wide per-organisation quotas (an organisation's own settings replace them).
+    pub fn ingest_quotas(&self) -> kansoku_ingest::quota::QuotaConfig {
+        kansoku_ingest::quota::QuotaConfig {
             rate_bytes_per_sec: self.org_ingest_rate as u64,
             burst_bytes: self.org_ingest_burst as u64,
             storage_bytes: self.org_storage_quota as u64,
-        };
-        ingest
+        }
     }
 
     /// The PromQL engine's limits (the query timeout is shared with SQL).
@@ -450,6 +460,10 @@ impl Config {
             (
                 "KANSOKU_S3_RETRY_TIMEOUT".into(),
                 format!("{}s", self.s3_retry_timeout.as_secs()),
+            ),
+            (
+                "KANSOKU_S3_REQUEST_TIMEOUT".into(),
+                format!("{}s", self.s3_request_timeout.as_secs()),
             ),
             ("KANSOKU_WAL_FSYNC".into(), self.wal_fsync.to_string()),
             (

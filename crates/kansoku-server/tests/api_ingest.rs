@@ -404,7 +404,7 @@ async fn overload_answers_503_with_retry_after_and_recovers() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(response.headers().contains_key("retry-after"));
-    server.flush().await;
+    server.repair_store().await;
     let response = server
         .root(Method::POST, "/api/default/app/_json")
         .body(json!([{"i": -1}]).to_string())
@@ -438,5 +438,48 @@ async fn an_overloaded_server_still_answers_clients_that_are_sending_a_body() {
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert!(response.headers().contains_key("retry-after"));
     }
+    server.repair_store().await;
+    server.stop().await;
+}
+
+/// Found when tried as a new user would: a full memtable waited for the flush size or the flush
+/// interval (an hour here), refusing every write meanwhile. Now a full memtable is flushed at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_memtable_is_flushed_at_once_not_at_the_next_interval() {
+    let server = TestServer::start_with(|c| {
+        c.memtable_max_bytes = 64 * 1024;
+        c.memtable_flush_bytes = usize::MAX;
+    })
+    .await;
+    let records: Vec<Value> = (0..2000)
+        .map(|i| json!({"i": i, "log": "some text to take room"}))
+        .collect();
+    server.ingest("default", "app", &records).await;
+    let started = std::time::Instant::now();
+    let mut refusals = 0;
+    loop {
+        let response = server
+            .root(Method::POST, "/api/default/app/_json")
+            .body(json!([{"i": -1}]).to_string())
+            .send()
+            .await
+            .unwrap();
+        if response.status() == StatusCode::OK {
+            break;
+        }
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        refusals += 1;
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "writes still refused after a minute ({refusals} refusals): the full memtable was not flushed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        server
+            .search("default", "SELECT count(*) AS n FROM app")
+            .await,
+        vec![json!({"n": 2001})]
+    );
     server.stop().await;
 }

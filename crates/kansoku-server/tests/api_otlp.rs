@@ -643,7 +643,7 @@ async fn overload_is_a_retryable_answer_on_both_transports() {
     assert_eq!(refused.code(), tonic::Code::Unavailable, "{refused:?}");
     assert!(refused.metadata().get("retry-after").is_some());
     // Once memory is flushed, the retried export lands.
-    server.flush().await;
+    server.repair_store().await;
     let (status, _) = post_otlp(
         &server,
         "/api/default/v1/logs",

@@ -628,7 +628,7 @@ async fn a_full_node_answers_remote_write_with_503_and_retry_after() {
     let response = write_v1(&server, "default", &request).await;
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(response.headers().contains_key("retry-after"));
-    server.flush().await;
+    server.repair_store().await;
     assert_eq!(
         write_v1(&server, "default", &request).await.status(),
         StatusCode::NO_CONTENT

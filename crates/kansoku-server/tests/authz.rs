@@ -48,6 +48,10 @@ fn routes() -> Vec<Route> {
             ..route(Method::POST, "/api/default/app/_multi", Needs::Ingest)
         },
         Route {
+            body: Some(json!({"streams": []})),
+            ..route(Method::POST, "/api/default/loki/api/v1/push", Needs::Ingest)
+        },
+        Route {
             raw: Some("{\"index\":{\"_index\":\"app\"}}\n{\"a\":1}\n"),
             ..route(Method::POST, "/api/default/_bulk", Needs::Ingest)
         },
@@ -348,6 +352,11 @@ fn routes() -> Vec<Route> {
         route(Method::PUT, "/node/compact", Needs::Root),
         route(Method::GET, "/node/audit", Needs::Root),
         route(Method::GET, "/api/default/audit", Needs::Admin),
+        route(Method::GET, "/api/default/quotas", Needs::Admin),
+        Route {
+            body: Some(json!({"storage_bytes": null})),
+            ..route(Method::PUT, "/api/default/quotas", Needs::Root)
+        },
     ]
 }
 
@@ -485,6 +494,7 @@ async fn routes_of_another_org_are_closed_to_its_non_members() {
     for (method, path) in [
         (Method::POST, "/api/other/secret/_json"),
         (Method::POST, "/api/other/_bulk"),
+        (Method::POST, "/api/other/loki/api/v1/push"),
         (Method::POST, "/api/other/_search"),
         (Method::GET, "/api/other/secret/_values?fields=a"),
         (Method::GET, "/api/other/secret/_around?key=1"),
@@ -498,6 +508,8 @@ async fn routes_of_another_org_are_closed_to_its_non_members() {
         (Method::PUT, "/api/other/streams/secret/settings"),
         (Method::DELETE, "/api/other/streams/secret"),
         (Method::GET, "/api/other/users"),
+        (Method::GET, "/api/other/quotas"),
+        (Method::PUT, "/api/other/quotas"),
         (Method::GET, "/api/other/ingestion-tokens"),
         (Method::GET, "/api/other/_license"),
         (Method::GET, "/api/other/alerts/templates"),

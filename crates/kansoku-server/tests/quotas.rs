@@ -147,3 +147,131 @@ async fn an_organisation_over_its_storage_quota_is_refused_and_the_others_are_no
     );
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn root_sets_an_organisation_s_own_quotas_and_its_admins_read_them() {
+    // Server-wide: no rate limit, a generous storage quota.
+    let server = TestServer::start_with(|c| c.org_storage_quota = 1 << 30).await;
+    server.create_org("tight").await;
+    let (admin, admin_password) = server
+        .create_user("tight", "admin@tight.example", "admin")
+        .await;
+
+    // Root gives `tight` its own rate; `default` keeps the server-wide settings.
+    let response = server
+        .root(Method::PUT, "/api/tight/quotas")
+        .json(&json!({"ingest_rate_bytes": 1000, "ingest_burst_bytes": "1KiB"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        body["organization"],
+        json!({"ingest_rate_bytes": 1000, "ingest_burst_bytes": 1024, "storage_bytes": null})
+    );
+    assert_eq!(
+        body["effective"],
+        json!({"ingest_rate_bytes": 1000, "ingest_burst_bytes": 1024, "storage_bytes": 1u64 << 30}),
+        "an unset quota falls back to the server-wide one"
+    );
+    // It applies at once: the first request overdraws the bucket, the next waits.
+    assert_eq!(
+        multi(&server, "tight", &records(100)).await.status(),
+        StatusCode::OK
+    );
+    let refused = multi(&server, "tight", &records(1)).await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    let message: Value = refused.json().await.unwrap();
+    assert!(
+        message["message"]
+            .as_str()
+            .unwrap()
+            .contains("/api/{org}/quotas"),
+        "{message}"
+    );
+    for _ in 0..3 {
+        assert_eq!(
+            multi(&server, "default", &records(100)).await.status(),
+            StatusCode::OK,
+            "other organisations keep the server-wide settings"
+        );
+    }
+
+    // The organisation's admin reads its quotas but may not change them.
+    let read = server
+        .as_user(&admin, &admin_password, Method::GET, "/api/tight/quotas")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.status(), StatusCode::OK);
+    let read: Value = read.json().await.unwrap();
+    assert_eq!(read["server"]["storage_bytes"], 1u64 << 30);
+    assert_eq!(read["organization"]["ingest_rate_bytes"], 1000);
+    assert!(read["stored_bytes"].is_number(), "{read}");
+    let denied = server
+        .as_user(&admin, &admin_password, Method::PUT, "/api/tight/quotas")
+        .json(&json!({"ingest_rate_bytes": 0}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(denied.status(), StatusCode::FORBIDDEN);
+
+    // `0` lifts a limit; bad values and unknown organisations are refused with a reason.
+    let lifted = server
+        .root(Method::PUT, "/api/tight/quotas")
+        .json(&json!({"ingest_rate_bytes": 0, "storage_bytes": 0}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(lifted.status(), StatusCode::OK);
+    let lifted: Value = lifted.json().await.unwrap();
+    assert_eq!(
+        lifted["effective"],
+        json!({"ingest_rate_bytes": 0, "ingest_burst_bytes": 0, "storage_bytes": 0})
+    );
+    assert_eq!(
+        multi(&server, "tight", &records(1)).await.status(),
+        StatusCode::OK
+    );
+    for (body, named) in [
+        (json!({"ingest_rate_bytes": -5}), "ingest_rate_bytes"),
+        (json!({"storage_bytes": "huge"}), "storage_bytes"),
+        (json!({"rate": 5}), "rate"),
+    ] {
+        let response = server
+            .root(Method::PUT, "/api/tight/quotas")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{body}");
+        let text = response.text().await.unwrap();
+        assert!(text.contains(named), "{body}: {text}");
+    }
+    let missing = server
+        .root(Method::PUT, "/api/nowhere/quotas")
+        .json(&json!({"storage_bytes": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+
+    // Every change is in the audit log.
+    let audit: Value = server
+        .root(Method::GET, "/api/tight/audit")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let changes = audit["list"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{audit}"))
+        .iter()
+        .filter(|entry| entry["route"] == "/api/{org}/quotas")
+        .count();
+    assert_eq!(changes, 2, "{audit}");
+    server.stop().await;
+}

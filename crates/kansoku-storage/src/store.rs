@@ -36,6 +36,9 @@ pub enum StorageConfig {
         /// How long one request is retried (with backoff) before its error is returned; the
         /// flusher then retries the whole flush with its own backoff.
         retry_timeout: std::time::Duration,
+        /// How long one HTTP request may take before it is abandoned (and retried): a store
+        /// that hangs cannot hold a flush or a query longer than this per attempt.
+        request_timeout: std::time::Duration,
     },
 }
 
@@ -79,6 +82,7 @@ impl ObjectStore {
                 secret_key,
                 prefix,
                 retry_timeout,
+                request_timeout,
             } => {
                 if bucket.is_empty() {
                     return Err(Error::Config(
@@ -89,8 +93,10 @@ impl ObjectStore {
                     retry_timeout: *retry_timeout,
                     ..object_store::RetryConfig::default()
                 };
+                let client = object_store::ClientOptions::new().with_timeout(*request_timeout);
                 let mut builder = AmazonS3Builder::from_env()
                     .with_retry(retry)
+                    .with_client_options(client)
                     .with_bucket_name(bucket)
                     .with_region(if region.is_empty() {
                         "us-east-1"
@@ -274,6 +280,7 @@ mod tests {
             secret_key: String::new(),
             prefix: String::new(),
             retry_timeout: std::time::Duration::from_secs(1),
+            request_timeout: std::time::Duration::from_secs(1),
         };
         assert!(matches!(ObjectStore::open(&config), Err(Error::Config(_))));
     }

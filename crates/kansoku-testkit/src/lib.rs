@@ -103,6 +103,7 @@ pub fn fresh_s3_storage() -> kansoku_storage::StorageConfig {
         secret_key: settings.secret_key,
         prefix: "kansoku".to_string(),
         retry_timeout: std::time::Duration::from_secs(30),
+        request_timeout: std::time::Duration::from_secs(30),
     }
 }
 

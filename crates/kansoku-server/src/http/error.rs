@@ -6,6 +6,9 @@ use axum::response::{IntoResponse, Response};
 use kansoku_core::{CodedError, ErrorCode};
 use serde_json::json;
 
+/// `Retry-After` of a retryable error whose cause gives no better hint.
+const DEFAULT_RETRY_AFTER_SECS: u64 = 5;
+
 /// An error answered to a client: `{"code": <status>, "message": "..."}`.
 #[derive(Debug, Clone)]
 pub struct ApiError {
@@ -91,7 +94,12 @@ impl ApiError {
         ApiError {
             code,
             message,
-            retry_after: error.retry_after_secs(),
+            // Every "try again later" says when, even where the failing crate has no hint.
+            retry_after: error.retry_after_secs().or(matches!(
+                code,
+                ErrorCode::Unavailable | ErrorCode::TooManyRequests
+            )
+            .then_some(DEFAULT_RETRY_AFTER_SECS)),
             body_code: None,
             extra: None,
         }
@@ -193,4 +201,30 @@ impl IntoResponse for ApiError {
         }
         response
     }
+}
+
+/// An error as plain text (what remote_write and Loki senders log) with the status of its code
+/// and `Retry-After` when retryable. `too_many_as_unavailable` answers 503 instead of 429, for
+/// senders that drop a batch answered 429 (Prometheus).
+pub fn plain_text_error(error: ApiError, too_many_as_unavailable: bool) -> Response {
+    let code = match error.code {
+        ErrorCode::TooManyRequests if too_many_as_unavailable => ErrorCode::Unavailable,
+        other => other,
+    };
+    let mut response = (
+        status_of(code),
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        )],
+        format!("{}\n", error.message),
+    )
+        .into_response();
+    let retry_after = error.retry_after.or(code.is_retryable().then_some(1));
+    if let Some(seconds) = retry_after
+        && let Ok(value) = HeaderValue::from_str(&seconds.to_string())
+    {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
 }

@@ -124,6 +124,7 @@ fn es_error_type(reason: DiscardReason) -> &'static str {
         | DiscardReason::StreamFieldLimit
         | DiscardReason::UnsupportedAction
         | DiscardReason::InvalidOtlp
+        | DiscardReason::InvalidLoki
         | DiscardReason::InvalidSeries
         | DiscardReason::NativeHistogram => "illegal_argument_exception",
     }

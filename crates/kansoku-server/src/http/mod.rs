@@ -10,8 +10,10 @@ pub mod es;
 pub mod guard;
 pub mod health;
 pub mod ingest;
+pub mod loki;
 pub mod orgs;
 pub mod prometheus;
+pub mod quotas;
 pub mod request_log;
 pub mod search;
 pub mod serve;
@@ -55,6 +57,10 @@ pub fn router(app: App) -> Router {
             with(Ingest, post(ingest::json_lines)),
         )
         .route("/api/{org}/v1/logs", with(Ingest, post(otlp::http::logs)))
+        .route(
+            "/api/{org}/loki/api/v1/push",
+            with(Ingest, post(loki::push)),
+        )
         .route(
             "/api/{org}/v1/traces",
             with(Ingest, post(otlp::http::traces)),
@@ -173,6 +179,10 @@ pub fn router(app: App) -> Router {
             with(Authenticated, get(orgs::list)).merge(with(Root, post(orgs::create))),
         )
         .route("/api/{org}/audit", with(Admin, get(audit::list)))
+        .route(
+            "/api/{org}/quotas",
+            with(Admin, get(quotas::get)).merge(with(Root, put(quotas::put))),
+        )
         .route(
             "/api/{org}/users",
             with(Read, get(users::list)).merge(with(Admin, post(users::create))),

@@ -10,7 +10,7 @@ pub mod http;
 use kansoku_core::schema::metrics;
 use kansoku_core::{OrgId, StreamName, StreamType};
 use kansoku_ingest::MetricsWrite;
-use kansoku_ingest::decode::otlp::OtlpItem;
+use kansoku_ingest::decode::otlp::DecodedItem;
 
 use crate::app::App;
 use crate::http::error::ApiError;
@@ -62,7 +62,7 @@ impl Exported {
 #[derive(Debug)]
 pub enum Decoded {
     /// Log records or spans, each naming its stream.
-    Items(Vec<OtlpItem>),
+    Items(Vec<DecodedItem>),
     /// Metric series and the metrics stream they go to.
     Metrics(String, MetricsWrite),
 }

@@ -14,6 +14,9 @@ use serde_json::{Value, json};
 pub const ROOT: &str = "root@example.com";
 pub const ROOT_PASSWORD: &str = "Complexpass#123";
 
+/// Where [`TestServer::start_overloaded`] puts a file so that uploads of `default` fail.
+const STORE_BLOCKER: &str = "storage/files/default";
+
 pub struct TestServer {
     pub node: Option<Node>,
     pub base: String,
@@ -73,19 +76,30 @@ impl TestServer {
         }
     }
 
-    /// A node whose memory is full: 64 KiB of memtable, no flushing, 2000 records of stream
-    /// `app` in it; writes are refused until [`TestServer::flush`].
+    /// A node whose memory is full because its object store fails: 64 KiB of memtable, every
+    /// upload of organisation `default` refused (a file stands where its directory goes), 2000
+    /// records of stream `app` waiting in memory. Writes are refused until
+    /// [`TestServer::repair_store`].
     pub async fn start_overloaded() -> TestServer {
-        let server = TestServer::start_with(|c| {
-            c.memtable_max_bytes = 64 * 1024;
-            c.memtable_flush_bytes = usize::MAX;
-        })
-        .await;
+        let dir = tempfile::tempdir().unwrap();
+        let blocker = dir.path().join(STORE_BLOCKER);
+        std::fs::create_dir_all(blocker.parent().unwrap()).unwrap();
+        std::fs::write(&blocker, b"a file where a directory goes: uploads fail").unwrap();
+        let mut config = test_config(dir.path());
+        config.memtable_max_bytes = 64 * 1024;
+        config.memtable_flush_bytes = usize::MAX;
+        let server = TestServer::start_config(config, dir).await;
         let records: Vec<Value> = (0..2000)
             .map(|i| json!({"i": i, "log": "some text to take room"}))
             .collect();
         server.ingest("default", "app", &records).await;
         server
+    }
+
+    /// Lets [`TestServer::start_overloaded`]'s store take uploads again and flushes.
+    pub async fn repair_store(&self) {
+        std::fs::remove_file(self.dir.path().join(STORE_BLOCKER)).unwrap();
+        self.flush().await;
     }
 
     pub async fn stop(mut self) {

@@ -6,11 +6,11 @@
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 
-use super::{OtlpItem, RecordBuilder, any_value_scalar, id_hex, nanos_to_micros};
+use super::{DecodedItem, RecordBuilder, any_value_scalar, id_hex, nanos_to_micros};
 use crate::record::Scalar;
 
 /// The records of a request, all for `stream`.
-pub fn records(request: &ExportLogsServiceRequest, stream: &str) -> Vec<OtlpItem> {
+pub fn records(request: &ExportLogsServiceRequest, stream: &str) -> Vec<DecodedItem> {
     let mut items = Vec::new();
     for resource_logs in &request.resource_logs {
         let resource = resource_logs
@@ -49,7 +49,7 @@ pub fn records(request: &ExportLogsServiceRequest, stream: &str) -> Vec<OtlpItem
                 let (trace_id, span_id) = match checked {
                     Ok(ids) => ids,
                     Err(reason) => {
-                        items.push(OtlpItem {
+                        items.push(DecodedItem {
                             stream: stream.to_string(),
                             record: Err(reason),
                         });
@@ -80,7 +80,7 @@ pub fn records(request: &ExportLogsServiceRequest, stream: &str) -> Vec<OtlpItem
                         }
                     }
                 }
-                items.push(OtlpItem {
+                items.push(DecodedItem {
                     stream: stream.to_string(),
                     record: Ok(record.finish()),
                 });

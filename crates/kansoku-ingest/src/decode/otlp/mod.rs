@@ -16,6 +16,7 @@ use std::borrow::Cow;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value::Value};
 use serde_json::json;
 
+pub use super::DecodedItem;
 use crate::record::{FlatRecord, Scalar};
 
 /// How a request body is encoded.
@@ -38,16 +39,6 @@ where
             serde_json::from_slice(body).map_err(|e| format!("invalid OTLP JSON: {e}"))
         }
     }
-}
-
-/// One decoded item: the stream it belongs to (raw name) and the record, or why the item was
-/// refused (it goes into `partial_success`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct OtlpItem {
-    /// Target stream (before normalisation).
-    pub stream: String,
-    /// The record or the refusal.
-    pub record: Result<FlatRecord<'static>, String>,
 }
 
 /// Nesting deeper than this is kept as JSON text of the deepest level reached (the decoders

@@ -14,7 +14,7 @@ use opentelemetry_proto::tonic::common::v1::KeyValue;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use serde_json::json;
 
-use super::{OtlpItem, RecordBuilder, any_value_json, id_hex, nanos_to_micros};
+use super::{DecodedItem, RecordBuilder, any_value_json, id_hex, nanos_to_micros};
 use crate::record::Scalar;
 
 /// Columns a span attribute may not overwrite (it gets the `attr_` prefix instead).
@@ -65,7 +65,7 @@ fn attributes_json(attributes: &[KeyValue]) -> serde_json::Value {
 }
 
 /// The records of a request, all for `stream`.
-pub fn records(request: &ExportTraceServiceRequest, stream: &str) -> Vec<OtlpItem> {
+pub fn records(request: &ExportTraceServiceRequest, stream: &str) -> Vec<DecodedItem> {
     let mut items = Vec::new();
     for resource_spans in &request.resource_spans {
         let resource = resource_spans
@@ -84,7 +84,7 @@ pub fn records(request: &ExportTraceServiceRequest, stream: &str) -> Vec<OtlpIte
             .unwrap_or_else(|| "unknown_service".to_string());
         for scope_spans in &resource_spans.scope_spans {
             for span in &scope_spans.spans {
-                items.push(OtlpItem {
+                items.push(DecodedItem {
                     stream: stream.to_string(),
                     record: span_record(span, resource, &service)
                         .map_err(|reason| format!("span '{}': {reason}", span.name)),

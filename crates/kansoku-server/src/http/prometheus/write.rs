@@ -13,14 +13,14 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kansoku_core::schema::metrics::DEFAULT_STREAM;
-use kansoku_core::{ErrorCode, OrgId, StreamName};
+use kansoku_core::{OrgId, StreamName};
 use kansoku_ingest::MetricsReport;
 use kansoku_ingest::decode::remote_write;
 
 use crate::app::App;
 use crate::auth::Access;
 use crate::http::body::read_raw_body;
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, plain_text_error};
 
 /// `POST /api/{org}/prometheus/api/v1/write`
 pub async fn write(
@@ -32,7 +32,8 @@ pub async fn write(
 ) -> Response {
     match store(app, org, access, headers, body).await {
         Ok(report) => written(&report),
-        Err(error) => text_error(error),
+        // Prometheus drops a batch answered 429 but retries a 503.
+        Err(error) => plain_text_error(error, true),
     }
 }
 
@@ -100,32 +101,5 @@ fn written(report: &MetricsReport) -> Response {
             .into_response()
     };
     count_headers(report, &mut response);
-    response
-}
-
-/// Errors as plain text (what remote_write senders log), with the status of their code; an
-/// overloaded node answers 503, which Prometheus retries (429 it would drop).
-fn text_error(error: ApiError) -> Response {
-    let code = match error.code {
-        ErrorCode::TooManyRequests => ErrorCode::Unavailable,
-        other => other,
-    };
-    let mut response = (
-        crate::http::error::status_of(code),
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/plain; charset=utf-8"),
-        )],
-        format!("{}\n", error.message),
-    )
-        .into_response();
-    let retry_after = error
-        .retry_after
-        .or((code == ErrorCode::Unavailable).then_some(1));
-    if let Some(seconds) = retry_after
-        && let Ok(value) = HeaderValue::from_str(&seconds.to_string())
-    {
-        response.headers_mut().insert(header::RETRY_AFTER, value);
-    }
     response
 }
