@@ -67,6 +67,27 @@ fn real_now_micros() -> i64 {
         .as_micros() as i64
 }
 
+/// The newest `_timestamp` of the records whose id is `LIKE pattern`, over the last three hours.
+fn newest_timestamp(http: &Http, base: &str, pattern: &str) -> i64 {
+    let now = real_now_micros();
+    let body = json!({"query": {
+        "sql": format!("SELECT max(_timestamp) AS t FROM clock WHERE id LIKE '{pattern}'"),
+        "start_time": now - 3 * 3_600_000_000i64,
+        "end_time": now + 3_600_000_000i64,
+    }});
+    let answer = http.post_json(
+        &format!("{base}/api/default/_search"),
+        ROOT,
+        ROOT_PASSWORD,
+        &body,
+    );
+    assert_eq!(answer.status, 200, "{answer:?}");
+    let hits: Value = serde_json::from_str(&answer.body).unwrap();
+    hits["hits"][0]["t"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("{hits}"))
+}
+
 fn assert_exactly_once(http: &Http, base: &str, prefixes: &[&str]) {
     let seen = http.block_on(stored_ids_within(base, "clock", 3));
     let twice: Vec<_> = seen.iter().filter(|(_, count)| **count > 1).collect();
@@ -117,6 +138,14 @@ fn a_node_clock_stepping_back_and_forward_loses_and_doubles_nothing() {
         "the flushes under the stepped clock",
         Duration::from_secs(60),
         || count_files(&data, "parquet") > files_before,
+    );
+
+    // The step took: the node stamped the `back` records two hours before the real time.
+    let stamped = newest_timestamp(&http, &base, "back-%");
+    let behind = real_now_micros() - stamped;
+    assert!(
+        (7_000_000_000..7_400_000_000).contains(&behind),
+        "the node's clock did not step back two hours (its records are {behind} µs behind)"
     );
 
     // Forward again, then a crash: the WAL replays what was not flushed, nothing twice.

@@ -397,7 +397,7 @@ fn loki_seeds(seeds: &mut Vec<Seed>) {
     };
     let entry = |seconds: i64, line: &str| EntryAdapter {
         timestamp: Some(Timestamp { seconds, nanos: 5 }),
-        line: line.to_string(),
+        line: line.as_bytes().to_vec(),
         structured_metadata: vec![LabelPair {
             name: "trace_id".to_string(),
             value: "abc".to_string(),

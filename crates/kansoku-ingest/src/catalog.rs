@@ -22,6 +22,8 @@ use crate::timestamp::parse_time_zone;
 
 /// How long cached settings are trusted.
 pub const SETTINGS_TTL: Duration = Duration::from_secs(10);
+/// Longest wait for a refresh of settings already cached; past it the cached ones are used.
+const REFRESH_WAIT: Duration = Duration::from_secs(2);
 const MAX_SCHEMA_RETRIES: usize = 16;
 
 /// What the write path needs to know about one stream.
@@ -78,29 +80,40 @@ impl Catalog {
     /// by [`Catalog::merge_batch_schema`] when its first batch is committed, so it never becomes
     /// visible to searches before its schema is.
     pub async fn entry(&self, key: &StreamKey) -> Result<Arc<StreamEntry>> {
-        if let Some(entry) = self.cached(key)
-            && entry.loaded_at.elapsed() < SETTINGS_TTL
+        let Some(cached) = self.cached(key) else {
+            return self.load(key).await;
+        };
+        if cached.loaded_at.elapsed() < SETTINGS_TTL {
+            return Ok(cached);
+        }
+        // With the last settings in hand, a refresh waits at most REFRESH_WAIT for the database
+        // (whose pool would wait 10 s for a connection when it is down). When it fails, a stream
+        // known here keeps taking writes (into the WAL) with the settings last read; only new
+        // streams wait for the database.
+        let failure = match tokio::time::timeout(REFRESH_WAIT, self.load(key)).await {
+            Ok(Ok(entry)) => return Ok(entry),
+            Ok(Err(error)) => error.to_string(),
+            Err(_) => format!("no answer within {REFRESH_WAIT:?}"),
+        };
+        tracing::warn!(stream = %key.name, error = %failure, "cannot re-read stream settings; the last ones read stay in force");
+        Ok(self.keep_stale(key, &cached))
+    }
+
+    /// Keeps `stale` for another TTL (tried again then, not by every request meanwhile), but only
+    /// in place of itself: a settings change or a deletion that invalidated it is not undone.
+    fn keep_stale(&self, key: &StreamKey, stale: &Arc<StreamEntry>) -> Arc<StreamEntry> {
+        let kept = Arc::new(StreamEntry {
+            loaded_at: Instant::now(),
+            ..StreamEntry::clone(stale)
+        });
+        if let Ok(mut entries) = self.entries.write()
+            && entries
+                .get(key)
+                .is_some_and(|current| Arc::ptr_eq(current, stale))
         {
-            return Ok(entry);
+            entries.insert(key.clone(), Arc::clone(&kept));
         }
-        match self.load(key).await {
-            Ok(entry) => Ok(entry),
-            // The metadata database is unreachable: a stream known here keeps taking writes
-            // (into the WAL) with the settings last read; only new streams wait for it.
-            Err(error) => match self.cached(key) {
-                Some(stale) => {
-                    tracing::warn!(stream = %key.name, %error, "cannot re-read stream settings; the last ones read stay in force");
-                    // Tried again after another TTL, not by every request meanwhile.
-                    let kept = Arc::new(StreamEntry {
-                        loaded_at: Instant::now(),
-                        ..StreamEntry::clone(&stale)
-                    });
-                    self.store(Arc::clone(&kept));
-                    Ok(kept)
-                }
-                None => Err(error),
-            },
-        }
+        kept
     }
 
     async fn load(&self, key: &StreamKey) -> Result<Arc<StreamEntry>> {

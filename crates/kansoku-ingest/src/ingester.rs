@@ -52,6 +52,9 @@ pub struct FlushFailure {
 
 /// Batches a slow live-tail subscriber may lag behind before it skips ahead.
 const COMMITTED_CAPACITY: usize = 1024;
+/// Longest wait for the metadata database when reading quota settings or an organisation's
+/// stored size; past it the last ones read stay in force (quotas never hold data back).
+const QUOTA_READ_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 /// Where a quota refusal's limit comes from, for its message.
 const QUOTA_SOURCES: &str = "the organisation's quota: GET /api/{org}/quotas; server-wide \
      KANSOKU_ORG_INGEST_RATE / KANSOKU_ORG_STORAGE_QUOTA";
@@ -200,7 +203,11 @@ impl Ingester {
         if let Some((overrides, true)) = cached {
             return self.quotas.config().with_overrides(&overrides);
         }
-        let overrides = match self.meta.org_quotas(org).await {
+        let read = tokio::time::timeout(QUOTA_READ_WAIT, self.meta.org_quotas(org)).await;
+        let overrides = match read.unwrap_or(Err(kansoku_meta::Error::TooSlow {
+            operation: "read organisation quotas",
+            elapsed: QUOTA_READ_WAIT,
+        })) {
             Ok(read) => read.unwrap_or_default(),
             Err(error) => {
                 tracing::warn!(%org, %error, "cannot read the organisation's quotas; the last ones read stay in force");
@@ -236,16 +243,30 @@ impl Ingester {
         }
         let stored = match self.quotas.cached_stored(org, now) {
             Some(stored) => stored,
-            None => match self.meta.org_stored_bytes(org).await {
+            None => match tokio::time::timeout(QUOTA_READ_WAIT, self.meta.org_stored_bytes(org))
+                .await
+                .unwrap_or(Err(kansoku_meta::Error::TooSlow {
+                    operation: "read organisation stored size",
+                    elapsed: QUOTA_READ_WAIT,
+                })) {
                 Ok(stored) => {
                     let stored = u64::try_from(stored).unwrap_or(0);
                     self.quotas.remember_stored(org, stored, now);
                     stored
                 }
-                Err(error) => {
-                    tracing::warn!(%org, %error, "cannot read the organisation's stored size; admitted");
-                    return Ok(());
-                }
+                // The size last read stays in force (and is not re-read by every request);
+                // never read: admitted.
+                Err(error) => match self.quotas.last_stored(org) {
+                    Some(stored) => {
+                        tracing::warn!(%org, %error, "cannot read the organisation's stored size; the last one read stays in force");
+                        self.quotas.remember_stored(org, stored, now);
+                        stored
+                    }
+                    None => {
+                        tracing::warn!(%org, %error, "cannot read the organisation's stored size; admitted");
+                        return Ok(());
+                    }
+                },
             },
         };
         if stored < limits.storage_bytes {
@@ -295,7 +316,12 @@ impl Ingester {
                 .rejected_requests
                 .get_or_create(&reason_labels("memtable_full"))
                 .inc();
-            self.flush_wakeup.notify_one();
+            // A full memtable is flushed at once; while flushes fail, the flusher's backoff
+            // decides when to try again, not every refused request.
+            let flush_failing = self.flush_failing.lock().is_ok_and(|f| f.is_some());
+            if !flush_failing {
+                self.flush_wakeup.notify_one();
+            }
             return Err(Error::Overloaded {
                 detail: format!(
                     "{} MiB unflushed, limit {} MiB (KANSOKU_MEMTABLE_MAX_BYTES)",
@@ -370,12 +396,14 @@ impl Ingester {
         let this = Arc::clone(self);
         let runtime = tokio::runtime::Handle::current();
         let (unrouted, prepared) = tokio::task::spawn_blocking(move || {
+            // Each entry carries its stream's labels: bound what the records may expand to.
+            let budget = max_bytes.saturating_mul(4);
             let items = match format {
                 loki::Format::Protobuf => {
                     let raw = crate::decode::remote_write::decompress(&body, max_bytes)?;
-                    loki::decode(&raw, format)
+                    loki::decode(&raw, format, budget)
                 }
-                loki::Format::Json => loki::decode(&body, format),
+                loki::Format::Json => loki::decode(&body, format, budget),
             }
             .map_err(Error::InvalidBody)?;
             let preparer = this.preparer(runtime, org, StreamType::Logs);

@@ -162,6 +162,12 @@ impl Quotas {
         (now.saturating_duration_since(*at) < STORED_REFRESH).then_some(*bytes)
     }
 
+    /// The stored size of `org` last read, however old.
+    pub fn last_stored(&self, org: &OrgId) -> Option<u64> {
+        let stored = self.stored.lock().ok()?;
+        stored.get(org).map(|(_, bytes)| *bytes)
+    }
+
     /// Remembers the stored size of `org` read at `now`.
     pub fn remember_stored(&self, org: &OrgId, bytes: u64, now: Instant) {
         if let Ok(mut stored) = self.stored.lock() {

@@ -52,8 +52,8 @@ impl MetaStore {
     }
 }
 
-/// Quotas set for one organisation, in bytes; `None` leaves the server-wide setting in force and
-/// `Some(0)` means no limit.
+/// Quotas set for one organisation, in bytes (at most `i64::MAX`); `None` leaves the server-wide
+/// setting in force; `Some(0)` means no limit (for the burst: one second of the rate).
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct OrgQuotas {
     /// Ingested bytes per second.
@@ -80,7 +80,8 @@ impl MetaStore {
         };
         let column = |name: &str| -> Result<Option<u64>> {
             let value: Option<i64> = row.try_get(name).map_err(Error::query("read org quotas"))?;
-            Ok(value.map(|v| u64::try_from(v).unwrap_or(0)))
+            // A negative number (written by hand) is read as "not set".
+            Ok(value.and_then(|v| u64::try_from(v).ok()))
         };
         Ok(Some(OrgQuotas {
             ingest_rate_bytes: column("ingest_rate")?,

@@ -52,9 +52,10 @@ pub struct EntryAdapter {
     /// When the line was logged.
     #[prost(message, optional, tag = "1")]
     pub timestamp: Option<Timestamp>,
-    /// The log line.
-    #[prost(string, tag = "2")]
-    pub line: String,
+    /// The log line (bytes on the wire as Loki reads them: invalid UTF-8 is replaced, not
+    /// refused, so one bad line cannot fail its batch).
+    #[prost(bytes = "vec", tag = "2")]
+    pub line: Vec<u8>,
     /// Structured metadata (Loki 3).
     #[prost(message, repeated, tag = "3")]
     pub structured_metadata: Vec<LabelPair>,
@@ -91,17 +92,46 @@ pub enum Format {
     Json,
 }
 
-/// Decodes a push body into items.
-pub fn decode(body: &[u8], format: Format) -> Result<Vec<DecodedItem>, String> {
-    match format {
-        Format::Protobuf => decode_protobuf(body),
-        Format::Json => decode_json(super::strip_bom(body)),
+/// Decodes a push body into items, refusing a body whose records would hold more than
+/// `max_record_bytes` in all (a stream's labels are copied into each of its entries).
+pub fn decode(
+    body: &[u8],
+    format: Format,
+    max_record_bytes: usize,
+) -> Result<Vec<DecodedItem>, String> {
+    let items = match format {
+        Format::Protobuf => decode_protobuf(body, max_record_bytes),
+        Format::Json => decode_json(super::strip_bom(body), max_record_bytes),
+    }?;
+    Ok(items)
+}
+
+/// Counts the bytes of the records built so far against the budget.
+struct Budget {
+    left: usize,
+}
+
+impl Budget {
+    fn spend(&mut self, bytes: usize) -> Result<(), String> {
+        self.left = self.left.checked_sub(bytes).ok_or_else(|| {
+            "the push request's entries, each with its stream's labels, exceed the body size limit \
+             (KANSOKU_MAX_BODY_BYTES); send fewer entries per request"
+                .to_string()
+        })?;
+        Ok(())
     }
 }
 
+fn labels_bytes(labels: &[(String, String)]) -> usize {
+    labels.iter().map(|(n, v)| n.len() + v.len() + 2).sum()
+}
+
 /// Decodes a protobuf push request (already snappy-decompressed) into items.
-pub fn decode_protobuf(body: &[u8]) -> Result<Vec<DecodedItem>, String> {
+pub fn decode_protobuf(body: &[u8], max_record_bytes: usize) -> Result<Vec<DecodedItem>, String> {
     use prost::Message;
+    let mut budget = Budget {
+        left: max_record_bytes,
+    };
     let request = PushRequest::decode(body)
         .map_err(|e| format!("invalid Loki protobuf push request: {e}"))?;
     let mut items = Vec::new();
@@ -109,12 +139,19 @@ pub fn decode_protobuf(body: &[u8]) -> Result<Vec<DecodedItem>, String> {
         let labels = match parse_labels(&stream.labels) {
             Ok(labels) => labels,
             Err(reason) => {
-                refuse_stream(&mut items, stream.entries.len(), index, &reason);
+                refuse_stream(&mut items, stream.entries.len().max(1), index, &reason);
                 continue;
             }
         };
         let name = stream_name(&labels);
+        let label_bytes = labels_bytes(&labels);
         for entry in &stream.entries {
+            let metadata_bytes: usize = entry
+                .structured_metadata
+                .iter()
+                .map(|pair| pair.name.len() + pair.value.len() + 2)
+                .sum();
+            budget.spend(label_bytes + metadata_bytes + entry.line.len() + 16)?;
             let micros = entry
                 .timestamp
                 .ok_or_else(|| "entry without a timestamp".to_string())
@@ -126,7 +163,14 @@ pub fn decode_protobuf(body: &[u8]) -> Result<Vec<DecodedItem>, String> {
                 .collect();
             items.push(DecodedItem {
                 stream: name.clone(),
-                record: micros.map(|micros| record(&labels, micros, &entry.line, &metadata)),
+                record: micros.map(|micros| {
+                    record(
+                        &labels,
+                        micros,
+                        &String::from_utf8_lossy(&entry.line),
+                        &metadata,
+                    )
+                }),
             });
         }
     }
@@ -134,7 +178,10 @@ pub fn decode_protobuf(body: &[u8]) -> Result<Vec<DecodedItem>, String> {
 }
 
 /// Decodes a JSON push request into items.
-pub fn decode_json(body: &[u8]) -> Result<Vec<DecodedItem>, String> {
+pub fn decode_json(body: &[u8], max_record_bytes: usize) -> Result<Vec<DecodedItem>, String> {
+    let mut budget = Budget {
+        left: max_record_bytes,
+    };
     let request: serde_json::Value =
         serde_json::from_slice(body).map_err(|e| format!("invalid Loki JSON push request: {e}"))?;
     let Some(streams) = request.get("streams").and_then(serde_json::Value::as_array) else {
@@ -155,7 +202,9 @@ pub fn decode_json(body: &[u8]) -> Result<Vec<DecodedItem>, String> {
             }
         };
         let name = stream_name(&labels);
+        let label_bytes = labels_bytes(&labels);
         for value in values {
+            budget.spend(label_bytes + value.to_string().len())?;
             items.push(DecodedItem {
                 stream: name.clone(),
                 record: json_entry(value).map(|(micros, line, metadata)| {
@@ -327,17 +376,18 @@ pub fn parse_labels(text: &str) -> Result<Vec<(String, String)>, String> {
             match chars.next() {
                 None => return Err(format!("unterminated value of label {name:?} in {text:?}")),
                 Some((i, '"')) => break i,
-                Some((_, '\\')) => match chars.next() {
-                    Some((_, 'n')) => value.push('\n'),
-                    Some((_, 't')) => value.push('\t'),
-                    Some((_, other)) => value.push(other),
-                    None => {
-                        return Err(format!("unterminated value of label {name:?} in {text:?}"));
-                    }
-                },
+                Some((_, '\\')) => {
+                    let escaped = unescape(&mut chars).ok_or_else(|| {
+                        format!("invalid escape in the value of label {name:?} in {text:?}")
+                    })?;
+                    value.push(escaped);
+                }
                 Some((_, c)) => value.push(c),
             }
         };
+        if labels.iter().any(|(seen, _)| seen == name) {
+            return Err(format!("label {name:?} appears twice in {text:?}"));
+        }
         labels.push((name.to_string(), value));
         rest = rest[end + 1..].trim_start();
         if let Some(after) = rest.strip_prefix(',') {
@@ -347,6 +397,39 @@ pub fn parse_labels(text: &str) -> Result<Vec<(String, String)>, String> {
                 "expected ',' or '}}' after label {name:?} in {text:?}"
             ));
         }
+    }
+}
+
+/// One escape of Go's `strconv.Quote` (how Promtail writes label values), after its backslash.
+fn unescape(chars: &mut std::str::CharIndices<'_>) -> Option<char> {
+    let (_, kind) = chars.next()?;
+    let mut hex = |digits: usize| -> Option<char> {
+        let mut code = 0u32;
+        for _ in 0..digits {
+            code = code * 16 + chars.next()?.1.to_digit(16)?;
+        }
+        char::from_u32(code)
+    };
+    match kind {
+        'n' => Some('\n'),
+        't' => Some('\t'),
+        'r' => Some('\r'),
+        'a' => Some('\u{7}'),
+        'b' => Some('\u{8}'),
+        'f' => Some('\u{c}'),
+        'v' => Some('\u{b}'),
+        // A byte that was not UTF-8: kept as the replacement character.
+        'x' => hex(2).map(|c| {
+            if c.is_ascii() {
+                c
+            } else {
+                char::REPLACEMENT_CHARACTER
+            }
+        }),
+        'u' => hex(4),
+        'U' => hex(8),
+        '\\' | '"' | '\'' => Some(kind),
+        _ => None,
     }
 }
 
@@ -373,6 +456,10 @@ mod tests {
             ]
         );
         assert_eq!(parse_labels("{}").unwrap(), Vec::new());
+        assert_eq!(
+            parse_labels(r#"{a="\r\x41\u00e9\U0001F600\'"}"#).unwrap()[0].1,
+            "\rAé😀'"
+        );
         assert_eq!(parse_labels(r#"{a="1",}"#).unwrap().len(), 1);
         for bad in [
             "",
@@ -383,6 +470,8 @@ mod tests {
             r#"{job="x" other="y"}"#,
             r#"{job="x"} tail"#,
             r#"{job="x\"}"#,
+            r#"{job="a", job="b"}"#,
+            r#"{job="\q"}"#,
         ] {
             assert!(parse_labels(bad).is_err(), "{bad}");
         }
@@ -399,7 +488,7 @@ mod tests {
                             seconds: 1_700_000_000,
                             nanos: 123_456_789,
                         }),
-                        line: "GET /health 200".to_string(),
+                        line: b"GET /health \xff 200".to_vec(),
                         structured_metadata: vec![LabelPair {
                             name: "trace.id".to_string(),
                             value: "abc".to_string(),
@@ -416,20 +505,24 @@ mod tests {
                     labels: r#"{job="x"}"#.to_string(),
                     entries: vec![EntryAdapter {
                         timestamp: None,
-                        line: "no time".to_string(),
+                        line: b"no time".to_vec(),
                         structured_metadata: Vec::new(),
                     }],
                     hash: 0,
                 },
             ],
         };
-        let items = decode_protobuf(&request.encode_to_vec()).unwrap();
+        let items = decode_protobuf(&request.encode_to_vec(), 1 << 20).unwrap();
+        assert!(
+            decode_protobuf(&request.encode_to_vec(), 100).is_err(),
+            "over the budget"
+        );
         assert_eq!(items.len(), 4);
         assert_eq!(items[0].stream, "k8s");
         let record = items[0].record.as_ref().unwrap();
         assert_eq!(text(record, "namespace"), Some("prod"));
         assert_eq!(text(record, "trace_id"), Some("abc"));
-        assert_eq!(text(record, LINE_COLUMN), Some("GET /health 200"));
+        assert_eq!(text(record, LINE_COLUMN), Some("GET /health \u{fffd} 200"));
         assert_eq!(
             record.get("_timestamp"),
             Some(&Scalar::Int(1_700_000_000_123_456))
@@ -439,7 +532,7 @@ mod tests {
         assert!(items[2].record.is_err());
         assert_eq!(items[3].stream, DEFAULT_STREAM);
         assert!(items[3].record.as_ref().unwrap_err().contains("timestamp"));
-        assert!(decode_protobuf(b"\xff\xff\xff").is_err());
+        assert!(decode_protobuf(b"\xff\xff\xff", 1 << 20).is_err());
     }
 
     #[test]
@@ -455,7 +548,7 @@ mod tests {
             {"stream": {"host": 5}, "values": [["1", "l"]]},
             {"stream": {}, "values": [["1700000000000000000", "to default"]]}
         ]});
-        let items = decode_json(body.to_string().as_bytes()).unwrap();
+        let items = decode_json(body.to_string().as_bytes(), 1 << 20).unwrap();
         let stored: Vec<_> = items.iter().filter(|i| i.record.is_ok()).collect();
         assert_eq!(stored.len(), 3);
         assert_eq!(stored[0].stream, "web");
@@ -468,7 +561,8 @@ mod tests {
         );
         assert_eq!(stored[2].stream, DEFAULT_STREAM);
         assert_eq!(items.iter().filter(|i| i.record.is_err()).count(), 4);
-        assert!(decode_json(b"{}").is_err());
-        assert!(decode_json(b"[").is_err());
+        assert!(decode_json(b"{}", 1 << 20).is_err());
+        assert!(decode_json(b"[", 1 << 20).is_err());
+        assert!(decode_json(body.to_string().as_bytes(), 100).is_err());
     }
 }

@@ -2,7 +2,7 @@
 //! `loki` output, Loki logging handlers). Protobuf (`application/x-protobuf`, snappy block
 //! format; the default when no type is sent) or JSON (`application/json`, optionally gzip,
 //! deflate or zstd). Answers as Loki does: 204 when every entry was stored; 400 naming the
-//! refused entries (the others are stored); 415 for another content type; 429/503 with
+//! refused entries (the others are stored), or for a body that is neither; 429/503 with
 //! `Retry-After` under back-pressure (Loki clients retry both). Error bodies are plain text,
 //! which is what Loki clients log.
 
@@ -48,16 +48,12 @@ fn format_of(headers: &HeaderMap) -> Result<Format, ApiError> {
                 .to_ascii_lowercase()
         })
         .unwrap_or_default();
-    match content_type.as_str() {
-        "" | "application/x-protobuf" | "application/protobuf" => Ok(Format::Protobuf),
-        "application/json" => Ok(Format::Json),
-        other => Err(ApiError::new(
-            ErrorCode::UnsupportedMediaType,
-            format!(
-                "unsupported content type '{other}' for a Loki push: use application/x-protobuf (snappy) or application/json"
-            ),
-        )),
-    }
+    // As Loki: JSON when it says so, protobuf otherwise.
+    Ok(if content_type == "application/json" {
+        Format::Json
+    } else {
+        Format::Protobuf
+    })
 }
 
 /// Whether the body is snappy-framed by the client's `Content-Encoding` (some clients say so;

@@ -1,7 +1,7 @@
 //! `GET /api/{org}/quotas` (the organisation's admins: its quotas, where each comes from, and
 //! what it stores) and `PUT /api/{org}/quotas` (root: set the organisation's own quotas, each a
 //! number of bytes or a size like `"10MiB"`; `null` or absent = the server-wide setting, `0` = no
-//! limit). A change applies at once on the node that took it and within 30 s on the others.
+//! limit, for the burst one second of the rate). A change applies at once on the node that took it and within 30 s on the others.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -14,6 +14,9 @@ use serde_json::{Value, json};
 use super::error::ApiError;
 use crate::app::App;
 use crate::config::parse_bytes;
+
+/// The largest quota (what the metadata database's BIGINT holds).
+const MAX_QUOTA: u64 = i64::MAX as u64;
 
 /// The settings a body may name.
 const FIELDS: [&str; 3] = ["ingest_rate_bytes", "ingest_burst_bytes", "storage_bytes"];
@@ -93,14 +96,25 @@ fn parse_body(body: &Value) -> Result<OrgQuotas, ApiError> {
     let field = |name: &str| -> Result<Option<u64>, ApiError> {
         match object.get(name) {
             None | Some(Value::Null) => Ok(None),
-            Some(Value::Number(n)) => n.as_u64().map(Some).ok_or_else(|| {
-                ApiError::bad_request(format!(
-                    "{name} must be a whole number of bytes, 0 or more (got {n})"
-                ))
-            }),
+            Some(Value::Number(n)) => n
+                .as_u64()
+                .filter(|bytes| *bytes <= MAX_QUOTA)
+                .map(Some)
+                .ok_or_else(|| {
+                    ApiError::bad_request(format!(
+                        "{name} must be a whole number of bytes from 0 to {MAX_QUOTA} (got {n})"
+                    ))
+                }),
             Some(Value::String(size)) => parse_bytes(size)
-                .map(|bytes| Some(bytes as u64))
-                .map_err(|e| ApiError::bad_request(format!("{name}: {e}"))),
+                .map_err(|e| format!("{name}: {e}"))
+                .and_then(|bytes| {
+                    u64::try_from(bytes)
+                        .ok()
+                        .filter(|bytes| *bytes <= MAX_QUOTA)
+                        .ok_or_else(|| format!("{name}: {size} is above {MAX_QUOTA} bytes"))
+                })
+                .map(Some)
+                .map_err(ApiError::bad_request),
             Some(other) => Err(ApiError::bad_request(format!(
                 "{name} must be a number of bytes, a size like \"10MiB\", or null (got {other})"
             ))),
@@ -133,6 +147,7 @@ mod tests {
         for bad in [
             json!({"ingest_rate_bytes": -1}),
             json!({"ingest_rate_bytes": 1.5}),
+            json!({"ingest_rate_bytes": u64::MAX}),
             json!({"storage_bytes": "lots"}),
             json!({"storage_bytes": true}),
             json!({"rate": 1}),
