@@ -189,11 +189,16 @@ pub fn decode_json(body: &[u8], max_record_bytes: usize) -> Result<Vec<DecodedIt
     };
     let mut items = Vec::new();
     for (index, stream) in streams.iter().enumerate() {
-        let values = stream
-            .get("values")
-            .and_then(serde_json::Value::as_array)
-            .map(Vec::as_slice)
-            .unwrap_or_default();
+        // A stream without entries is refused, as Loki does.
+        let Some(values) = stream.get("values").and_then(serde_json::Value::as_array) else {
+            refuse_stream(
+                &mut items,
+                1,
+                index,
+                "\"values\" must be an array of [\"<unix ns>\", \"<line>\"] entries",
+            );
+            continue;
+        };
         let labels = match json_labels(stream.get("stream")) {
             Ok(labels) => labels,
             Err(reason) => {
@@ -546,7 +551,8 @@ mod tests {
                 ["1700000000000000000"]
             ]},
             {"stream": {"host": 5}, "values": [["1", "l"]]},
-            {"stream": {}, "values": [["1700000000000000000", "to default"]]}
+            {"stream": {}, "values": [["1700000000000000000", "to default"]]},
+            {"stream": {"job": "no entries"}}
         ]});
         let items = decode_json(body.to_string().as_bytes(), 1 << 20).unwrap();
         let stored: Vec<_> = items.iter().filter(|i| i.record.is_ok()).collect();
@@ -560,7 +566,7 @@ mod tests {
             Some(&Scalar::Int(1_700_000_000_500_000))
         );
         assert_eq!(stored[2].stream, DEFAULT_STREAM);
-        assert_eq!(items.iter().filter(|i| i.record.is_err()).count(), 4);
+        assert_eq!(items.iter().filter(|i| i.record.is_err()).count(), 5);
         assert!(decode_json(b"{}", 1 << 20).is_err());
         assert!(decode_json(b"[", 1 << 20).is_err());
         assert!(decode_json(body.to_string().as_bytes(), 100).is_err());
