@@ -97,8 +97,6 @@ const FLATTEN: FlattenOptions = FlattenOptions { max_depth: 3 };
 const NOW_MS: i64 = 1_767_225_600_000;
 /// Decompressed remote_write bodies larger than this are refused, like the server's default.
 const MAX_DECOMPRESSED: usize = 64 * 1024 * 1024;
-/// The bytes a Loki push may expand to, as the server allows (four times its body limit).
-const LOKI_RECORD_BUDGET: usize = 4 * MAX_DECOMPRESSED;
 
 fn json_body(data: &[u8]) {
     let mut fields = 0usize;
@@ -195,15 +193,13 @@ fn loki_push(data: &[u8]) {
         return;
     };
     if selector % 2 == 0 {
-        if let Ok(decompressed) = remote_write::decompress(body, MAX_DECOMPRESSED) {
-            let _ = loki::decode(&decompressed, loki::Format::Protobuf, LOKI_RECORD_BUDGET);
-        }
+        let _ = loki::decode(body, loki::Format::Protobuf, MAX_DECOMPRESSED);
         // The label parser also sees the raw bytes as text.
         if let Ok(text) = std::str::from_utf8(body) {
             let _ = loki::parse_labels(text);
         }
     } else {
-        let _ = loki::decode(body, loki::Format::Json, LOKI_RECORD_BUDGET);
+        let _ = loki::decode(body, loki::Format::Json, MAX_DECOMPRESSED);
     }
 }
 

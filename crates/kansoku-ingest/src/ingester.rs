@@ -59,6 +59,19 @@ const QUOTA_READ_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 const QUOTA_SOURCES: &str = "the organisation's quota: GET /api/{org}/quotas; server-wide \
      KANSOKU_ORG_INGEST_RATE / KANSOKU_ORG_STORAGE_QUOTA";
 
+/// A metadata read for the quotas, abandoned after [`QUOTA_READ_WAIT`].
+async fn quota_read<T>(
+    operation: &'static str,
+    read: impl std::future::Future<Output = kansoku_meta::Result<T>>,
+) -> kansoku_meta::Result<T> {
+    tokio::time::timeout(QUOTA_READ_WAIT, read)
+        .await
+        .unwrap_or(Err(kansoku_meta::Error::TooSlow {
+            operation,
+            elapsed: QUOTA_READ_WAIT,
+        }))
+}
+
 /// The write path of one node.
 pub struct Ingester {
     pub(crate) config: IngestConfig,
@@ -203,11 +216,9 @@ impl Ingester {
         if let Some((overrides, true)) = cached {
             return self.quotas.config().with_overrides(&overrides);
         }
-        let read = tokio::time::timeout(QUOTA_READ_WAIT, self.meta.org_quotas(org)).await;
-        let overrides = match read.unwrap_or(Err(kansoku_meta::Error::TooSlow {
-            operation: "read organisation quotas",
-            elapsed: QUOTA_READ_WAIT,
-        })) {
+        let overrides = match quota_read("read organisation quotas", self.meta.org_quotas(org))
+            .await
+        {
             Ok(read) => read.unwrap_or_default(),
             Err(error) => {
                 tracing::warn!(%org, %error, "cannot read the organisation's quotas; the last ones read stay in force");
@@ -241,33 +252,8 @@ impl Ingester {
         if limits.storage_bytes == 0 {
             return Ok(());
         }
-        let stored = match self.quotas.cached_stored(org, now) {
-            Some(stored) => stored,
-            None => match tokio::time::timeout(QUOTA_READ_WAIT, self.meta.org_stored_bytes(org))
-                .await
-                .unwrap_or(Err(kansoku_meta::Error::TooSlow {
-                    operation: "read organisation stored size",
-                    elapsed: QUOTA_READ_WAIT,
-                })) {
-                Ok(stored) => {
-                    let stored = u64::try_from(stored).unwrap_or(0);
-                    self.quotas.remember_stored(org, stored, now);
-                    stored
-                }
-                // The size last read stays in force (and is not re-read by every request);
-                // never read: admitted.
-                Err(error) => match self.quotas.last_stored(org) {
-                    Some(stored) => {
-                        tracing::warn!(%org, %error, "cannot read the organisation's stored size; the last one read stays in force");
-                        self.quotas.remember_stored(org, stored, now);
-                        stored
-                    }
-                    None => {
-                        tracing::warn!(%org, %error, "cannot read the organisation's stored size; admitted");
-                        return Ok(());
-                    }
-                },
-            },
+        let Some(stored) = self.stored_bytes(org, now).await else {
+            return Ok(());
         };
         if stored < limits.storage_bytes {
             return Ok(());
@@ -282,6 +268,30 @@ impl Ingester {
             ),
             crate::quota::STORAGE_RETRY_SECS,
         ))
+    }
+
+    /// What `org` stores, as the storage quota sees it: re-read every 30 s; when the database
+    /// cannot be read, the size last read stays in force (and is not re-read by every request);
+    /// `None` when it was never read (the request is admitted).
+    async fn stored_bytes(&self, org: &OrgId, now: std::time::Instant) -> Option<u64> {
+        if let Some(stored) = self.quotas.cached_stored(org, now) {
+            return Some(stored);
+        }
+        let stored = match quota_read(
+            "read organisation stored size",
+            self.meta.org_stored_bytes(org),
+        )
+        .await
+        {
+            Ok(stored) => u64::try_from(stored).unwrap_or(0),
+            Err(error) => {
+                let last = self.quotas.last_stored(org);
+                tracing::warn!(%org, %error, kept = ?last, "cannot read the organisation's stored size; the last one read stays in force (none: admitted)");
+                last?
+            }
+        };
+        self.quotas.remember_stored(org, stored, now);
+        Some(stored)
     }
 
     fn quota_refusal(
@@ -366,22 +376,13 @@ impl Ingester {
         stream_type: StreamType,
         items: Vec<crate::decode::otlp::DecodedItem>,
     ) -> Result<(IngestReport, pipeline::Unrouted)> {
-        self.check_admission(&org).await?;
-        let this = Arc::clone(self);
-        let runtime = tokio::runtime::Handle::current();
-        let (unrouted, prepared) = tokio::task::spawn_blocking(move || {
-            let preparer = this.preparer(runtime, org, stream_type);
-            pipeline::run(preparer, |p| {
-                pipeline::prepare_items(p, items, DiscardReason::InvalidOtlp)
-            })
+        self.ingest_items(org, stream_type, DiscardReason::InvalidOtlp, move || {
+            Ok(items)
         })
         .await
-        .map_err(|e| Error::Internal(format!("ingest task failed: {e}")))??;
-        let streams = self.commit(prepared).await?;
-        Ok((IngestReport { streams }, unrouted))
     }
 
-    /// Ingests a Loki push body (protobuf in snappy's block format, decompressed here up to
+    /// Ingests a Loki push body (protobuf in snappy's block format, decompressed up to
     /// `max_bytes`, or JSON): every entry into the stream its labels name. A body that cannot be
     /// decoded at all is an error; a bad stream or entry is refused alone and reported.
     pub async fn ingest_loki(
@@ -391,25 +392,27 @@ impl Ingester {
         format: crate::decode::loki::Format,
         max_bytes: usize,
     ) -> Result<(IngestReport, pipeline::Unrouted)> {
-        use crate::decode::loki;
+        let decode = move || Ok(crate::decode::loki::decode(&body, format, max_bytes)?);
+        self.ingest_items(org, StreamType::Logs, DiscardReason::InvalidLoki, decode)
+            .await
+    }
+
+    /// Ingests items that name their own streams (OTLP, Loki), `decode`d on the blocking pool;
+    /// a refused item is counted under `reason`.
+    async fn ingest_items(
+        self: &Arc<Self>,
+        org: OrgId,
+        stream_type: StreamType,
+        reason: DiscardReason,
+        decode: impl FnOnce() -> Result<Vec<crate::decode::DecodedItem>> + Send + 'static,
+    ) -> Result<(IngestReport, pipeline::Unrouted)> {
         self.check_admission(&org).await?;
         let this = Arc::clone(self);
         let runtime = tokio::runtime::Handle::current();
         let (unrouted, prepared) = tokio::task::spawn_blocking(move || {
-            // Each entry carries its stream's labels: bound what the records may expand to.
-            let budget = max_bytes.saturating_mul(4);
-            let items = match format {
-                loki::Format::Protobuf => {
-                    let raw = crate::decode::remote_write::decompress(&body, max_bytes)?;
-                    loki::decode(&raw, format, budget)
-                }
-                loki::Format::Json => loki::decode(&body, format, budget),
-            }
-            .map_err(Error::InvalidBody)?;
-            let preparer = this.preparer(runtime, org, StreamType::Logs);
-            pipeline::run(preparer, |p| {
-                pipeline::prepare_items(p, items, DiscardReason::InvalidLoki)
-            })
+            let items = decode()?;
+            let preparer = this.preparer(runtime, org, stream_type);
+            pipeline::run(preparer, |p| pipeline::prepare_items(p, items, reason))
         })
         .await
         .map_err(|e| Error::Internal(format!("ingest task failed: {e}")))??;

@@ -15,6 +15,7 @@ use std::borrow::Cow;
 
 use super::DecodedItem;
 use super::otlp::RecordBuilder;
+use super::remote_write::{BodyError, decompress};
 use crate::record::Scalar;
 
 /// The stream when the labels name none.
@@ -86,24 +87,30 @@ pub struct LabelPair {
 /// How a push body is encoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
-    /// `application/x-protobuf` (the body handed over already snappy-decompressed).
+    /// `application/x-protobuf`: snappy's block format around `logproto.PushRequest`.
     Protobuf,
     /// `application/json`.
     Json,
 }
 
-/// Decodes a push body into items, refusing a body whose records would hold more than
-/// `max_record_bytes` in all (a stream's labels are copied into each of its entries).
+/// How many times the body limit a push's records may take in all (each entry carries a copy of
+/// its stream's labels).
+const RECORD_BYTES_PER_BODY_BYTE: usize = 4;
+
+/// Decodes a push body as the server receives it: protobuf is snappy-decompressed first, up to
+/// `max_body_bytes` (413 beyond); a body whose records would take more than
+/// [`RECORD_BYTES_PER_BODY_BYTE`] times that is refused.
 pub fn decode(
     body: &[u8],
     format: Format,
-    max_record_bytes: usize,
-) -> Result<Vec<DecodedItem>, String> {
-    let items = match format {
-        Format::Protobuf => decode_protobuf(body, max_record_bytes),
-        Format::Json => decode_json(super::strip_bom(body), max_record_bytes),
-    }?;
-    Ok(items)
+    max_body_bytes: usize,
+) -> Result<Vec<DecodedItem>, BodyError> {
+    let budget = max_body_bytes.saturating_mul(RECORD_BYTES_PER_BODY_BYTE);
+    match format {
+        Format::Protobuf => decode_protobuf(&decompress(body, max_body_bytes)?, budget),
+        Format::Json => decode_json(super::strip_bom(body), budget),
+    }
+    .map_err(BodyError::Invalid)
 }
 
 /// Counts the bytes of the records built so far against the budget.

@@ -35,7 +35,8 @@ pub async fn push(
     }
 }
 
-fn format_of(headers: &HeaderMap) -> Result<Format, ApiError> {
+/// As Loki: JSON when the content type says so, protobuf otherwise.
+fn format_of(headers: &HeaderMap) -> Format {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
@@ -48,12 +49,11 @@ fn format_of(headers: &HeaderMap) -> Result<Format, ApiError> {
                 .to_ascii_lowercase()
         })
         .unwrap_or_default();
-    // As Loki: JSON when it says so, protobuf otherwise.
-    Ok(if content_type == "application/json" {
+    if content_type == "application/json" {
         Format::Json
     } else {
         Format::Protobuf
-    })
+    }
 }
 
 /// Whether the body is snappy-framed by the client's `Content-Encoding` (some clients say so;
@@ -73,7 +73,7 @@ async fn store(
     body: Body,
 ) -> Result<(IngestReport, Unrouted), ApiError> {
     let org = OrgId::parse(&org)?;
-    let format = format_of(&headers)?;
+    let format = format_of(&headers);
     if format == Format::Json && says_snappy(&headers) {
         return Err(ApiError::new(
             ErrorCode::UnsupportedMediaType,

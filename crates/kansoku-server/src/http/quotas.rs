@@ -94,31 +94,29 @@ fn parse_body(body: &Value) -> Result<OrgQuotas, ApiError> {
         )));
     }
     let field = |name: &str| -> Result<Option<u64>, ApiError> {
-        match object.get(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::Number(n)) => n
-                .as_u64()
-                .filter(|bytes| *bytes <= MAX_QUOTA)
-                .map(Some)
-                .ok_or_else(|| {
-                    ApiError::bad_request(format!(
-                        "{name} must be a whole number of bytes from 0 to {MAX_QUOTA} (got {n})"
-                    ))
-                }),
-            Some(Value::String(size)) => parse_bytes(size)
-                .map_err(|e| format!("{name}: {e}"))
-                .and_then(|bytes| {
-                    u64::try_from(bytes)
-                        .ok()
-                        .filter(|bytes| *bytes <= MAX_QUOTA)
-                        .ok_or_else(|| format!("{name}: {size} is above {MAX_QUOTA} bytes"))
-                })
-                .map(Some)
-                .map_err(ApiError::bad_request),
-            Some(other) => Err(ApiError::bad_request(format!(
-                "{name} must be a number of bytes, a size like \"10MiB\", or null (got {other})"
-            ))),
-        }
+        let bytes = match object.get(name) {
+            None | Some(Value::Null) => return Ok(None),
+            Some(Value::Number(n)) => n.as_u64(),
+            Some(Value::String(size)) => {
+                let parsed =
+                    parse_bytes(size).map_err(|e| ApiError::bad_request(format!("{name}: {e}")))?;
+                u64::try_from(parsed).ok()
+            }
+            Some(other) => {
+                return Err(ApiError::bad_request(format!(
+                    "{name} must be a number of bytes, a size like \"10MiB\", or null (got {other})"
+                )));
+            }
+        };
+        bytes
+            .filter(|bytes| *bytes <= MAX_QUOTA)
+            .map(Some)
+            .ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "{name} must be a whole number of bytes from 0 to {MAX_QUOTA} (got {})",
+                    object[name]
+                ))
+            })
     };
     Ok(OrgQuotas {
         ingest_rate_bytes: field("ingest_rate_bytes")?,
