@@ -123,6 +123,12 @@ fn is_missing_object(message: &str) -> bool {
 pub fn from_datafusion(error: datafusion::error::DataFusionError, fields: &[String]) -> Error {
     use datafusion::common::SchemaError;
     use datafusion::error::DataFusionError as E;
+    // A listed file that is gone is FileGone (the engine lists again) however DataFusion wraps
+    // the store's NotFound: shared between partitions, inside an Arrow or Parquet error.
+    let message = error.to_string();
+    if is_missing_object(&message) {
+        return Error::FileGone(message);
+    }
     match error {
         E::SchemaError(schema_error, _) => match *schema_error {
             SchemaError::FieldNotFound { field, .. } => {
@@ -145,15 +151,6 @@ pub fn from_datafusion(error: datafusion::error::DataFusionError, fields: &[Stri
         E::Plan(message) => Error::Execution(message),
         E::Context(_, inner) => from_datafusion(*inner, fields),
         E::Diagnostic(_, inner) => from_datafusion(*inner, fields),
-        E::ObjectStore(inner) if matches!(*inner, object_store::Error::NotFound { .. }) => {
-            Error::FileGone(inner.to_string())
-        }
-        E::External(inner) if is_missing_object(&inner.to_string()) => {
-            Error::FileGone(inner.to_string())
-        }
-        E::ParquetError(inner) if is_missing_object(&inner.to_string()) => {
-            Error::FileGone(inner.to_string())
-        }
         E::External(inner) => Error::Execution(inner.to_string()),
         E::ArrowError(inner, _) => Error::Execution(inner.to_string()),
         E::Execution(message) => Error::Execution(message),
@@ -230,5 +227,40 @@ mod tests {
         );
         assert_eq!(error.position(), Some((1, 15)));
         assert_eq!(error.search_code(), 20001);
+    }
+
+    /// Regression: a NotFound shared between partitions (or inside an Arrow error) was answered
+    /// 400 "query failed" instead of listing the files again (seen in tests/faults.rs).
+    #[test]
+    fn a_missing_object_is_file_gone_however_wrapped() {
+        use datafusion::error::DataFusionError as E;
+        use std::sync::Arc;
+        let missing = || {
+            let not_found = object_store::Error::NotFound {
+                path: "files/default/logs/app/x.parquet".to_string(),
+                source: "404".into(),
+            };
+            E::ParquetError(Box::new(
+                datafusion::parquet::errors::ParquetError::External(Box::new(not_found)),
+            ))
+        };
+        for error in [
+            missing(),
+            E::Shared(Arc::new(missing())),
+            E::ArrowError(
+                Box::new(arrow::error::ArrowError::ExternalError(Box::new(missing()))),
+                None,
+            ),
+            E::Context(
+                "reading".to_string(),
+                Box::new(E::Shared(Arc::new(missing()))),
+            ),
+        ] {
+            assert!(matches!(from_datafusion(error, &[]), Error::FileGone(_)));
+        }
+        assert!(matches!(
+            from_datafusion(E::Execution("division by zero".to_string()), &[]),
+            Error::Execution(_)
+        ));
     }
 }
