@@ -4,8 +4,8 @@
 # On a fresh machine it sets up everything the tests need:
 #   - starts the machine's PostgreSQL and NATS (JetStream) if they are down;
 #   - installs the test peers once into ~/.cache/kansoku-tools: s3s-fs (a real S3 server),
-#     a Python venv with elasticsearch-py, opensearch-py, python-logging-loki and the OpenTelemetry SDK with its
-#     OTLP exporters, syslog-ng, Prometheus and libfaketime (Debian packages);
+#     a Python venv with elasticsearch-py, opensearch-py, python-logging-loki, fluent-logger and the OpenTelemetry SDK with its
+#     OTLP exporters, syslog-ng, rsyslog (extracted), Prometheus and libfaketime (Debian packages);
 #   - builds the web UI when web/ exists;
 # then runs the gates (rustfmt, clippy -D warnings) and every test, with a private s3s-fs
 # instance that is killed by PID on exit.
@@ -39,17 +39,33 @@ ensure_tools() {
     CARGO_TARGET_DIR="$TOOLS/s3s-target" cargo install s3s-fs@0.14.1 --locked --features binary --root "$TOOLS"
     rm -rf "$TOOLS/s3s-target"
   fi
-  if [ ! -x "$TOOLS/venv/bin/python" ] || ! "$TOOLS/venv/bin/python" -c 'import elasticsearch, opensearchpy, opentelemetry.exporter.otlp.proto.grpc, logging_loki' 2>/dev/null; then
-    log "creating the Python venv with elasticsearch-py, opensearch-py, the OpenTelemetry SDK and python-logging-loki"
+  if [ ! -x "$TOOLS/venv/bin/python" ] || ! "$TOOLS/venv/bin/python" -c 'import elasticsearch, opensearchpy, opentelemetry.exporter.otlp.proto.grpc, logging_loki, fluent.sender' 2>/dev/null; then
+    log "creating the Python venv with elasticsearch-py, opensearch-py, the OpenTelemetry SDK, python-logging-loki and fluent-logger"
     python3 -m venv "$TOOLS/venv"
     "$TOOLS/venv/bin/pip" install --quiet 'elasticsearch>=9,<10' opensearch-py \
       'opentelemetry-sdk>=1.45,<2' 'opentelemetry-exporter-otlp-proto-http>=1.45,<2' 'opentelemetry-exporter-otlp-proto-grpc>=1.45,<2' \
-      'python-logging-loki==0.3.1'
+      'python-logging-loki==0.3.1' 'fluent-logger==0.11.1'
   fi
   if ! command -v syslog-ng >/dev/null 2>&1; then
     log "installing syslog-ng (Debian packages)"
     DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       syslog-ng-core syslog-ng-mod-http syslog-ng-scl >/dev/null
+  fi
+  if [ ! -x "$TOOLS/rsyslog/usr/sbin/rsyslogd" ] || [ ! -e "$TOOLS/rsyslog/usr/lib/x86_64-linux-gnu/rsyslog/omrelp.so" ]; then
+    # rsyslog conflicts with syslog-ng as a package, so it runs from its extracted tree.
+    log "extracting rsyslog and rsyslog-relp (Debian packages; the syslog tests' second sender)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      libestr0 libfastjson4 liblognorm5 librelp0 >/dev/null
+    local debs
+    debs="$(mktemp -d)"
+    (cd "$debs" && apt-get download rsyslog rsyslog-relp >/dev/null 2>&1)
+    rm -rf "$TOOLS/rsyslog"
+    for deb in "$debs"/*.deb; do dpkg -x "$deb" "$TOOLS/rsyslog"; done
+    rm -rf "$debs"
+  fi
+  if ! command -v openssl >/dev/null 2>&1; then
+    log "installing openssl (Debian package; makes the syslog TLS tests' certificates)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends openssl >/dev/null
   fi
   if [ ! -e /usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1 ] && [ ! -e /usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1 ]; then
     log "installing libfaketime (Debian package; steps the node's clock in the clock tests)"
@@ -111,6 +127,7 @@ start_s3
 drop_stale_test_databases
 export KANSOKU_TEST_PG_DSN="${KANSOKU_TEST_PG_DSN:-postgres://postgres@127.0.0.1:5432/test}"
 export KANSOKU_TEST_PYTHON="$TOOLS/venv/bin/python"
+export KANSOKU_TEST_RSYSLOG_DIR="$TOOLS/rsyslog"
 
 log "tests"
 if cargo nextest --version >/dev/null 2>&1; then

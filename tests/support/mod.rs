@@ -214,6 +214,17 @@ pub async fn stored_ids(base: &str, stream: &str) -> HashMap<String, usize> {
 
 /// [`stored_ids`] over the last and next `hours`.
 pub async fn stored_ids_within(base: &str, stream: &str, hours: i64) -> HashMap<String, usize> {
+    stored_values(base, stream, "id", hours).await
+}
+
+/// How many times each value of text column `column` of stream `stream` (organisation
+/// `default`, the last and next `hours`) is stored, read back through the NDJSON export as root.
+pub async fn stored_values(
+    base: &str,
+    stream: &str,
+    column: &str,
+    hours: i64,
+) -> HashMap<String, usize> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -222,7 +233,7 @@ pub async fn stored_ids_within(base: &str, stream: &str, hours: i64) -> HashMap<
     let export = reqwest::Client::new()
         .post(format!("{base}/api/default/_download?format=ndjson"))
         .basic_auth(ROOT, Some(ROOT_PASSWORD))
-        .json(&serde_json::json!({"query": {"sql": format!("SELECT id FROM {stream}"), "start_time": now - hour, "end_time": now + hour}}))
+        .json(&serde_json::json!({"query": {"sql": format!("SELECT {column} AS id FROM {stream}"), "start_time": now - hour, "end_time": now + hour}}))
         .timeout(Duration::from_secs(60))
         .send()
         .await

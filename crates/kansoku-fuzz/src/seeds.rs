@@ -32,6 +32,8 @@ pub fn all() -> Result<Vec<Seed>, String> {
     otlp_seeds(&mut seeds);
     remote_write_seeds(&mut seeds);
     loki_seeds(&mut seeds);
+    syslog_seeds(&mut seeds);
+    forward_seeds(&mut seeds);
     wal_seeds(&mut seeds)?;
     index_seeds(&mut seeds);
     Ok(seeds)
@@ -423,6 +425,68 @@ fn loki_seeds(seeds: &mut Vec<Seed>) {
     push(seeds, "loki_push", "protobuf", protobuf);
     let json = r#"{"streams":[{"stream":{"stream_name":"web","host":"n1"},"values":[["1767225600000000000","line one"],["1767225600500000000","line two",{"user":"u1"}],[1,"numeric"],["x","bad"]]},{"stream":{"host":5},"values":[["1","l"]]}]}"#;
     push(seeds, "loki_push", "json", format!("\u{1}{json}"));
+}
+
+fn syslog_seeds(seeds: &mut Vec<Seed>) {
+    let rfc5424 = r#"<165>1 2003-10-11T22:14:15.003Z web-1 nginx 42 ID47 [req@32473 path="/a\"b" n="1"][meta seq="7"] GET /"#;
+    let stream = format!(
+        "{} {rfc5424}<34>Oct 11 22:14:15 db-1 sshd[77]: accepted\r\n<13>2026-01-01T00:00:00Z h ab: x\n\0no header\n<14>1 bad - - - - -\n",
+        rfc5424.len()
+    );
+    push(
+        seeds,
+        "syslog",
+        "tcp",
+        [&[16u8][..], stream.as_bytes()].concat(),
+    );
+    let relp = format!(
+        "1 open 14 relp_version=0\n2 syslog {} {rfc5424}\n3 close 0\n",
+        rfc5424.len()
+    );
+    push(
+        seeds,
+        "syslog",
+        "relp",
+        [&[1u8][..], relp.as_bytes()].concat(),
+    );
+}
+
+fn forward_seeds(seeds: &mut Vec<Seed>) {
+    let mut out = Vec::new();
+    let record = |out: &mut Vec<u8>| {
+        let _ = rmp::encode::write_map_len(out, 2);
+        let _ = rmp::encode::write_str(out, "log");
+        let _ = rmp::encode::write_str(out, "GET /api 500");
+        let _ = rmp::encode::write_str(out, "kubernetes");
+        let _ = rmp::encode::write_map_len(out, 1);
+        let _ = rmp::encode::write_str(out, "pod_name");
+        let _ = rmp::encode::write_str(out, "cart-1");
+    };
+    // Message mode with an EventTime and a chunk option.
+    let _ = rmp::encode::write_array_len(&mut out, 4);
+    let _ = rmp::encode::write_str(&mut out, "kube.app");
+    let _ = rmp::encode::write_ext_meta(&mut out, 8, 0);
+    out.extend([0x69, 0x55, 0xb9, 0x00, 0, 0, 0, 5]);
+    record(&mut out);
+    let _ = rmp::encode::write_map_len(&mut out, 1);
+    let _ = rmp::encode::write_str(&mut out, "chunk");
+    let _ = rmp::encode::write_str(&mut out, "abc");
+    // Forward mode.
+    let _ = rmp::encode::write_array_len(&mut out, 2);
+    let _ = rmp::encode::write_str(&mut out, "kube.app");
+    let _ = rmp::encode::write_array_len(&mut out, 1);
+    let _ = rmp::encode::write_array_len(&mut out, 2);
+    let _ = rmp::encode::write_uint(&mut out, 1_767_225_600);
+    record(&mut out);
+    // PackedForward.
+    let mut entries = Vec::new();
+    let _ = rmp::encode::write_array_len(&mut entries, 2);
+    let _ = rmp::encode::write_uint(&mut entries, 1_767_225_600);
+    record(&mut entries);
+    let _ = rmp::encode::write_array_len(&mut out, 2);
+    let _ = rmp::encode::write_str(&mut out, "kube.app");
+    let _ = rmp::encode::write_bin(&mut out, &entries);
+    push(seeds, "forward", "modes", out);
 }
 
 fn snappy(bytes: &[u8]) -> Vec<u8> {

@@ -60,6 +60,16 @@ pub const TARGETS: &[Target] = &[
         run: loki_push,
     },
     Target {
+        name: "syslog",
+        about: "syslog byte streams (RFC 6587 framing, RFC 5424/3164 headers) and RELP frames",
+        run: syslog_stream,
+    },
+    Target {
+        name: "forward",
+        about: "Fluentd forward streams: MessagePack messages in all four modes, and PING",
+        run: forward_stream,
+    },
+    Target {
         name: "wal_segment",
         about: "WAL segment files read back after a crash, and their batch payloads",
         run: wal_segment,
@@ -201,6 +211,52 @@ fn loki_push(data: &[u8]) {
     } else {
         let _ = loki::decode(body, loki::Format::Json, MAX_DECOMPRESSED);
     }
+}
+
+/// The first byte picks the transport (even: a TCP stream, cut into reads of `selector` bytes;
+/// odd: RELP frames); every frame is decoded as the listeners do.
+fn syslog_stream(data: &[u8]) {
+    use kansoku_ingest::decode::syslog::{self, Frame, Framer, Routes, relp};
+    let Some((&selector, body)) = data.split_first() else {
+        return;
+    };
+    let Ok(routes) = Routes::parse("appname=a*b=>other,hostname=*=>hosts", "syslog") else {
+        return;
+    };
+    let zone = jiff::tz::TimeZone::UTC;
+    let mut frames = Vec::new();
+    let mut buffer = bytes::BytesMut::new();
+    if selector % 2 == 0 {
+        let mut framer = Framer::new(512);
+        for chunk in body.chunks(usize::from(selector / 2).max(1)) {
+            buffer.extend_from_slice(chunk);
+            frames.extend(std::iter::from_fn(|| framer.next_frame(&mut buffer)));
+        }
+        frames.extend(framer.finish(&mut buffer));
+    } else {
+        buffer.extend_from_slice(body);
+        while let Ok(Some(frame)) = relp::next_frame(&mut buffer, 512) {
+            frames.push(Frame::Message(frame.data));
+        }
+    }
+    let _ = syslog::decode(&frames, &routes, &zone, 1_767_225_600_000_000);
+}
+
+/// Cuts messages off the stream as the listener does and decodes each (and as a PING).
+fn forward_stream(data: &[u8]) {
+    use kansoku_ingest::decode::forward::{self, Extent};
+    let options = FlattenOptions { max_depth: 3 };
+    let mut rest = data;
+    let mut messages = Vec::new();
+    while let Ok(Extent::Complete(length)) = forward::message_extent(rest) {
+        messages.push(bytes::Bytes::copy_from_slice(&rest[..length]));
+        let _ = forward::parse_ping(&rest[..length]);
+        rest = &rest[length..];
+        if rest.is_empty() {
+            break;
+        }
+    }
+    let _ = forward::decode(&messages, None, options, MAX_DECOMPRESSED);
 }
 
 fn wal_segment(data: &[u8]) {

@@ -127,6 +127,10 @@ pub enum DiscardReason {
     InvalidOtlp,
     /// A Loki push entry is malformed (its stream's labels, its time).
     InvalidLoki,
+    /// A syslog frame was refused (too large, cut short by the connection's end).
+    InvalidSyslog,
+    /// A Fluentd forward message or event is malformed (its shape, its time, its record).
+    InvalidForward,
     /// A metric series is malformed (no metric name, a label without a name, a repeated label).
     InvalidSeries,
     /// A native histogram sample (not stored; refused with a count).
@@ -149,6 +153,8 @@ impl DiscardReason {
             DiscardReason::UnsupportedAction => "unsupported_action",
             DiscardReason::InvalidOtlp => "invalid_otlp",
             DiscardReason::InvalidLoki => "invalid_loki",
+            DiscardReason::InvalidSyslog => "invalid_syslog",
+            DiscardReason::InvalidForward => "invalid_forward",
             DiscardReason::InvalidSeries => "invalid_series",
             DiscardReason::NativeHistogram => "native_histogram",
         }

@@ -376,10 +376,12 @@ impl Ingester {
         stream_type: StreamType,
         items: Vec<crate::decode::otlp::DecodedItem>,
     ) -> Result<(IngestReport, pipeline::Unrouted)> {
-        self.ingest_items(org, stream_type, DiscardReason::InvalidOtlp, move || {
-            Ok(items)
-        })
-        .await
+        let (report, unrouted, ()) = self
+            .ingest_items(org, stream_type, DiscardReason::InvalidOtlp, move || {
+                Ok((items, ()))
+            })
+            .await?;
+        Ok((report, unrouted))
     }
 
     /// Ingests a Loki push body (protobuf in snappy's block format, decompressed up to
@@ -392,32 +394,79 @@ impl Ingester {
         format: crate::decode::loki::Format,
         max_bytes: usize,
     ) -> Result<(IngestReport, pipeline::Unrouted)> {
-        let decode = move || Ok(crate::decode::loki::decode(&body, format, max_bytes)?);
-        self.ingest_items(org, StreamType::Logs, DiscardReason::InvalidLoki, decode)
+        let decode = move || Ok((crate::decode::loki::decode(&body, format, max_bytes)?, ()));
+        let (report, unrouted, ()) = self
+            .ingest_items(org, StreamType::Logs, DiscardReason::InvalidLoki, decode)
+            .await?;
+        Ok((report, unrouted))
+    }
+
+    /// Ingests syslog frames of `org` received at `received_micros`, each into the stream
+    /// `routes` give it; a refused frame is counted.
+    pub async fn ingest_syslog(
+        self: &Arc<Self>,
+        org: OrgId,
+        frames: Arc<[crate::decode::syslog::Frame]>,
+        routes: Arc<crate::decode::syslog::Routes>,
+        received_micros: i64,
+    ) -> Result<(IngestReport, pipeline::Unrouted)> {
+        let zone = crate::timestamp::parse_time_zone(&self.config.default_time_zone)
+            .map_err(Error::Internal)?;
+        let decode = move || {
+            let items = crate::decode::syslog::decode(&frames, &routes, &zone, received_micros);
+            Ok((items, ()))
+        };
+        let (report, unrouted, ()) = self
+            .ingest_items(org, StreamType::Logs, DiscardReason::InvalidSyslog, decode)
+            .await?;
+        Ok((report, unrouted))
+    }
+
+    /// Ingests whole Fluentd forward messages: every event into the stream its tag names (or
+    /// `stream`); returns the chunk ids to acknowledge once they are stored.
+    pub async fn ingest_forward(
+        self: &Arc<Self>,
+        org: OrgId,
+        messages: Arc<[Bytes]>,
+        stream: Option<Arc<str>>,
+        max_bytes: usize,
+    ) -> Result<(IngestReport, pipeline::Unrouted, Vec<String>)> {
+        let options = crate::decode::flatten::FlattenOptions {
+            max_depth: self.config.flatten_level,
+        };
+        let decode = move || {
+            let decoded =
+                crate::decode::forward::decode(&messages, stream.as_deref(), options, max_bytes);
+            Ok((decoded.items, decoded.acks))
+        };
+        self.ingest_items(org, StreamType::Logs, DiscardReason::InvalidForward, decode)
             .await
     }
 
-    /// Ingests items that name their own streams (OTLP, Loki), `decode`d on the blocking pool;
+    /// Ingests items that name their own streams (OTLP, Loki, syslog, forward), `decode`d on the blocking pool;
     /// a refused item is counted under `reason`.
-    async fn ingest_items(
+    /// `decode` also returns what the caller needs back besides the report (`T`).
+    async fn ingest_items<T: Send + 'static>(
         self: &Arc<Self>,
         org: OrgId,
         stream_type: StreamType,
         reason: DiscardReason,
-        decode: impl FnOnce() -> Result<Vec<crate::decode::DecodedItem>> + Send + 'static,
-    ) -> Result<(IngestReport, pipeline::Unrouted)> {
+        decode: impl FnOnce() -> Result<(Vec<crate::decode::DecodedItem>, T)> + Send + 'static,
+    ) -> Result<(IngestReport, pipeline::Unrouted, T)> {
         self.check_admission(&org).await?;
         let this = Arc::clone(self);
         let runtime = tokio::runtime::Handle::current();
-        let (unrouted, prepared) = tokio::task::spawn_blocking(move || {
-            let items = decode()?;
+        let ((unrouted, extra), prepared) = tokio::task::spawn_blocking(move || {
+            let (items, extra) = decode()?;
             let preparer = this.preparer(runtime, org, stream_type);
-            pipeline::run(preparer, |p| pipeline::prepare_items(p, items, reason))
+            pipeline::run(preparer, |p| {
+                pipeline::prepare_items(p, items, reason).map(|unrouted| (unrouted, extra))
+            })
         })
         .await
         .map_err(|e| Error::Internal(format!("ingest task failed: {e}")))??;
         let streams = self.commit(prepared).await?;
-        Ok((IngestReport { streams }, unrouted))
+        Ok((IngestReport { streams }, unrouted, extra))
     }
 
     /// Ingests an Elasticsearch bulk body (`default_index` from `/{index}/_bulk` routes).

@@ -179,14 +179,18 @@ fn parse_text(raw: &str, zone: &TimeZone, now_micros: i64) -> Result<i64, String
             return civil_in_zone(civil, zone);
         }
     }
-    if let Ok(micros) = parse_syslog(text, zone, now_micros) {
+    if let Ok(micros) = parse_rfc3164_time(text, zone, now_micros) {
         return Ok(micros);
     }
     Err(format!("unrecognised time '{}'", shorten(text)))
 }
 
 /// Syslog (RFC 3164) time without a year: the most recent such time not more than a day ahead.
-fn parse_syslog(text: &str, zone: &TimeZone, now_micros: i64) -> Result<i64, String> {
+pub(crate) fn parse_rfc3164_time(
+    text: &str,
+    zone: &TimeZone,
+    now_micros: i64,
+) -> Result<i64, String> {
     let mut parsed = strtime::parse("%b %e %H:%M:%S", text).map_err(|e| e.to_string())?;
     let now = Timestamp::from_microsecond(now_micros)
         .map_err(|e| e.to_string())?

@@ -252,6 +252,12 @@ pub struct Config {
     /// How often the alerts directory is checked for changes.
     #[arg(long, env = "KANSOKU_ALERTS_DIR_INTERVAL", default_value = "10s", value_parser = parse_duration)]
     pub alerts_dir_interval: Duration,
+    /// The syslog listeners (all off by default).
+    #[command(flatten)]
+    pub syslog: crate::syslog::SyslogConfig,
+    /// The Fluentd forward listener (off by default).
+    #[command(flatten)]
+    pub forward: crate::forward::ForwardConfig,
     /// Log format.
     #[arg(long, env = "KANSOKU_LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,
@@ -424,7 +430,7 @@ impl Config {
                 "***".to_string()
             }
         };
-        vec![
+        let mut lines = vec![
             (
                 "KANSOKU_DATA_DIR".into(),
                 self.data_dir.display().to_string(),
@@ -639,7 +645,10 @@ impl Config {
                 format!("{:?}", self.log_format).to_lowercase(),
             ),
             ("KANSOKU_LOG".into(), self.log.clone()),
-        ]
+        ];
+        lines.extend(self.syslog.redacted());
+        lines.extend(self.forward.redacted());
+        lines
     }
 }
 

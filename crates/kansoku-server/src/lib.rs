@@ -6,18 +6,24 @@
 //! - [`auth`]: passwords, tokens, sessions and the permission table;
 //! - [`http`]: one module per API, the body limits, and the single error → status mapping;
 //! - [`otlp`]: OpenTelemetry ingest over HTTP and gRPC;
+//! - [`syslog`]: the syslog listeners (TCP, UDP, TLS, RELP);
+//! - [`forward`]: the Fluentd forward listener;
+//! - [`accept`]: what those TCP listeners share (connection cap, graceful stop, retries);
 //! - [`run`]: start-up (bootstrap, WAL replay) and graceful shutdown;
 //! - [`apply_cli`]: the `kansoku apply -f FILE` client.
 
+pub mod accept;
 pub mod app;
 pub mod apply_cli;
 pub mod auth;
 pub mod bootstrap;
 pub mod config;
+pub mod forward;
 pub mod http;
 pub mod otlp;
 pub mod process;
 pub mod run;
+pub mod syslog;
 pub mod telemetry;
 
 pub use config::{Cli, Command, Config};

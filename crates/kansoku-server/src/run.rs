@@ -4,7 +4,10 @@
 //! data dir → node id → metadata DB (migrations) → bootstrap (default org, root user)
 //!   → object store → HTTP listening (health answers, the rest 503 "starting")
 //!   → WAL replay → ready
-//! SIGTERM/SIGINT → stop accepting connections, finish requests → flush memory to Parquet → exit
+//!   → syslog and forward listeners serve (bound before the replay, so a taken port stops
+//!     the start)
+//! SIGTERM/SIGINT → stop accepting connections, finish requests and syslog batches → flush
+//!   memory to Parquet → exit
 //! ```
 
 use std::net::SocketAddr;
@@ -27,10 +30,16 @@ pub struct Node {
     pub http_addr: SocketAddr,
     /// The bound gRPC (OTLP) address.
     pub grpc_addr: SocketAddr,
+    /// The bound syslog addresses (those configured).
+    pub syslog_addrs: crate::syslog::SyslogAddrs,
+    /// The bound Fluentd forward address, when configured.
+    pub forward_addr: Option<SocketAddr>,
     /// Shared state.
     pub app: App,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     grpc: tokio::task::JoinHandle<()>,
+    syslog: crate::accept::Stopper,
+    forward: crate::accept::Stopper,
     shutdown: tokio::sync::watch::Sender<bool>,
 }
 
@@ -38,6 +47,8 @@ impl Node {
     /// Stops accepting requests, flushes, and returns when done.
     pub async fn stop(self) -> anyhow::Result<()> {
         let _ = self.shutdown.send(true);
+        self.syslog.stop().await;
+        self.forward.stop().await;
         self.server.await??;
         let _ = self.grpc.await;
         if let Some(ready) = self.app.ready() {
@@ -83,6 +94,14 @@ pub async fn start(config: Config) -> anyhow::Result<Node> {
             )
         })?;
     let grpc_addr = grpc_listener.local_addr()?;
+    let syslog = crate::syslog::Bound::bind(&config.syslog)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    let syslog_addrs = syslog.addrs;
+    let forward = crate::forward::Bound::bind(&config.forward)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    let forward_addr = forward.addr;
     let (shutdown, mut shutdown_receiver) = tokio::sync::watch::channel(false);
     let router = crate::http::router(app.clone());
     let limits = crate::http::serve::Limits {
@@ -125,6 +144,12 @@ pub async fn start(config: Config) -> anyhow::Result<Node> {
             return Err(error.into());
         }
     };
+    let syslog = syslog.serve(
+        Arc::clone(&ingester),
+        config.max_record_bytes,
+        &mut registry,
+    );
+    let forward = forward.serve(Arc::clone(&ingester), config.max_body_bytes, &mut registry);
     let engine = Arc::new(QueryEngine::new(
         app.meta.clone(),
         app.store.clone(),
@@ -181,9 +206,13 @@ pub async fn start(config: Config) -> anyhow::Result<Node> {
     Ok(Node {
         http_addr,
         grpc_addr,
+        syslog_addrs,
+        forward_addr,
         app,
         server,
         grpc,
+        syslog,
+        forward,
         shutdown,
     })
 }

@@ -242,14 +242,6 @@ print("ok", ok)
     server.stop().await;
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn syslog_ng_elasticsearch_http_destination() {
     let server = TestServer::start().await;
@@ -270,29 +262,8 @@ log {{ source(s_net); destination(d_es); }};
 "#,
         base = server.base
     );
-    let config_path = work.path().join("syslog-ng.conf");
-    std::fs::write(&config_path, config).unwrap();
-    let mut daemon = tokio::process::Command::new("syslog-ng")
-        .args(["-F", "--no-caps", "-f"])
-        .arg(&config_path)
-        .arg(format!(
-            "--persist-file={}",
-            work.path().join("persist").display()
-        ))
-        .arg(format!("--pidfile={}", work.path().join("pid").display()))
-        .arg(format!("--control={}", work.path().join("ctl").display()))
-        .kill_on_drop(true)
-        .spawn()
-        .expect("syslog-ng is not installed: run scripts/test.sh, which installs it");
-    let mut connection = None;
-    for _ in 0..100 {
-        if let Ok(stream) = tokio::net::TcpStream::connect(("127.0.0.1", syslog_port)).await {
-            connection = Some(stream);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let mut connection = connection.expect("syslog-ng did not start listening");
+    let mut daemon = syslog_ng(work.path(), &config);
+    let mut connection = connect_when_listening(syslog_port).await;
     use tokio::io::AsyncWriteExt;
     // Stamped now (ISO 8601, which syslog-ng's RFC 3164 parser accepts), so the records fall in
     // the search's default recent window on any day the test runs.

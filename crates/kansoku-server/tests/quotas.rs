@@ -26,17 +26,6 @@ async fn multi(server: &TestServer, org: &str, records: &[Value]) -> reqwest::Re
         .unwrap()
 }
 
-async fn metrics_text(server: &TestServer) -> String {
-    server
-        .root(Method::GET, "/metrics")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-}
-
 fn retry_after(response: &reqwest::Response) -> u64 {
     response.headers()[reqwest::header::RETRY_AFTER]
         .to_str()
@@ -103,7 +92,7 @@ async fn an_organisation_over_its_rate_waits_and_the_others_do_not() {
             .await,
         vec![json!({"n": 100})]
     );
-    let metrics = metrics_text(&server).await;
+    let metrics = server.metrics_text().await;
     assert!(
         metrics
             .contains(r#"kansoku_ingest_quota_refusals_total{org="default",quota="rate_quota"} 2"#),
@@ -141,7 +130,7 @@ async fn an_organisation_over_its_storage_quota_is_refused_and_the_others_are_no
         StatusCode::OK
     );
     assert!(
-        metrics_text(&server).await.contains(
+        server.metrics_text().await.contains(
             r#"kansoku_ingest_quota_refusals_total{org="default",quota="storage_quota"} 1"#
         )
     );

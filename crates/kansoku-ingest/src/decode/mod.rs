@@ -1,5 +1,6 @@
 //! Wire formats → flattened records: `_json` ([`json`]), `_multi` ([`ndjson`]), the
-//! Elasticsearch bulk API ([`bulk`]), OpenTelemetry's OTLP ([`otlp`]) and Loki push ([`loki`]);
+//! Elasticsearch bulk API ([`bulk`]), OpenTelemetry's OTLP ([`otlp`]), Loki push ([`loki`]),
+//! syslog ([`syslog`]) and Fluentd's forward protocol ([`forward`]);
 //! metric samples from Prometheus remote_write ([`remote_write`]) and OTLP metrics into
 //! [`crate::samples`].
 
@@ -7,6 +8,7 @@ use crate::record::FlatRecord;
 
 pub mod bulk;
 pub mod flatten;
+pub mod forward;
 pub mod json;
 pub mod loki;
 pub mod ndjson;
@@ -14,6 +16,7 @@ pub mod otlp;
 pub mod protowire;
 pub mod remote_write;
 mod remote_write_v1;
+pub mod syslog;
 
 /// One decoded item of a request whose items name their own streams (OTLP, Loki): the stream
 /// (raw name) and the record, or why the item was refused (reported, counted).

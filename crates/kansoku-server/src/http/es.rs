@@ -125,6 +125,8 @@ fn es_error_type(reason: DiscardReason) -> &'static str {
         | DiscardReason::UnsupportedAction
         | DiscardReason::InvalidOtlp
         | DiscardReason::InvalidLoki
+        | DiscardReason::InvalidSyslog
+        | DiscardReason::InvalidForward
         | DiscardReason::InvalidSeries
         | DiscardReason::NativeHistogram => "illegal_argument_exception",
     }

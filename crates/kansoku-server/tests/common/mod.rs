@@ -81,6 +81,11 @@ impl TestServer {
     /// records of stream `app` waiting in memory. Writes are refused until
     /// [`TestServer::repair_store`].
     pub async fn start_overloaded() -> TestServer {
+        TestServer::start_overloaded_with(|_| {}).await
+    }
+
+    /// [`TestServer::start_overloaded`] with further settings.
+    pub async fn start_overloaded_with(adjust: impl FnOnce(&mut Config)) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
         let blocker = dir.path().join(STORE_BLOCKER);
         std::fs::create_dir_all(blocker.parent().unwrap()).unwrap();
@@ -88,6 +93,7 @@ impl TestServer {
         let mut config = test_config(dir.path());
         config.memtable_max_bytes = 64 * 1024;
         config.memtable_flush_bytes = usize::MAX;
+        adjust(&mut config);
         let server = TestServer::start_config(config, dir).await;
         let records: Vec<Value> = (0..2000)
             .map(|i| json!({"i": i, "log": "some text to take room"}))
@@ -211,6 +217,51 @@ impl TestServer {
         (email.to_string(), password)
     }
 
+    /// Rows of `sql` (organisation `default`) once there are at least `expected` of them;
+    /// waits up to 30 s (a stream not created yet counts as no rows), for senders that get no
+    /// answer to wait for (syslog over TCP, UDP).
+    pub async fn search_until(&self, sql: &str, expected: usize) -> Vec<Value> {
+        let mut last = Value::Null;
+        for _ in 0..300 {
+            let (status, body) = self
+                .search_as((ROOT, ROOT_PASSWORD), "default", sql, 10_000)
+                .await;
+            let rows = body["hits"].as_array().cloned().unwrap_or_default();
+            if status == StatusCode::OK && rows.len() >= expected {
+                return rows;
+            }
+            last = body;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{sql}: expected {expected} rows, last answer {last}");
+    }
+
+    /// The sum of every `/metrics` series named `name` whose line contains `label` (`""`: all),
+    /// once it reaches `at_least` (polled up to 30 s); the last sum seen otherwise.
+    pub async fn metric_when(&self, name: &str, label: &str, at_least: f64) -> f64 {
+        let mut sum = 0.0;
+        for _ in 0..300 {
+            let metrics = self.metrics_text().await;
+            sum = metrics
+                .lines()
+                .filter(|line| line.starts_with(name) && line.contains(label))
+                .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+                .sum();
+            if sum >= at_least {
+                return sum;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        sum
+    }
+
+    /// `/metrics` as root.
+    pub async fn metrics_text(&self) -> String {
+        let response = self.root(Method::GET, "/metrics").send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        response.text().await.unwrap()
+    }
+
     pub async fn flush(&self) {
         let response = self.root(Method::PUT, "/node/flush").send().await.unwrap();
         assert_eq!(response.status(), StatusCode::OK);
@@ -242,6 +293,49 @@ pub fn rfc3339_utc(secs: i64) -> String {
         of_day % 3600 / 60,
         of_day % 60
     )
+}
+
+/// The value of the series `series` (name and labels exactly as exposed) in a `/metrics` text;
+/// 0 when absent.
+pub fn metric_value(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// syslog-ng in the foreground with `config`, its state files in `work`; killed when dropped.
+pub fn syslog_ng(work: &std::path::Path, config: &str) -> tokio::process::Child {
+    let config_path = work.join("syslog-ng.conf");
+    std::fs::write(&config_path, config).unwrap();
+    tokio::process::Command::new("syslog-ng")
+        .args(["-F", "--no-caps", "-f"])
+        .arg(&config_path)
+        .arg(format!("--persist-file={}", work.join("persist").display()))
+        .arg(format!("--pidfile={}", work.join("pid").display()))
+        .arg(format!("--control={}", work.join("ctl").display()))
+        .kill_on_drop(true)
+        .spawn()
+        .expect("syslog-ng is not installed: run scripts/test.sh, which installs it")
+}
+
+/// A connection to a loopback port once a peer process listens there (10 s at most).
+pub async fn connect_when_listening(port: u16) -> tokio::net::TcpStream {
+    for _ in 0..100 {
+        if let Ok(stream) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await {
+            return stream;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("nothing listens on port {port} after 10 s");
+}
+
+/// A loopback port free a moment ago (for a peer process that must be told where to listen).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 pub fn now_micros() -> i64 {

@@ -1,0 +1,327 @@
+//! Fluentd's forward protocol (v1), what Fluent Bit's and Fluentd's `forward` outputs send:
+//! one MessagePack array per message, in four modes —
+//! Message `[tag, time, record, option?]`, Forward `[tag, [[time, record], …], option?]`,
+//! PackedForward `[tag, <bin: a stream of [time, record]>, option?]` and
+//! CompressedPackedForward (the same, gzipped, `option.compressed = "gzip"`) — plus the
+//! handshake's `PING`. A time is integer seconds or the `EventTime` extension (type 0: seconds
+//! and nanoseconds, big-endian 32-bit each). `option.chunk` asks for an `{"ack": chunk}` answer
+//! once the message is stored.
+
+pub mod msgpack;
+
+use std::borrow::Cow;
+use std::io::Read;
+
+use msgpack::{ReadError, Value};
+
+use super::DecodedItem;
+use super::flatten::{FlattenOptions, RecordSeed};
+use crate::record::Scalar;
+
+/// A complete message's extent at the start of a buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Extent {
+    /// The first `n` bytes are one message.
+    Complete(usize),
+    /// More bytes are needed.
+    Incomplete,
+}
+
+/// Where the first message in `buffer` ends; an error when the bytes are not MessagePack.
+pub fn message_extent(buffer: &[u8]) -> Result<Extent, String> {
+    match msgpack::read(buffer) {
+        Ok((_, used)) => Ok(Extent::Complete(used)),
+        Err(ReadError::Incomplete) => Ok(Extent::Incomplete),
+        Err(ReadError::Invalid(why)) => Err(why),
+    }
+}
+
+/// The handshake's `PING` (`["PING", hostname, salt, hex digest, username, password digest]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ping {
+    /// The client's hostname.
+    pub hostname: String,
+    /// The client's salt for the shared key digest.
+    pub salt: Vec<u8>,
+    /// hex(sha512(salt ‖ hostname ‖ nonce ‖ shared key)).
+    pub digest: String,
+}
+
+/// Reads a `PING`; an error says what else the message was.
+pub fn parse_ping(message: &[u8]) -> Result<Ping, String> {
+    let (value, _) = msgpack::read(message).map_err(|e| format!("{e:?}"))?;
+    let Value::Array(items) = value else {
+        return Err("the handshake expects a PING array".to_string());
+    };
+    let text = |index: usize| items.get(index).and_then(Value::text);
+    if text(0).as_deref() != Some("PING") || items.len() < 4 {
+        return Err("the handshake expects [\"PING\", hostname, salt, digest, …]".to_string());
+    }
+    let salt = match items.get(2) {
+        Some(Value::Str(bytes) | Value::Bin(bytes)) => bytes.to_vec(),
+        _ => return Err("PING without a salt".to_string()),
+    };
+    Ok(Ping {
+        hostname: text(1).unwrap_or_default().into_owned(),
+        salt,
+        digest: text(3).unwrap_or_default().into_owned(),
+    })
+}
+
+/// What decoding a batch of messages gave: one item per event (or per refused message) and the
+/// chunk ids to acknowledge, in order.
+#[derive(Debug, Default)]
+pub struct Decoded {
+    /// Events, each into the stream its tag names (or `stream` when configured).
+    pub items: Vec<DecodedItem>,
+    /// `option.chunk` of every message, to be answered once stored.
+    pub acks: Vec<String>,
+}
+
+/// Decodes whole messages. `stream` overrides the tag as stream name; a message decompresses
+/// to at most `max_bytes`.
+pub fn decode(
+    messages: &[bytes::Bytes],
+    stream: Option<&str>,
+    options: FlattenOptions,
+    max_bytes: usize,
+) -> Decoded {
+    let mut decoded = Decoded::default();
+    for message in messages {
+        decode_message(message, stream, options, max_bytes, &mut decoded);
+    }
+    decoded
+}
+
+/// Collects one message's events into their stream.
+struct Events<'o> {
+    items: &'o mut Vec<DecodedItem>,
+    stream: String,
+    options: FlattenOptions,
+}
+
+impl Events<'_> {
+    fn event(&mut self, time: &Value<'_>, record: &Value<'_>) {
+        self.items.push(DecodedItem {
+            stream: self.stream.clone(),
+            record: event(time, record, self.options),
+        });
+    }
+
+    fn refuse(&mut self, why: impl Into<String>) {
+        self.items.push(DecodedItem {
+            stream: self.stream.clone(),
+            record: Err(why.into()),
+        });
+    }
+}
+
+fn decode_message(
+    message: &[u8],
+    stream: Option<&str>,
+    options: FlattenOptions,
+    max_bytes: usize,
+    out: &mut Decoded,
+) {
+    let mut events = Events {
+        items: &mut out.items,
+        stream: stream.unwrap_or("default").to_string(),
+        options,
+    };
+    let value = match msgpack::read(message) {
+        Ok((value, _)) => value,
+        Err(error) => return events.refuse(format!("not a forward message: {error:?}")),
+    };
+    let Value::Array(items) = value else {
+        return events.refuse("a forward message must be an array");
+    };
+    let Some(tag) = items.first().and_then(Value::text) else {
+        return events.refuse("a forward message must start with its tag");
+    };
+    if stream.is_none() {
+        events.stream = tag.into_owned();
+    }
+    let is_time = |value: Option<&Value<'_>>| {
+        matches!(
+            value,
+            Some(Value::Int(_) | Value::UInt(_) | Value::Float(_) | Value::Ext(..))
+        )
+    };
+    // Message mode has the option 4th; the others 3rd.
+    let option_index = if is_time(items.get(1)) { 3 } else { 2 };
+    let option = match items.get(option_index) {
+        Some(Value::Map(entries)) => entries.as_slice(),
+        _ => &[],
+    };
+    let lookup = |name: &str| {
+        option
+            .iter()
+            .find(|(key, _)| key.text().as_deref() == Some(name))
+            .map(|(_, value)| value)
+    };
+    if let Some(chunk) = lookup("chunk").and_then(Value::text) {
+        out.acks.push(chunk.into_owned());
+    }
+    match items.get(1) {
+        time @ Some(_) if is_time(time) => match (time, items.get(2)) {
+            (Some(time), Some(record)) => events.event(time, record),
+            _ => events.refuse("a Message-mode forward message has no record"),
+        },
+        Some(Value::Array(entries)) => {
+            for entry in entries {
+                match entry {
+                    Value::Array(pair) if pair.len() == 2 => events.event(&pair[0], &pair[1]),
+                    _ => events.refuse("a forward entry must be [time, record]"),
+                }
+            }
+        }
+        Some(Value::Str(packed) | Value::Bin(packed)) => {
+            let unpacked = match lookup("compressed").and_then(Value::text).as_deref() {
+                None | Some("text") => Ok(Cow::Borrowed(*packed)),
+                Some("gzip") => gunzip(packed, max_bytes).map(Cow::Owned),
+                Some(other) => Err(format!("unsupported forward compression '{other}'")),
+            };
+            match unpacked {
+                Ok(bytes) => unpack(&bytes, &mut events),
+                Err(why) => events.refuse(why),
+            }
+        }
+        _ => events.refuse(
+            "a forward message's second element must be a time, entries or a packed stream",
+        ),
+    }
+}
+
+/// The `[time, record]` arrays of a PackedForward stream.
+fn unpack(mut stream: &[u8], events: &mut Events<'_>) {
+    while !stream.is_empty() {
+        match msgpack::read(stream) {
+            Ok((Value::Array(pair), used)) if pair.len() == 2 => {
+                events.event(&pair[0], &pair[1]);
+                stream = &stream[used..];
+            }
+            Ok((_, used)) => {
+                events.refuse("a packed forward entry must be [time, record]");
+                stream = &stream[used..];
+            }
+            Err(error) => {
+                events.refuse(format!(
+                    "a packed forward stream is cut or invalid: {error:?}"
+                ));
+                return;
+            }
+        }
+    }
+}
+
+fn gunzip(bytes: &[u8], max_bytes: usize) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    flate2::read::MultiGzDecoder::new(bytes)
+        .take(max_bytes as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| format!("a gzip-compressed forward message cannot be read: {e}"))?;
+    if out.len() > max_bytes {
+        return Err(format!(
+            "a compressed forward message holds more than {max_bytes} bytes (KANSOKU_MAX_BODY_BYTES)"
+        ));
+    }
+    Ok(out)
+}
+
+/// One event: its record flattened as a JSON object would be, `_timestamp` from its time.
+fn event(
+    time: &Value<'_>,
+    record: &Value<'_>,
+    options: FlattenOptions,
+) -> Result<crate::record::FlatRecord<'static>, String> {
+    let micros = event_micros(time)?;
+    if !matches!(record, Value::Map(_)) {
+        return Err("a forward record must be a map".to_string());
+    }
+    let json = to_json(record);
+    let flat = serde::de::DeserializeSeed::deserialize(RecordSeed { options }, json)
+        .map_err(|e| format!("forward record: {e}"))?
+        .map_err(|e| e.to_string())?;
+    let mut record = crate::record::FlatRecord {
+        fields: flat
+            .fields
+            .into_iter()
+            .map(|(name, value)| (Cow::Owned(name.into_owned()), own(value)))
+            .collect(),
+    };
+    record.fields.push((
+        Cow::Borrowed(kansoku_core::schema::TIMESTAMP_COLUMN),
+        Scalar::Int(micros),
+    ));
+    Ok(record)
+}
+
+fn own(value: Scalar<'_>) -> Scalar<'static> {
+    match value {
+        Scalar::Bool(b) => Scalar::Bool(b),
+        Scalar::Int(n) => Scalar::Int(n),
+        Scalar::UInt(n) => Scalar::UInt(n),
+        Scalar::Float(f) => Scalar::Float(f),
+        Scalar::Str(text) => Scalar::Str(Cow::Owned(text.into_owned())),
+    }
+}
+
+/// Seconds, or EventTime (ext 0: seconds and nanoseconds) → µs.
+fn event_micros(time: &Value<'_>) -> Result<i64, String> {
+    let (seconds, nanos) = match time {
+        Value::Int(seconds) if *seconds >= 0 => (*seconds, 0),
+        Value::UInt(_) | Value::Int(_) => {
+            return Err("a forward event time is out of range".to_string());
+        }
+        Value::Float(seconds) if seconds.is_finite() && *seconds >= 0.0 => {
+            return Ok((seconds * 1e6).round() as i64);
+        }
+        Value::Ext(0, data) if data.len() == 8 => {
+            let seconds = u32::from_be_bytes([data[0], data[1], data[2], data[3]]);
+            let nanos = u32::from_be_bytes([data[4], data[5], data[6], data[7]]);
+            (i64::from(seconds), i64::from(nanos))
+        }
+        _ => return Err("a forward event time must be seconds or an EventTime".to_string()),
+    };
+    if nanos >= 1_000_000_000 {
+        return Err("a forward EventTime has nanoseconds beyond a second".to_string());
+    }
+    seconds
+        .checked_mul(1_000_000)
+        .map(|micros| micros + nanos / 1_000)
+        .ok_or_else(|| "a forward event time is out of range".to_string())
+}
+
+/// A MessagePack value as JSON, for the JSON flattener: str and bin as text, maps' non-text
+/// keys as their JSON text, an EventTime as RFC 3339, other extensions dropped.
+fn to_json(value: &Value<'_>) -> serde_json::Value {
+    use serde_json::Value as Json;
+    match value {
+        Value::Nil | Value::Ext(..) => match event_micros(value) {
+            Ok(micros) if matches!(value, Value::Ext(..)) => {
+                jiff::Timestamp::from_microsecond(micros)
+                    .map_or(Json::Null, |t| Json::String(t.to_string()))
+            }
+            _ => Json::Null,
+        },
+        Value::Bool(b) => Json::Bool(*b),
+        Value::Int(n) => Json::from(*n),
+        Value::UInt(n) => Json::from(*n),
+        Value::Float(f) => serde_json::Number::from_f64(*f).map_or(Json::Null, Json::Number),
+        Value::Str(bytes) | Value::Bin(bytes) => {
+            Json::String(String::from_utf8_lossy(bytes).into_owned())
+        }
+        Value::Array(items) => Json::Array(items.iter().map(to_json).collect()),
+        Value::Map(entries) => Json::Object(
+            entries
+                .iter()
+                .map(|(key, value)| {
+                    let key = key
+                        .text()
+                        .map_or_else(|| to_json(key).to_string(), Cow::into_owned);
+                    (key, to_json(value))
+                })
+                .collect(),
+        ),
+    }
+}
