@@ -38,7 +38,9 @@ fn faketime_library() -> PathBuf {
 /// Sets the node's clock offset (`-7200` = two hours back) and waits for libfaketime to read it.
 fn step_clock(file: &Path, offset: &str) {
     std::fs::write(file, format!("{offset}\n")).unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
+    // libfaketime re-reads the file once its 1 s cache expires, on the next clock read of a
+    // thread; a loaded machine needs more than one cache period (seen failing at 1.5 s).
+    std::thread::sleep(Duration::from_millis(3000));
 }
 
 fn ingest(http: &Http, base: &str, prefix: &str, stamp: Option<i64>) {

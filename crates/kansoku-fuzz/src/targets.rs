@@ -235,8 +235,14 @@ fn syslog_stream(data: &[u8]) {
         frames.extend(framer.finish(&mut buffer));
     } else {
         buffer.extend_from_slice(body);
-        while let Ok(Some(frame)) = relp::next_frame(&mut buffer, 512) {
-            frames.push(Frame::Message(frame.data));
+        while let Ok(Some(item)) = relp::next_frame(&mut buffer, 512) {
+            match item {
+                relp::Relp::Frame(frame) => frames.push(Frame::Message(frame.data)),
+                relp::Relp::TooLarge { skip, .. } => {
+                    let available = skip.min(buffer.len());
+                    let _ = buffer.split_to(available);
+                }
+            }
         }
     }
     let _ = syslog::decode(&frames, &routes, &zone, 1_767_225_600_000_000);
@@ -256,7 +262,13 @@ fn forward_stream(data: &[u8]) {
             break;
         }
     }
-    let _ = forward::decode(&messages, None, options, MAX_DECOMPRESSED);
+    let _ = forward::decode(
+        &messages,
+        None,
+        options,
+        MAX_DECOMPRESSED,
+        1_767_225_600_000_000,
+    );
 }
 
 fn wal_segment(data: &[u8]) {

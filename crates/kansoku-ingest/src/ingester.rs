@@ -435,8 +435,14 @@ impl Ingester {
             max_depth: self.config.flatten_level,
         };
         let decode = move || {
-            let decoded =
-                crate::decode::forward::decode(&messages, stream.as_deref(), options, max_bytes);
+            let now = kansoku_meta::now_micros();
+            let decoded = crate::decode::forward::decode(
+                &messages,
+                stream.as_deref(),
+                options,
+                max_bytes,
+                now,
+            );
             Ok((decoded.items, decoded.acks))
         };
         self.ingest_items(org, StreamType::Logs, DiscardReason::InvalidForward, decode)

@@ -185,31 +185,43 @@ fn parse_text(raw: &str, zone: &TimeZone, now_micros: i64) -> Result<i64, String
     Err(format!("unrecognised time '{}'", shorten(text)))
 }
 
-/// Syslog (RFC 3164) time without a year: the most recent such time not more than a day ahead.
+/// Syslog (RFC 3164) time without a year: the most recent such time not more than a day ahead
+/// (so `Jan  1 00:10:00` seen on December 31st at 23:30 is next year's, and `Dec 31` seen on
+/// January 1st last year's).
 pub(crate) fn parse_rfc3164_time(
     text: &str,
     zone: &TimeZone,
     now_micros: i64,
 ) -> Result<i64, String> {
-    let mut parsed = strtime::parse("%b %e %H:%M:%S", text).map_err(|e| e.to_string())?;
+    strtime::parse("%b %e %H:%M:%S", text).map_err(|e| e.to_string())?;
     let now = Timestamp::from_microsecond(now_micros)
         .map_err(|e| e.to_string())?
         .to_zoned(zone.clone());
-    parsed
-        .set_year(Some(now.year()))
-        .map_err(|e| e.to_string())?;
-    let civil = parsed.to_datetime().map_err(|e| e.to_string())?;
-    let micros = civil_in_zone(civil, zone)?;
     let one_day = 86_400_000_000;
-    if micros > now_micros + one_day {
-        let last_year = civil
-            .with()
-            .year(now.year() - 1)
-            .build()
-            .map_err(|e| e.to_string())?;
-        return civil_in_zone(last_year, zone);
+    let mut last_error = String::new();
+    for year in [now.year() + 1, now.year(), now.year() - 1] {
+        let Ok(mut dated) = strtime::parse("%b %e %H:%M:%S", text) else {
+            continue;
+        };
+        let civil = dated
+            .set_year(Some(year))
+            .map_err(|e| e.to_string())
+            .and_then(|()| dated.to_datetime().map_err(|e| e.to_string()));
+        // February 29th exists only in some of the years tried.
+        let micros = match civil.and_then(|civil| civil_in_zone(civil, zone)) {
+            Ok(micros) => micros,
+            Err(error) => {
+                last_error = error;
+                continue;
+            }
+        };
+        if micros <= now_micros + one_day {
+            return Ok(micros);
+        }
     }
-    Ok(micros)
+    Err(format!(
+        "no year puts '{text}' within a day of now: {last_error}"
+    ))
 }
 
 fn civil_in_zone(civil: DateTime, zone: &TimeZone) -> Result<i64, String> {
@@ -361,6 +373,13 @@ mod tests {
         assert!(nov < NOW && NOW - nov < 3 * 3_600_000_000);
         let dec = parse("Dec 25 10:00:00", "UTC").unwrap();
         assert!(dec < NOW);
+        // Just before midnight on December 31st, January 1st is tomorrow, not last January.
+        let new_year_eve = 1_767_223_800_000_000; // 2025-12-31T23:30:00Z
+        let january = parse_rfc3164_time("Jan  1 00:10:00", &TimeZone::UTC, new_year_eve);
+        assert_eq!(january, Ok(1_767_226_200_000_000)); // 2026-01-01T00:10:00Z
+        // February 29th on a day of 2026 is 2024's.
+        let leap = parse_rfc3164_time("Feb 29 12:00:00", &TimeZone::UTC, new_year_eve);
+        assert_eq!(leap, Ok(1_709_208_000_000_000)); // 2024-02-29T12:00:00Z
     }
 
     #[test]

@@ -10,17 +10,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kansoku_core::CodedError;
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, mpsc, watch};
 
-/// Shared by a group of listeners: the stop signal, the connection cap, and the liveness
-/// channel [`Stopper::stop`] waits on.
+/// Shared by a group of listeners: the stop signal and the liveness channel
+/// [`Stopper::stop`] waits on.
 #[derive(Clone)]
 pub(crate) struct Tracker {
     /// Becomes `true` when the node stops.
     pub(crate) stop: watch::Receiver<bool>,
     alive: mpsc::Sender<()>,
-    connections: Arc<Semaphore>,
 }
 
 /// Stops a group of listeners.
@@ -37,14 +37,13 @@ impl Stopper {
     }
 }
 
-/// A tracker allowing `max_connections` at once, and its stopper.
-pub(crate) fn tracker(max_connections: usize) -> (Tracker, Stopper) {
+/// A tracker and its stopper.
+pub(crate) fn tracker() -> (Tracker, Stopper) {
     let (stop, stop_receiver) = watch::channel(false);
     let (alive, done) = mpsc::channel(1);
     let tracker = Tracker {
         stop: stop_receiver,
         alive,
-        connections: Arc::new(Semaphore::new(max_connections.max(1))),
     };
     (tracker, Stopper { stop, done })
 }
@@ -59,20 +58,26 @@ impl Tracker {
         });
     }
 
-    /// Accepts connections while fewer than the cap are open; each is served by `serve` on its
-    /// own task.
-    pub(crate) fn accept<F, Fut>(&self, listener: TcpListener, what: &'static str, serve: F)
-    where
+    /// Accepts connections while fewer than `max_connections` of this listener are open (the
+    /// others wait in the kernel's backlog); each is served by `serve` on its own task.
+    pub(crate) fn accept<F, Fut>(
+        &self,
+        listener: TcpListener,
+        what: &'static str,
+        max_connections: usize,
+        serve: F,
+    ) where
         F: Fn(TcpStream, SocketAddr) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
         let tracker = self.clone();
+        let connections = Arc::new(Semaphore::new(max_connections.max(1)));
         self.spawn(async move {
             let mut stop = tracker.stop.clone();
             loop {
                 let permit = tokio::select! {
                     _ = stop.wait_for(|stop| *stop) => return,
-                    permit = Arc::clone(&tracker.connections).acquire_owned() => permit,
+                    permit = Arc::clone(&connections).acquire_owned() => permit,
                 };
                 let Ok(permit) = permit else { return };
                 let accepted = tokio::select! {
@@ -95,6 +100,18 @@ impl Tracker {
                 });
             }
         });
+    }
+}
+
+/// Longest wait for a peer to take our answers.
+pub(crate) const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Writes all of `bytes`, or fails after [`WRITE_TIMEOUT`]: a peer that reads nothing must not
+/// hold its connection, or the node's shutdown, forever.
+pub(crate) async fn write_within(connection: &mut TcpStream, bytes: &[u8]) -> Result<(), String> {
+    match tokio::time::timeout(WRITE_TIMEOUT, connection.write_all(bytes)).await {
+        Ok(result) => result.map_err(|e| e.to_string()),
+        Err(_) => Err("the peer took no answers for 30 s".to_string()),
     }
 }
 

@@ -47,8 +47,7 @@ impl Node {
     /// Stops accepting requests, flushes, and returns when done.
     pub async fn stop(self) -> anyhow::Result<()> {
         let _ = self.shutdown.send(true);
-        self.syslog.stop().await;
-        self.forward.stop().await;
+        tokio::join!(self.syslog.stop(), self.forward.stop());
         self.server.await??;
         let _ = self.grpc.await;
         if let Some(ready) = self.app.ready() {

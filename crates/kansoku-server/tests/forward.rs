@@ -231,12 +231,24 @@ async fn bad_messages_are_counted_and_broken_streams_closed() {
         .await;
     assert_eq!(refused, 4.0, "one non-array message and three bad entries");
 
-    // Bytes that are not MessagePack end the connection.
+    // Bytes that are not MessagePack end the connection, after the message before them is
+    // stored and answered (one read holds both).
     let mut broken = TcpStream::connect(addr).await.unwrap();
-    broken.write_all(&[0xc1, 0x00]).await.unwrap();
+    let mut bytes = Vec::new();
+    mp::array(&mut bytes, 4);
+    mp::str(&mut bytes, "before.garbage");
+    mp::int(&mut bytes, now);
+    mp::record(&mut bytes, 1, "kept before garbage");
+    mp::option(&mut bytes, "c-before", false);
+    bytes.extend([0xc1, 0x00]);
+    broken.write_all(&bytes).await.unwrap();
     let mut rest = Vec::new();
     let _ = tokio::time::timeout(Duration::from_secs(30), broken.read_to_end(&mut rest)).await;
-    assert!(rest.is_empty());
+    assert_eq!(rest, ack_of("c-before"));
+    let rows = server
+        .search("default", "SELECT msg FROM before_garbage")
+        .await;
+    assert_eq!(rows.len(), 1);
     server.stop().await;
 }
 

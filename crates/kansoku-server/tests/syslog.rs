@@ -142,7 +142,11 @@ async fn read_lines(connection: &mut TcpStream, lines: usize) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn relp_frames_are_answered_once_stored() {
-    let server = TestServer::start_with(with_listeners).await;
+    let server = TestServer::start_with(|config| {
+        with_listeners(config);
+        config.max_record_bytes = 4096;
+    })
+    .await;
     let target = addrs(&server).relp.unwrap();
     let mut connection = TcpStream::connect(target).await.unwrap();
     let offer = "relp_version=0\nrelp_software=test\ncommands=syslog";
@@ -175,10 +179,36 @@ async fn relp_frames_are_answered_once_stored() {
         .await;
     assert_eq!(rows.len(), 3);
 
-    connection.write_all(b"5 close 0\n").await.unwrap();
+    // A frame over the record limit is skipped, answered (re-sending could never help) and
+    // counted; the next one is stored.
+    let big = format!("<13>1 - host app - - - {}", "z".repeat(5000));
+    let next = "<13>1 - host app - - - relp message after the big one";
+    let frames = format!(
+        "6 syslog {} {big}\n7 syslog {} {next}\n",
+        big.len(),
+        next.len()
+    );
+    connection.write_all(frames.as_bytes()).await.unwrap();
+    assert_eq!(
+        read_lines(&mut connection, 2).await,
+        "6 rsp 6 200 OK\n7 rsp 6 200 OK\n"
+    );
+    let discarded = server
+        .metric_when("kansoku_ingest_discarded", "invalid_syslog", 1.0)
+        .await;
+    assert_eq!(discarded, 1.0);
+    let rows = server
+        .search(
+            "default",
+            "SELECT message FROM syslog WHERE str_match(message, 'relp message')",
+        )
+        .await;
+    assert_eq!(rows.len(), 4);
+
+    connection.write_all(b"8 close 0\n").await.unwrap();
     let mut closing = String::new();
     connection.read_to_string(&mut closing).await.unwrap();
-    assert_eq!(closing, "5 rsp 0\n");
+    assert_eq!(closing, "8 rsp 0\n");
 
     // A syslog frame before open breaks the protocol: the connection is closed, nothing stored.
     let mut rude = TcpStream::connect(target).await.unwrap();

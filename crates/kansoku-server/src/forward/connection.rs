@@ -8,13 +8,13 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use kansoku_ingest::Ingester;
-use kansoku_ingest::decode::forward::{self, Extent};
+use kansoku_ingest::decode::forward::{self, msgpack::Scanner};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
 use super::{ForwardMetrics, Settings, handshake};
-use crate::accept::{Offered, Unstored, until_stored};
+use crate::accept::{Offered, Unstored, WRITE_TIMEOUT, until_stored, write_within};
 
 const READ_CHUNK: usize = 256 * 1024;
 /// Longest wait for the client's `PING`.
@@ -31,46 +31,76 @@ pub(super) struct Shared {
 
 /// Serves one connection until the sender closes it, breaks the protocol, or the node stops.
 pub(super) async fn serve(mut connection: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
-    let mut buffer = BytesMut::with_capacity(READ_CHUNK);
+    let mut reader = MessageReader {
+        buffer: BytesMut::with_capacity(READ_CHUNK),
+        scanner: Scanner::default(),
+    };
     if let Some(key) = &shared.settings.shared_key {
-        match tokio::time::timeout(
+        let mut stop = shared.stop.clone();
+        let handshake = tokio::time::timeout(
             HANDSHAKE_TIMEOUT,
-            authenticate(&mut connection, &mut buffer, key, &shared),
-        )
-        .await
-        {
-            Ok(Ok(())) => {}
-            Ok(Err(why)) => {
-                shared.metrics.handshake_failures.inc();
-                tracing::info!(%peer, %why, "forward handshake refused");
-                return;
-            }
-            Err(_) => {
-                shared.metrics.handshake_failures.inc();
-                tracing::info!(%peer, "forward handshake timed out");
-                return;
-            }
+            authenticate(&mut connection, &mut reader, key, &shared),
+        );
+        let outcome = tokio::select! {
+            _ = stop.wait_for(|stop| *stop) => return,
+            outcome = handshake => outcome,
+        };
+        let failure = match outcome {
+            Ok(Ok(())) => None,
+            Ok(Err(why)) => Some(why),
+            Err(_) => Some("timed out".to_string()),
+        };
+        if let Some(why) = failure {
+            shared.metrics.handshake_failures.inc();
+            tracing::info!(%peer, %why, "forward handshake refused");
+            return;
         }
     }
-    if let Err(why) = receive(&mut connection, &mut buffer, &shared).await {
+    if let Err(why) = receive(&mut connection, &mut reader, &shared).await {
         tracing::debug!(%peer, %why, "forward connection ended");
     }
-    let _ = connection.shutdown().await;
+    let _ = tokio::time::timeout(WRITE_TIMEOUT, connection.shutdown()).await;
 }
 
-/// The next whole message in `buffer`, reading more as needed; `None` at the end of the stream.
+/// The connection's unread bytes and the scan of the message they begin.
+struct MessageReader {
+    buffer: BytesMut,
+    scanner: Scanner,
+}
+
+impl MessageReader {
+    /// Cuts one complete message off the buffer, if there is one (the scan resumes where the
+    /// previous call stopped).
+    fn take(&mut self, max_bytes: usize) -> Result<Option<Bytes>, String> {
+        if self.buffer.is_empty() {
+            return Ok(None);
+        }
+        match self.scanner.advance(&self.buffer)? {
+            Some(length) => {
+                self.scanner = Scanner::default();
+                Ok(Some(self.buffer.split_to(length).freeze()))
+            }
+            None if self.buffer.len() > max_bytes => Err(format!(
+                "a forward message is larger than {max_bytes} bytes (KANSOKU_MAX_BODY_BYTES)"
+            )),
+            None => Ok(None),
+        }
+    }
+}
+
+/// The next whole message, reading more as needed; `None` at the end of the stream.
 async fn next_message(
     connection: &mut TcpStream,
-    buffer: &mut BytesMut,
+    reader: &mut MessageReader,
     max_bytes: usize,
 ) -> Result<Option<Bytes>, String> {
     loop {
-        if let Some(message) = take_message(buffer, max_bytes)? {
+        if let Some(message) = reader.take(max_bytes)? {
             return Ok(Some(message));
         }
-        buffer.reserve(READ_CHUNK);
+        reader.buffer.reserve(READ_CHUNK);
         let read = connection
-            .read_buf(buffer)
+            .read_buf(&mut reader.buffer)
             .await
             .map_err(|e| e.to_string())?;
         if read == 0 {
@@ -79,33 +109,16 @@ async fn next_message(
     }
 }
 
-/// Cuts one complete message off `buffer`, if there is one.
-fn take_message(buffer: &mut BytesMut, max_bytes: usize) -> Result<Option<Bytes>, String> {
-    if buffer.is_empty() {
-        return Ok(None);
-    }
-    match forward::message_extent(buffer)? {
-        Extent::Complete(length) => Ok(Some(buffer.split_to(length).freeze())),
-        Extent::Incomplete if buffer.len() > max_bytes => Err(format!(
-            "a forward message is larger than {max_bytes} bytes (KANSOKU_MAX_BODY_BYTES)"
-        )),
-        Extent::Incomplete => Ok(None),
-    }
-}
-
 async fn authenticate(
     connection: &mut TcpStream,
-    buffer: &mut BytesMut,
+    reader: &mut MessageReader,
     key: &str,
     shared: &Shared,
 ) -> Result<(), String> {
     let mut nonce = [0u8; 16];
     getrandom::fill(&mut nonce).map_err(|e| format!("no randomness for the nonce: {e}"))?;
-    connection
-        .write_all(&handshake::helo(&nonce))
-        .await
-        .map_err(|e| e.to_string())?;
-    let message = next_message(connection, buffer, 64 * 1024)
+    write_within(connection, &handshake::helo(&nonce)).await?;
+    let message = next_message(connection, reader, 64 * 1024)
         .await?
         .ok_or("the connection closed before PING")?;
     let ping = forward::parse_ping(&message)?;
@@ -113,28 +126,30 @@ async fn authenticate(
     let expected = handshake::digest(&ping.salt, &ping.hostname, &nonce, key);
     if !handshake::same(&ping.digest, &expected) {
         let refusal = handshake::pong(false, "shared key mismatch", "", "");
-        let _ = connection.write_all(&refusal).await;
+        let _ = write_within(connection, &refusal).await;
         return Err(format!("shared key mismatch from '{}'", ping.hostname));
     }
     let ours = handshake::digest(&ping.salt, hostname, &nonce, key);
-    connection
-        .write_all(&handshake::pong(true, "", hostname, &ours))
-        .await
-        .map_err(|e| e.to_string())
+    write_within(connection, &handshake::pong(true, "", hostname, &ours)).await
 }
 
 /// Reads messages; after each read, what is complete is stored as one batch and acknowledged.
+/// Bytes that are not a message end the connection, after what came before them is stored.
 async fn receive(
     connection: &mut TcpStream,
-    buffer: &mut BytesMut,
+    reader: &mut MessageReader,
     shared: &Shared,
 ) -> Result<(), String> {
     let mut stop = shared.stop.clone();
     loop {
         let mut messages = Vec::new();
-        while let Some(message) = take_message(buffer, shared.max_bytes)? {
-            messages.push(message);
-        }
+        let broken = loop {
+            match reader.take(shared.max_bytes) {
+                Ok(Some(message)) => messages.push(message),
+                Ok(None) => break None,
+                Err(why) => break Some(why),
+            }
+        };
         if !messages.is_empty() {
             let acks = store(shared, messages).await?;
             let answer: Vec<u8> = acks
@@ -142,16 +157,17 @@ async fn receive(
                 .flat_map(|chunk| handshake::ack(chunk))
                 .collect();
             if !answer.is_empty() {
-                connection
-                    .write_all(&answer)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                write_within(connection, &answer).await?;
             }
         }
-        buffer.reserve(READ_CHUNK);
+        if let Some(why) = broken {
+            shared.dropped("invalid", 1);
+            return Err(why);
+        }
+        reader.buffer.reserve(READ_CHUNK);
         let read = tokio::select! {
             _ = stop.wait_for(|stop| *stop) => return Ok(()),
-            read = connection.read_buf(buffer) => read.map_err(|e| e.to_string())?,
+            read = connection.read_buf(&mut reader.buffer) => read.map_err(|e| e.to_string())?,
         };
         if read == 0 {
             return Ok(());

@@ -145,7 +145,7 @@ impl Bound {
         max_bytes: usize,
         registry: &mut Registry,
     ) -> Stopper {
-        let (tracker, stopper) = crate::accept::tracker(self.max_connections);
+        let (tracker, stopper) = crate::accept::tracker();
         let metrics = ForwardMetrics::default();
         registry.register(
             "kansoku_forward_messages",
@@ -180,9 +180,12 @@ impl Bound {
             stop: tracker.stop.clone(),
             max_bytes,
         });
-        tracker.accept(listener, "forward", move |stream, peer| {
-            connection::serve(stream, peer, Arc::clone(&session))
-        });
+        tracker.accept(
+            listener,
+            "forward",
+            self.max_connections,
+            move |stream, peer| connection::serve(stream, peer, Arc::clone(&session)),
+        );
         stopper
     }
 }

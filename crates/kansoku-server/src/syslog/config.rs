@@ -40,7 +40,8 @@ pub struct SyslogConfig {
     /// facility, severity; `*` matches any text; the first matching rule wins.
     #[arg(long, env = "KANSOKU_SYSLOG_ROUTES", default_value = "")]
     pub syslog_routes: String,
-    /// Most syslog connections (TCP, TLS and RELP together) open at once; further ones wait.
+    /// Most syslog connections open at once on each of the TCP, TLS and RELP listeners;
+    /// further ones wait in the kernel's backlog.
     #[arg(long, env = "KANSOKU_SYSLOG_MAX_CONNECTIONS", default_value_t = 256)]
     pub syslog_max_connections: usize,
 }

@@ -122,7 +122,8 @@ impl Bound {
         max_frame_bytes: usize,
         registry: &mut Registry,
     ) -> Stopper {
-        let (tracker, stopper) = crate::accept::tracker(self.max_connections);
+        let (tracker, stopper) = crate::accept::tracker();
+        let cap = self.max_connections;
         let sink = Arc::new(Sink {
             ingester,
             org: self.org,
@@ -133,16 +134,16 @@ impl Bound {
         });
         if let Some(listener) = self.tcp {
             tracing::info!(addr = ?self.addrs.tcp, "listening for syslog over TCP");
-            serve_framed(&tracker, listener, None, "tcp", &sink);
+            serve_framed(&tracker, listener, None, "tcp", cap, &sink);
         }
         if let Some((listener, acceptor)) = self.tls {
             tracing::info!(addr = ?self.addrs.tls, "listening for syslog over TLS");
-            serve_framed(&tracker, listener, Some(acceptor), "tls", &sink);
+            serve_framed(&tracker, listener, Some(acceptor), "tls", cap, &sink);
         }
         if let Some(listener) = self.relp {
             tracing::info!(addr = ?self.addrs.relp, "listening for syslog over RELP");
             let sink = Arc::clone(&sink);
-            tracker.accept(listener, "syslog RELP", move |connection, peer| {
+            tracker.accept(listener, "syslog RELP", cap, move |connection, peer| {
                 relp::serve(connection, peer, Arc::clone(&sink))
             });
         }
@@ -170,21 +171,27 @@ fn serve_framed(
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
     transport: &'static str,
+    max_connections: usize,
     sink: &Arc<Sink>,
 ) {
     let sink = Arc::clone(sink);
-    tracker.accept(listener, "syslog", move |connection, peer| {
-        let sink = Arc::clone(&sink);
-        let tls = tls.clone();
-        async move {
-            let Some(tls) = tls else {
-                return stream::serve(connection, peer, transport, sink).await;
-            };
-            match tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.accept(connection)).await {
-                Ok(Ok(connection)) => stream::serve(connection, peer, transport, sink).await,
-                Ok(Err(error)) => tracing::info!(%peer, %error, "syslog TLS handshake failed"),
-                Err(_) => tracing::info!(%peer, "syslog TLS handshake timed out"),
+    tracker.accept(
+        listener,
+        "syslog",
+        max_connections,
+        move |connection, peer| {
+            let sink = Arc::clone(&sink);
+            let tls = tls.clone();
+            async move {
+                let Some(tls) = tls else {
+                    return stream::serve(connection, peer, transport, sink).await;
+                };
+                match tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.accept(connection)).await {
+                    Ok(Ok(connection)) => stream::serve(connection, peer, transport, sink).await,
+                    Ok(Err(error)) => tracing::info!(%peer, %error, "syslog TLS handshake failed"),
+                    Err(_) => tracing::info!(%peer, "syslog TLS handshake timed out"),
+                }
             }
-        }
-    });
+        },
+    );
 }

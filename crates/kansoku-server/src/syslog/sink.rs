@@ -10,10 +10,14 @@ use tokio::sync::watch;
 use super::metrics::SyslogMetrics;
 use crate::accept::{Offered, Unstored, until_stored};
 
-/// The frames were not stored because the node is stopping (a connection then closes without
-/// acknowledging them).
-#[derive(Debug)]
-pub(super) struct Stopping;
+/// Why frames were not stored (counted as dropped either way).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum NotStored {
+    /// Refused by an error that retrying cannot pass (logged).
+    Refused,
+    /// The node is stopping.
+    Stopping,
+}
 
 /// Stores frames for the listeners.
 pub(super) struct Sink {
@@ -37,8 +41,9 @@ impl Sink {
     }
 
     /// Stores `frames` for a connection that can push back (`crate::accept::until_stored`); a
-    /// refusal that cannot pass is logged and counted as dropped.
-    pub(super) async fn store(&self, transport: &str, frames: Vec<Frame>) -> Result<(), Stopping> {
+    /// refusal that cannot pass is logged and counted as dropped. A connection that answers
+    /// (RELP) must not answer frames that were not stored.
+    pub(super) async fn store(&self, transport: &str, frames: Vec<Frame>) -> Result<(), NotStored> {
         let count = frames.len();
         self.metrics.received(transport, count);
         let frames: Arc<[Frame]> = frames.into();
@@ -51,11 +56,11 @@ impl Sink {
             Err(Unstored::Refused(why)) => {
                 tracing::warn!(transport, messages = count, error = %why, "syslog messages refused; dropped");
                 self.metrics.dropped(transport, "refused", count);
-                Ok(())
+                Err(NotStored::Refused)
             }
             Err(Unstored::Stopping) => {
                 self.metrics.dropped(transport, "stopping", count);
-                Err(Stopping)
+                Err(NotStored::Stopping)
             }
         }
     }

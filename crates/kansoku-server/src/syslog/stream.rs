@@ -42,7 +42,11 @@ pub(super) async fn serve<S: AsyncRead + Unpin>(
         if ended {
             frames.extend(framer.finish(&mut buffer));
         }
-        if !frames.is_empty() && sink.store(transport, frames).await.is_err() {
+        // Plain TCP answers nothing: a batch refused for good is counted and the connection
+        // goes on; a stop ends it.
+        if !frames.is_empty()
+            && sink.store(transport, frames).await == Err(super::sink::NotStored::Stopping)
+        {
             return;
         }
         if ended {

@@ -12,7 +12,7 @@ pub mod msgpack;
 use std::borrow::Cow;
 use std::io::Read;
 
-use msgpack::{ReadError, Value};
+use msgpack::Value;
 
 use super::DecodedItem;
 use super::flatten::{FlattenOptions, RecordSeed};
@@ -27,13 +27,19 @@ pub enum Extent {
     Incomplete,
 }
 
-/// Where the first message in `buffer` ends; an error when the bytes are not MessagePack.
+/// Where the first message in `buffer` ends; an error when the bytes are not MessagePack. A
+/// stream reader keeps a [`msgpack::Scanner`] instead, so that each read resumes the scan.
 pub fn message_extent(buffer: &[u8]) -> Result<Extent, String> {
-    match msgpack::read(buffer) {
-        Ok((_, used)) => Ok(Extent::Complete(used)),
-        Err(ReadError::Incomplete) => Ok(Extent::Incomplete),
-        Err(ReadError::Invalid(why)) => Err(why),
+    match msgpack::Scanner::default().advance(buffer)? {
+        Some(length) => Ok(Extent::Complete(length)),
+        None => Ok(Extent::Incomplete),
     }
+}
+
+/// Events decoded per batch at most: a small message can claim millions of tiny events (or
+/// inflate to them), and each takes far more memory decoded than on the wire.
+fn event_budget(max_bytes: usize) -> usize {
+    (max_bytes / 128).max(10_000)
 }
 
 /// The handshake's `PING` (`["PING", hostname, salt, hex digest, username, password digest]`).
@@ -78,19 +84,46 @@ pub struct Decoded {
     pub acks: Vec<String>,
 }
 
-/// Decodes whole messages. `stream` overrides the tag as stream name; a message decompresses
-/// to at most `max_bytes`.
+/// How much a batch may still decompress and decode.
+struct Budget {
+    /// Bytes all compressed messages of the batch may inflate to.
+    inflated_bytes: usize,
+    /// Events still to decode.
+    events: usize,
+}
+
+/// Decodes whole messages received at `now_micros` (the time of events sent without one).
+/// `stream` overrides the tag as stream name; a batch decompresses to at most `max_bytes` in
+/// all, and decodes at most `max_bytes / 128` events (the rest is refused and counted).
 pub fn decode(
     messages: &[bytes::Bytes],
     stream: Option<&str>,
     options: FlattenOptions,
     max_bytes: usize,
+    now_micros: i64,
 ) -> Decoded {
     let mut decoded = Decoded::default();
+    let mut budget = Budget {
+        inflated_bytes: max_bytes,
+        events: event_budget(max_bytes),
+    };
     for message in messages {
-        decode_message(message, stream, options, max_bytes, &mut decoded);
+        let context = Context {
+            stream,
+            options,
+            now_micros,
+        };
+        decode_message(message, context, &mut budget, &mut decoded);
     }
     decoded
+}
+
+/// What every message of a batch is decoded with.
+#[derive(Clone, Copy)]
+struct Context<'s> {
+    stream: Option<&'s str>,
+    options: FlattenOptions,
+    now_micros: i64,
 }
 
 /// Collects one message's events into their stream.
@@ -98,14 +131,34 @@ struct Events<'o> {
     items: &'o mut Vec<DecodedItem>,
     stream: String,
     options: FlattenOptions,
+    now_micros: i64,
+    budget: &'o mut Budget,
+    /// Events refused because the budget ran out (reported once per message).
+    over_budget: usize,
 }
 
 impl Events<'_> {
     fn event(&mut self, time: &Value<'_>, record: &Value<'_>) {
+        if self.budget.events == 0 {
+            self.over_budget += 1;
+            return;
+        }
+        self.budget.events -= 1;
         self.items.push(DecodedItem {
             stream: self.stream.clone(),
-            record: event(time, record, self.options),
+            record: event(time, record, self.options, self.now_micros),
         });
+    }
+
+    /// Reports the events the budget refused, as one counted refusal.
+    fn finish(mut self) {
+        if self.over_budget > 0 {
+            let why = format!(
+                "{} events were refused: the batch's event budget (KANSOKU_MAX_BODY_BYTES / 128 events) ran out",
+                self.over_budget
+            );
+            self.refuse(why);
+        }
     }
 
     fn refuse(&mut self, why: impl Into<String>) {
@@ -116,17 +169,14 @@ impl Events<'_> {
     }
 }
 
-fn decode_message(
-    message: &[u8],
-    stream: Option<&str>,
-    options: FlattenOptions,
-    max_bytes: usize,
-    out: &mut Decoded,
-) {
+fn decode_message(message: &[u8], context: Context<'_>, budget: &mut Budget, out: &mut Decoded) {
     let mut events = Events {
         items: &mut out.items,
-        stream: stream.unwrap_or("default").to_string(),
-        options,
+        stream: context.stream.unwrap_or("default").to_string(),
+        options: context.options,
+        now_micros: context.now_micros,
+        budget,
+        over_budget: 0,
     };
     let value = match msgpack::read(message) {
         Ok((value, _)) => value,
@@ -138,17 +188,21 @@ fn decode_message(
     let Some(tag) = items.first().and_then(Value::text) else {
         return events.refuse("a forward message must start with its tag");
     };
-    if stream.is_none() {
-        events.stream = tag.into_owned();
+    if context.stream.is_none() {
+        // Normalised once per message: an event repeats a short name, never a huge tag.
+        match kansoku_core::StreamName::normalise(&tag) {
+            Ok(name) => events.stream = name.as_str().to_string(),
+            Err(error) => return events.refuse(format!("forward tag: {error}")),
+        }
     }
-    let is_time = |value: Option<&Value<'_>>| {
-        matches!(
-            value,
-            Some(Value::Int(_) | Value::UInt(_) | Value::Float(_) | Value::Ext(..))
-        )
-    };
-    // Message mode has the option 4th; the others 3rd.
-    let option_index = if is_time(items.get(1)) { 3 } else { 2 };
+    // Message mode: [tag, time, record-map, option?] (a time may be nil: "now").
+    let message_mode = items.len() >= 3
+        && matches!(items.get(2), Some(Value::Map(_)))
+        && !matches!(
+            items.get(1),
+            Some(Value::Array(_) | Value::Str(_) | Value::Bin(_) | Value::Map(_))
+        );
+    let option_index = if message_mode { 3 } else { 2 };
     let option = match items.get(option_index) {
         Some(Value::Map(entries)) => entries.as_slice(),
         _ => &[],
@@ -163,10 +217,7 @@ fn decode_message(
         out.acks.push(chunk.into_owned());
     }
     match items.get(1) {
-        time @ Some(_) if is_time(time) => match (time, items.get(2)) {
-            (Some(time), Some(record)) => events.event(time, record),
-            _ => events.refuse("a Message-mode forward message has no record"),
-        },
+        Some(time) if message_mode => events.event(time, &items[2]),
         Some(Value::Array(entries)) => {
             for entry in entries {
                 match entry {
@@ -178,7 +229,7 @@ fn decode_message(
         Some(Value::Str(packed) | Value::Bin(packed)) => {
             let unpacked = match lookup("compressed").and_then(Value::text).as_deref() {
                 None | Some("text") => Ok(Cow::Borrowed(*packed)),
-                Some("gzip") => gunzip(packed, max_bytes).map(Cow::Owned),
+                Some("gzip") => gunzip(packed, &mut events.budget.inflated_bytes).map(Cow::Owned),
                 Some(other) => Err(format!("unsupported forward compression '{other}'")),
             };
             match unpacked {
@@ -190,6 +241,7 @@ fn decode_message(
             "a forward message's second element must be a time, entries or a packed stream",
         ),
     }
+    events.finish();
 }
 
 /// The `[time, record]` arrays of a PackedForward stream.
@@ -214,17 +266,20 @@ fn unpack(mut stream: &[u8], events: &mut Events<'_>) {
     }
 }
 
-fn gunzip(bytes: &[u8], max_bytes: usize) -> Result<Vec<u8>, String> {
+/// Inflates `bytes` within what the batch may still inflate to (`left`, reduced by the size).
+fn gunzip(bytes: &[u8], left: &mut usize) -> Result<Vec<u8>, String> {
     let mut out = Vec::new();
     flate2::read::MultiGzDecoder::new(bytes)
-        .take(max_bytes as u64 + 1)
+        .take(*left as u64 + 1)
         .read_to_end(&mut out)
         .map_err(|e| format!("a gzip-compressed forward message cannot be read: {e}"))?;
-    if out.len() > max_bytes {
+    if out.len() > *left {
         return Err(format!(
-            "a compressed forward message holds more than {max_bytes} bytes (KANSOKU_MAX_BODY_BYTES)"
+            "compressed forward messages inflate to more than KANSOKU_MAX_BODY_BYTES ({} bytes left of the batch)",
+            *left
         ));
     }
+    *left -= out.len();
     Ok(out)
 }
 
@@ -233,8 +288,15 @@ fn event(
     time: &Value<'_>,
     record: &Value<'_>,
     options: FlattenOptions,
+    now_micros: i64,
 ) -> Result<crate::record::FlatRecord<'static>, String> {
-    let micros = event_micros(time)?;
+    let micros = match time {
+        // Fluentd takes a missing (nil or 0) time as "now".
+        Value::Nil | Value::Int(0) => now_micros,
+        // Fluent Bit's `Retain_Metadata_In_Forward_Mode`: [time, metadata].
+        Value::Array(pair) if pair.len() == 2 => event_micros(&pair[0])?,
+        time => event_micros(time)?,
+    };
     if !matches!(record, Value::Map(_)) {
         return Err("a forward record must be a map".to_string());
     }
@@ -323,5 +385,111 @@ fn to_json(value: &Value<'_>) -> serde_json::Value {
                 })
                 .collect(),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_767_225_600_000_000;
+
+    fn encode(build: impl FnOnce(&mut Vec<u8>)) -> bytes::Bytes {
+        let mut out = Vec::new();
+        build(&mut out);
+        bytes::Bytes::from(out)
+    }
+
+    fn run(messages: &[bytes::Bytes], max_bytes: usize) -> Decoded {
+        decode(
+            messages,
+            None,
+            FlattenOptions { max_depth: 3 },
+            max_bytes,
+            NOW,
+        )
+    }
+
+    #[test]
+    fn a_nil_time_is_now_and_the_chunk_still_found() {
+        let message = encode(|out| {
+            let _ = rmp::encode::write_array_len(out, 4);
+            let _ = rmp::encode::write_str(out, "app.web");
+            let _ = rmp::encode::write_nil(out);
+            let _ = rmp::encode::write_map_len(out, 1);
+            let _ = rmp::encode::write_str(out, "log");
+            let _ = rmp::encode::write_str(out, "hi");
+            let _ = rmp::encode::write_map_len(out, 1);
+            let _ = rmp::encode::write_str(out, "chunk");
+            let _ = rmp::encode::write_str(out, "c1");
+        });
+        let decoded = run(&[message], 1 << 20);
+        assert_eq!(decoded.acks, vec!["c1".to_string()]);
+        assert_eq!(decoded.items.len(), 1);
+        assert_eq!(decoded.items[0].stream, "app_web");
+        let record = decoded.items[0]
+            .record
+            .as_ref()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(record.get("_timestamp"), Some(&Scalar::Int(NOW)));
+    }
+
+    #[test]
+    fn metadata_entries_of_fluent_bit_are_read() {
+        let message = encode(|out| {
+            let _ = rmp::encode::write_array_len(out, 2);
+            let _ = rmp::encode::write_str(out, "k8s");
+            let _ = rmp::encode::write_array_len(out, 1);
+            let _ = rmp::encode::write_array_len(out, 2);
+            let _ = rmp::encode::write_array_len(out, 2);
+            let _ = rmp::encode::write_uint(out, 1_767_225_601);
+            let _ = rmp::encode::write_map_len(out, 0);
+            let _ = rmp::encode::write_map_len(out, 1);
+            let _ = rmp::encode::write_str(out, "log");
+            let _ = rmp::encode::write_str(out, "with metadata");
+        });
+        let decoded = run(&[message], 1 << 20);
+        let record = decoded.items[0]
+            .record
+            .as_ref()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            record.get("_timestamp"),
+            Some(&Scalar::Int(1_767_225_601_000_000))
+        );
+    }
+
+    #[test]
+    fn a_huge_tag_is_refused_once_not_copied_per_event() {
+        let tag = "t".repeat(200_000);
+        let message = encode(|out| {
+            let _ = rmp::encode::write_array_len(out, 2);
+            let _ = rmp::encode::write_str(out, &tag);
+            let _ = rmp::encode::write_array_len(out, 1000);
+            for _ in 0..1000 {
+                out.extend([0x92, 0x00, 0x80]);
+            }
+        });
+        let decoded = run(&[message], 1 << 20);
+        assert_eq!(decoded.items.len(), 1);
+        assert!(decoded.items[0].record.is_err());
+        assert!(decoded.items[0].stream.len() <= 128);
+    }
+
+    #[test]
+    fn events_beyond_the_budget_are_refused_in_one_item() {
+        let events = event_budget(1000) + 5;
+        let message = encode(|out| {
+            let _ = rmp::encode::write_array_len(out, 2);
+            let _ = rmp::encode::write_str(out, "many");
+            let _ = rmp::encode::write_array_len(out, u32::try_from(events).unwrap_or(0));
+            for _ in 0..events {
+                out.extend([0x92, 0x00, 0x80]);
+            }
+        });
+        let decoded = run(&[message], 1000);
+        assert_eq!(decoded.items.len(), event_budget(1000) + 1);
+        let last = decoded.items.last().map(|item| item.record.clone());
+        assert!(matches!(last, Some(Err(why)) if why.starts_with("5 events were refused")));
     }
 }

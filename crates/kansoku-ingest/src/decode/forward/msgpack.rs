@@ -59,6 +59,101 @@ pub fn read(data: &[u8]) -> Result<(Value<'_>, usize), ReadError> {
     Ok((value, reader.position))
 }
 
+/// Finds where one value ends without building it, resuming where the previous call stopped:
+/// a stream reader calls [`Scanner::advance`] after every read with the whole buffer (which
+/// only grows until the value is complete), so each byte is examined once.
+#[derive(Debug, Clone)]
+pub struct Scanner {
+    position: usize,
+    /// Values still to read at each open nesting level.
+    remaining: Vec<u64>,
+}
+
+impl Default for Scanner {
+    fn default() -> Scanner {
+        Scanner {
+            position: 0,
+            remaining: vec![1],
+        }
+    }
+}
+
+impl Scanner {
+    /// The value's length once `data` holds all of it, `None` while it does not yet.
+    pub fn advance(&mut self, data: &[u8]) -> Result<Option<usize>, String> {
+        loop {
+            let Some(top) = self.remaining.last_mut() else {
+                return Ok(Some(self.position));
+            };
+            if *top == 0 {
+                self.remaining.pop();
+                continue;
+            }
+            let rest = data.get(self.position..).unwrap_or_default();
+            let Some((size, children)) = item_extent(rest)? else {
+                return Ok(None);
+            };
+            *top -= 1;
+            self.position += size;
+            if children > 0 {
+                if self.remaining.len() > MAX_DEPTH {
+                    return Err(format!("MessagePack nested deeper than {MAX_DEPTH} levels"));
+                }
+                self.remaining.push(children);
+            }
+        }
+    }
+}
+
+/// The bytes of the item at the start of `data` (for a container: its header) and how many
+/// values it contains; `None` while `data` does not hold them all.
+fn item_extent(data: &[u8]) -> Result<Option<(usize, u64)>, String> {
+    let Some(&first) = data.first() else {
+        return Ok(None);
+    };
+    let length = |width: usize| -> Option<u64> {
+        let bytes = data.get(1..1 + width)?;
+        Some(bytes.iter().fold(0u64, |n, b| (n << 8) | u64::from(*b)))
+    };
+    let fixed = |size: usize| (data.len() >= size).then_some((size, 0));
+    let sized = |header: usize, payload: Option<u64>| {
+        let total = usize::try_from(payload?).ok()?.checked_add(header)?;
+        (data.len() >= total).then_some((total, 0))
+    };
+    let container = |header: usize, count: Option<u64>, per_item: u64| {
+        let count = count?;
+        (data.len() >= header).then_some((header, count * per_item))
+    };
+    Ok(match Marker::from_u8(first) {
+        Marker::FixPos(_) | Marker::FixNeg(_) | Marker::Null | Marker::True | Marker::False => {
+            fixed(1)
+        }
+        Marker::U8 | Marker::I8 => fixed(2),
+        Marker::U16 | Marker::I16 => fixed(3),
+        Marker::U32 | Marker::I32 | Marker::F32 => fixed(5),
+        Marker::U64 | Marker::I64 | Marker::F64 => fixed(9),
+        Marker::FixStr(n) => sized(1, Some(u64::from(n))),
+        Marker::Str8 | Marker::Bin8 => sized(2, length(1)),
+        Marker::Str16 | Marker::Bin16 => sized(3, length(2)),
+        Marker::Str32 | Marker::Bin32 => sized(5, length(4)),
+        Marker::FixArray(n) => container(1, Some(u64::from(n)), 1),
+        Marker::Array16 => container(3, length(2), 1),
+        Marker::Array32 => container(5, length(4), 1),
+        Marker::FixMap(n) => container(1, Some(u64::from(n)), 2),
+        Marker::Map16 => container(3, length(2), 2),
+        Marker::Map32 => container(5, length(4), 2),
+        Marker::FixExt1 => fixed(3),
+        Marker::FixExt2 => fixed(4),
+        Marker::FixExt4 => fixed(6),
+        Marker::FixExt8 => fixed(10),
+        Marker::FixExt16 => fixed(18),
+        Marker::Ext8 => sized(3, length(1)),
+        Marker::Ext16 => sized(4, length(2)),
+        Marker::Ext32 => sized(6, length(4)),
+        Marker::Reserved => return Err("reserved MessagePack marker 0xc1".to_string()),
+    })
+}
+
 struct Reader<'a> {
     data: &'a [u8],
     position: usize,
@@ -247,6 +342,40 @@ mod tests {
             assert_eq!(read(&data[..cut]), Err(ReadError::Incomplete), "cut {cut}");
         }
         assert_eq!(read(&data).map(|(_, n)| n), Ok(data.len()));
+    }
+
+    #[test]
+    fn the_scanner_agrees_with_the_reader_when_fed_byte_by_byte() {
+        let mut data = vec![0x93, 0xa3, b't', b'a', b'g', 0x92, 0x91, 0xd7, 0x00];
+        data.extend([
+            0, 0, 0, 1, 0, 0, 0, 2, 0x81, 0xa1, b'k', 0xc4, 2, b'x', b'y',
+        ]);
+        data.extend([0x81, 0xa5, b'c', b'h', b'u', b'n', b'k', 0xa1, b'1']);
+        data.extend([0xc0, 0xff]); // the next value starts here
+        let expected = read(&data).map(|(_, used)| used);
+        assert_eq!(expected, Ok(data.len() - 2));
+        let mut scanner = Scanner::default();
+        for end in 0..data.len() {
+            match scanner.advance(&data[..end]) {
+                Ok(None) => assert!(end < data.len() - 2, "{end}"),
+                Ok(Some(length)) => {
+                    assert_eq!(length, data.len() - 2);
+                    return;
+                }
+                Err(error) => panic!("{end}: {error}"),
+            }
+        }
+        panic!("never complete");
+    }
+
+    #[test]
+    fn the_scanner_bounds_depth_and_refuses_0xc1() {
+        assert!(Scanner::default().advance(&[0x91; MAX_DEPTH + 3]).is_err());
+        assert!(Scanner::default().advance(&[0x92, 0x01, 0xc1]).is_err());
+        assert_eq!(
+            Scanner::default().advance(&[0xdd, 0xff, 0xff, 0xff, 0xff, 0x01]),
+            Ok(None)
+        );
     }
 
     #[test]

@@ -33,6 +33,9 @@ enum Skip {
 pub struct Framer {
     max_frame_bytes: usize,
     skip: Skip,
+    /// Bytes at the buffer's start already searched for a line end (so a long line that
+    /// trickles in is searched once, not again at every read).
+    line_scanned: usize,
 }
 
 impl Framer {
@@ -41,6 +44,7 @@ impl Framer {
         Framer {
             max_frame_bytes: max_frame_bytes.max(1),
             skip: Skip::Nothing,
+            line_scanned: 0,
         }
     }
 
@@ -73,6 +77,7 @@ impl Framer {
     pub fn finish(&mut self, buffer: &mut BytesMut) -> Option<Frame> {
         let skipped = self.skip != Skip::Nothing;
         self.skip = Skip::Nothing;
+        self.line_scanned = 0;
         if buffer.is_empty() || skipped {
             buffer.clear();
             return None;
@@ -135,10 +140,17 @@ impl Framer {
     }
 
     fn line_frame(&mut self, buffer: &mut BytesMut) -> LineFrame {
-        let Some(end) = buffer.iter().position(|&b| matches!(b, b'\n' | 0)) else {
+        let from = self.line_scanned.min(buffer.len());
+        let found = buffer[from..]
+            .iter()
+            .position(|&b| matches!(b, b'\n' | 0))
+            .map(|offset| from + offset);
+        let Some(end) = found else {
+            self.line_scanned = buffer.len();
             if buffer.len() > self.max_frame_bytes {
                 let seen = buffer.len();
                 buffer.clear();
+                self.line_scanned = 0;
                 self.skip = Skip::ToLineEnd;
                 return LineFrame::Frame(Frame::Refused(format!(
                     "a line longer than {seen} bytes exceeds the {} byte limit (KANSOKU_MAX_RECORD_BYTES)",
@@ -147,6 +159,7 @@ impl Framer {
             }
             return LineFrame::NeedMore;
         };
+        self.line_scanned = 0;
         let line = buffer.split_to(end + 1).freeze();
         let message = trim_line(line);
         if message.is_empty() {
@@ -180,7 +193,11 @@ enum CountPrefix {
 
 /// Whether `buffer` starts with `LEN SP <`.
 fn octet_count(buffer: &[u8]) -> CountPrefix {
-    let digits = buffer.iter().take_while(|b| b.is_ascii_digit()).count();
+    let digits = buffer
+        .iter()
+        .take(MAX_COUNT_DIGITS + 1)
+        .take_while(|b| b.is_ascii_digit())
+        .count();
     if digits == 0 || buffer[0] == b'0' || digits > MAX_COUNT_DIGITS {
         return CountPrefix::NotCounted;
     }

@@ -20,9 +20,26 @@ pub struct RelpFrame {
     pub data: Bytes,
 }
 
+/// What [`next_frame`] cut off the stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Relp {
+    /// A whole frame.
+    Frame(RelpFrame),
+    /// A frame whose data is over the limit: its header is consumed; the caller discards the
+    /// next `skip` bytes (its data and LF) and answers `txnr`.
+    TooLarge {
+        /// Transaction number.
+        txnr: u64,
+        /// Its data length.
+        length: usize,
+        /// Bytes still to discard.
+        skip: usize,
+    },
+}
+
 /// The next complete frame in `buffer` (consumed), `Ok(None)` until more bytes come, or why the
 /// stream is not RELP (the connection is then closed).
-pub fn next_frame(buffer: &mut BytesMut, max_data: usize) -> Result<Option<RelpFrame>, String> {
+pub fn next_frame(buffer: &mut BytesMut, max_data: usize) -> Result<Option<Relp>, String> {
     let Some((txnr, after_txnr)) = number(buffer, 0, "transaction number")? else {
         return Ok(None);
     };
@@ -46,17 +63,23 @@ pub fn next_frame(buffer: &mut BytesMut, max_data: usize) -> Result<Option<RelpF
         return Ok(None);
     };
     let length = usize::try_from(length).unwrap_or(usize::MAX);
-    if length > max_data {
-        return Err(format!(
-            "a RELP frame of {length} bytes exceeds the {max_data} byte limit (KANSOKU_MAX_RECORD_BYTES)"
-        ));
-    }
     // DATALEN is followed by SP DATA LF, or by LF alone when it is 0.
     let data_start = if length == 0 {
         after_length
     } else {
         after_length + 1
     };
+    if length > max_data {
+        if buffer.len() < data_start {
+            return Ok(None);
+        }
+        buffer.advance(data_start);
+        return Ok(Some(Relp::TooLarge {
+            txnr,
+            length,
+            skip: length.saturating_add(1),
+        }));
+    }
     let trailer = data_start + length;
     if buffer.len() <= trailer {
         return Ok(None);
@@ -70,11 +93,11 @@ pub fn next_frame(buffer: &mut BytesMut, max_data: usize) -> Result<Option<RelpF
     let mut frame = buffer.split_to(trailer + 1);
     frame.advance(data_start);
     frame.truncate(length);
-    Ok(Some(RelpFrame {
+    Ok(Some(Relp::Frame(RelpFrame {
         txnr,
         command,
         data: frame.freeze(),
-    }))
+    })))
 }
 
 /// Digits at `start` ended by a space → (value, index after the space).
@@ -143,17 +166,19 @@ mod tests {
         for cut in 0..stream.len() {
             let mut buffer = BytesMut::from(&stream[..cut]);
             let mut got = Vec::new();
-            while let Some(frame) =
-                next_frame(&mut buffer, 100).unwrap_or_else(|e| panic!("{cut}: {e}"))
-            {
-                got.push(frame);
-            }
+            let mut take = |buffer: &mut BytesMut| {
+                while let Some(item) =
+                    next_frame(buffer, 100).unwrap_or_else(|e| panic!("{cut}: {e}"))
+                {
+                    match item {
+                        Relp::Frame(frame) => got.push(frame),
+                        Relp::TooLarge { .. } => panic!("{cut}: too large"),
+                    }
+                }
+            };
+            take(&mut buffer);
             buffer.extend_from_slice(&stream[cut..]);
-            while let Some(frame) =
-                next_frame(&mut buffer, 100).unwrap_or_else(|e| panic!("{cut}: {e}"))
-            {
-                got.push(frame);
-            }
+            take(&mut buffer);
             let summary: Vec<_> = got
                 .iter()
                 .map(|f| {
@@ -185,7 +210,6 @@ mod tests {
             b"1 syslog 3 abcX",
             b"1 syslog 3abc\n",
             b"1234567890 open 0\n",
-            b"1 syslog 999 ",
         ] {
             let mut buffer = BytesMut::from(bad);
             assert!(
@@ -194,6 +218,20 @@ mod tests {
                 String::from_utf8_lossy(bad)
             );
         }
+    }
+
+    #[test]
+    fn an_oversized_frame_is_reported_with_what_to_skip() {
+        let mut buffer = BytesMut::from(&b"7 syslog 999 xxxx"[..]);
+        assert_eq!(
+            next_frame(&mut buffer, 100),
+            Ok(Some(Relp::TooLarge {
+                txnr: 7,
+                length: 999,
+                skip: 1000
+            }))
+        );
+        assert_eq!(&buffer[..], b"xxxx");
     }
 
     #[test]
