@@ -250,11 +250,11 @@ fn syslog_stream(data: &[u8]) {
 
 /// Cuts messages off the stream as the listener does and decodes each (and as a PING).
 fn forward_stream(data: &[u8]) {
-    use kansoku_ingest::decode::forward::{self, Extent};
+    use kansoku_ingest::decode::forward::{self, msgpack::Scanner};
     let options = FlattenOptions { max_depth: 3 };
     let mut rest = data;
     let mut messages = Vec::new();
-    while let Ok(Extent::Complete(length)) = forward::message_extent(rest) {
+    while let Ok(Some(length)) = Scanner::default().advance(rest) {
         messages.push(bytes::Bytes::copy_from_slice(&rest[..length]));
         let _ = forward::parse_ping(&rest[..length]);
         rest = &rest[length..];

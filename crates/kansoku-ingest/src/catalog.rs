@@ -66,6 +66,11 @@ pub struct Catalog {
 }
 
 impl Catalog {
+    /// The zone of times that carry none, where a stream sets no zone of its own.
+    pub fn default_zone(&self) -> &TimeZone {
+        &self.defaults.zone
+    }
+
     /// A catalog over `meta`.
     pub fn new(meta: MetaStore, defaults: CatalogDefaults) -> Catalog {
         Catalog {

@@ -410,8 +410,7 @@ impl Ingester {
         routes: Arc<crate::decode::syslog::Routes>,
         received_micros: i64,
     ) -> Result<(IngestReport, pipeline::Unrouted)> {
-        let zone = crate::timestamp::parse_time_zone(&self.config.default_time_zone)
-            .map_err(Error::Internal)?;
+        let zone = self.catalog.default_zone().clone();
         let decode = move || {
             let items = crate::decode::syslog::decode(&frames, &routes, &zone, received_micros);
             Ok((items, ()))

@@ -254,7 +254,8 @@ fn has_iso_offset(text: &str) -> bool {
         .any(|b| matches!(b, b'+' | b'-' | b'Z' | b'z'))
 }
 
-fn shorten(text: &str) -> String {
+/// `text` cut to at most 64 bytes (at a character boundary), for error messages.
+pub(crate) fn shorten(text: &str) -> String {
     let mut end = text.len().min(64);
     while !text.is_char_boundary(end) {
         end -= 1;

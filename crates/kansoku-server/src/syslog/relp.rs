@@ -10,13 +10,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::{Buf, BytesMut};
-use kansoku_ingest::decode::syslog::Frame;
 use kansoku_ingest::decode::syslog::relp::{self, Relp};
+use kansoku_ingest::decode::syslog::{Frame, framing};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::sink::{NotStored, Sink};
-use crate::accept::{WRITE_TIMEOUT, write_within};
+use super::sink::Sink;
+use crate::accept::{Unstored, WRITE_TIMEOUT, write_within};
 
 const TRANSPORT: &str = "relp";
 const READ_CHUNK: usize = 256 * 1024;
@@ -100,10 +100,7 @@ impl Session {
                 let frame = match item {
                     Relp::TooLarge { txnr, length, skip } => {
                         self.skip = skip;
-                        let why = format!(
-                            "a RELP frame of {length} bytes exceeds the {} byte limit (KANSOKU_MAX_RECORD_BYTES)",
-                            self.sink.max_frame_bytes
-                        );
+                        let why = framing::too_large(length, self.sink.max_frame_bytes);
                         batch.push(Pending {
                             txnr,
                             frame: Some(Frame::Refused(why)),
@@ -118,7 +115,7 @@ impl Session {
                     }
                     batch.push(Pending {
                         txnr: frame.txnr,
-                        frame: self.sink.frame_of(&frame.data),
+                        frame: framing::whole_message(&frame.data, self.sink.max_frame_bytes),
                     });
                     continue;
                 }
@@ -162,11 +159,7 @@ impl Session {
 
     /// Stores the pending syslog frames and appends their answers. When they could not be
     /// stored, nothing is answered for them (the sender re-sends them) and the session ends.
-    async fn store(
-        &self,
-        batch: &mut Vec<Pending>,
-        answers: &mut Vec<u8>,
-    ) -> Result<(), NotStored> {
+    async fn store(&self, batch: &mut Vec<Pending>, answers: &mut Vec<u8>) -> Result<(), Unstored> {
         if batch.is_empty() {
             return Ok(());
         }
@@ -185,10 +178,10 @@ impl Session {
 }
 
 /// How a session ends after a batch was not stored.
-fn end_of(not_stored: NotStored) -> Result<End, String> {
+fn end_of(not_stored: Unstored) -> Result<End, String> {
     match not_stored {
-        NotStored::Stopping => Ok(End::Stopping),
-        NotStored::Refused => {
+        Unstored::Stopping => Ok(End::Stopping),
+        Unstored::Refused(_) => {
             Err("a batch was refused for good; closed without answering it".to_string())
         }
     }

@@ -45,7 +45,10 @@ pub(super) async fn serve<S: AsyncRead + Unpin>(
         // Plain TCP answers nothing: a batch refused for good is counted and the connection
         // goes on; a stop ends it.
         if !frames.is_empty()
-            && sink.store(transport, frames).await == Err(super::sink::NotStored::Stopping)
+            && matches!(
+                sink.store(transport, frames).await,
+                Err(crate::accept::Unstored::Stopping)
+            )
         {
             return;
         }

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use kansoku_ingest::decode::syslog::Frame;
+use kansoku_ingest::decode::syslog::{Frame, framing};
 use tokio::net::UdpSocket;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
@@ -42,7 +42,7 @@ pub(super) async fn serve(socket: UdpSocket, sink: Arc<Sink>) {
                 continue;
             }
         };
-        let Some(frame) = sink.frame_of(&datagram[..length]) else {
+        let Some(frame) = framing::whole_message(&datagram[..length], sink.max_frame_bytes) else {
             continue;
         };
         sink.metrics.received(TRANSPORT, 1);

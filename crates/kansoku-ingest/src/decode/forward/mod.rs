@@ -18,24 +18,6 @@ use super::DecodedItem;
 use super::flatten::{FlattenOptions, RecordSeed};
 use crate::record::Scalar;
 
-/// A complete message's extent at the start of a buffer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Extent {
-    /// The first `n` bytes are one message.
-    Complete(usize),
-    /// More bytes are needed.
-    Incomplete,
-}
-
-/// Where the first message in `buffer` ends; an error when the bytes are not MessagePack. A
-/// stream reader keeps a [`msgpack::Scanner`] instead, so that each read resumes the scan.
-pub fn message_extent(buffer: &[u8]) -> Result<Extent, String> {
-    match msgpack::Scanner::default().advance(buffer)? {
-        Some(length) => Ok(Extent::Complete(length)),
-        None => Ok(Extent::Incomplete),
-    }
-}
-
 /// Events decoded per batch at most: a small message can claim millions of tiny events (or
 /// inflate to them), and each takes far more memory decoded than on the wire.
 fn event_budget(max_bytes: usize) -> usize {
@@ -107,12 +89,12 @@ pub fn decode(
         inflated_bytes: max_bytes,
         events: event_budget(max_bytes),
     };
+    let context = Context {
+        stream,
+        options,
+        now_micros,
+    };
     for message in messages {
-        let context = Context {
-            stream,
-            options,
-            now_micros,
-        };
         decode_message(message, context, &mut budget, &mut decoded);
     }
     decoded
@@ -130,8 +112,7 @@ struct Context<'s> {
 struct Events<'o> {
     items: &'o mut Vec<DecodedItem>,
     stream: String,
-    options: FlattenOptions,
-    now_micros: i64,
+    context: Context<'o>,
     budget: &'o mut Budget,
     /// Events refused because the budget ran out (reported once per message).
     over_budget: usize,
@@ -146,7 +127,7 @@ impl Events<'_> {
         self.budget.events -= 1;
         self.items.push(DecodedItem {
             stream: self.stream.clone(),
-            record: event(time, record, self.options, self.now_micros),
+            record: event(time, record, self.context),
         });
     }
 
@@ -173,8 +154,7 @@ fn decode_message(message: &[u8], context: Context<'_>, budget: &mut Budget, out
     let mut events = Events {
         items: &mut out.items,
         stream: context.stream.unwrap_or("default").to_string(),
-        options: context.options,
-        now_micros: context.now_micros,
+        context,
         budget,
         over_budget: 0,
     };
@@ -287,12 +267,11 @@ fn gunzip(bytes: &[u8], left: &mut usize) -> Result<Vec<u8>, String> {
 fn event(
     time: &Value<'_>,
     record: &Value<'_>,
-    options: FlattenOptions,
-    now_micros: i64,
+    context: Context<'_>,
 ) -> Result<crate::record::FlatRecord<'static>, String> {
     let micros = match time {
         // Fluentd takes a missing (nil or 0) time as "now".
-        Value::Nil | Value::Int(0) => now_micros,
+        Value::Nil | Value::Int(0) => context.now_micros,
         // Fluent Bit's `Retain_Metadata_In_Forward_Mode`: [time, metadata].
         Value::Array(pair) if pair.len() == 2 => event_micros(&pair[0])?,
         time => event_micros(time)?,
@@ -300,32 +279,19 @@ fn event(
     if !matches!(record, Value::Map(_)) {
         return Err("a forward record must be a map".to_string());
     }
-    let json = to_json(record);
-    let flat = serde::de::DeserializeSeed::deserialize(RecordSeed { options }, json)
-        .map_err(|e| format!("forward record: {e}"))?
-        .map_err(|e| e.to_string())?;
-    let mut record = crate::record::FlatRecord {
-        fields: flat
-            .fields
-            .into_iter()
-            .map(|(name, value)| (Cow::Owned(name.into_owned()), own(value)))
-            .collect(),
+    // An owned JSON value lends the flattener nothing, so the record owns its text.
+    let seed = RecordSeed {
+        options: context.options,
     };
+    let mut record: crate::record::FlatRecord<'static> =
+        serde::de::DeserializeSeed::deserialize(seed, to_json(record))
+            .map_err(|e| format!("forward record: {e}"))?
+            .map_err(|e| e.to_string())?;
     record.fields.push((
         Cow::Borrowed(kansoku_core::schema::TIMESTAMP_COLUMN),
         Scalar::Int(micros),
     ));
     Ok(record)
-}
-
-fn own(value: Scalar<'_>) -> Scalar<'static> {
-    match value {
-        Scalar::Bool(b) => Scalar::Bool(b),
-        Scalar::Int(n) => Scalar::Int(n),
-        Scalar::UInt(n) => Scalar::UInt(n),
-        Scalar::Float(f) => Scalar::Float(f),
-        Scalar::Str(text) => Scalar::Str(Cow::Owned(text.into_owned())),
-    }
 }
 
 /// Seconds, or EventTime (ext 0: seconds and nanoseconds) → µs.
@@ -359,13 +325,11 @@ fn event_micros(time: &Value<'_>) -> Result<i64, String> {
 fn to_json(value: &Value<'_>) -> serde_json::Value {
     use serde_json::Value as Json;
     match value {
-        Value::Nil | Value::Ext(..) => match event_micros(value) {
-            Ok(micros) if matches!(value, Value::Ext(..)) => {
-                jiff::Timestamp::from_microsecond(micros)
-                    .map_or(Json::Null, |t| Json::String(t.to_string()))
-            }
-            _ => Json::Null,
-        },
+        Value::Nil => Json::Null,
+        Value::Ext(..) => event_micros(value)
+            .ok()
+            .and_then(|micros| jiff::Timestamp::from_microsecond(micros).ok())
+            .map_or(Json::Null, |time| Json::String(time.to_string())),
         Value::Bool(b) => Json::Bool(*b),
         Value::Int(n) => Json::from(*n),
         Value::UInt(n) => Json::from(*n),

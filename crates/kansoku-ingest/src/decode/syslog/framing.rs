@@ -129,7 +129,7 @@ impl Framer {
         if length > self.max_frame_bytes {
             buffer.advance(digits + 1);
             self.skip = Skip::Octets(length);
-            return Some(Frame::Refused(self.too_large(length)));
+            return Some(Frame::Refused(too_large(length, self.max_frame_bytes)));
         }
         if buffer.len() < digits + 1 + length {
             return None;
@@ -166,16 +166,12 @@ impl Framer {
             return LineFrame::Empty;
         }
         if message.len() > self.max_frame_bytes {
-            return LineFrame::Frame(Frame::Refused(self.too_large(message.len())));
+            return LineFrame::Frame(Frame::Refused(too_large(
+                message.len(),
+                self.max_frame_bytes,
+            )));
         }
         LineFrame::Frame(Frame::Message(message))
-    }
-
-    fn too_large(&self, length: usize) -> String {
-        format!(
-            "a frame of {length} bytes exceeds the {} byte limit (KANSOKU_MAX_RECORD_BYTES)",
-            self.max_frame_bytes
-        )
     }
 }
 
@@ -221,6 +217,26 @@ fn octet_count(buffer: &[u8]) -> CountPrefix {
 }
 
 /// Drops the line terminator and trailing CRs (and LFs some senders put inside counted frames).
+/// Why a frame of `length` bytes is refused.
+pub fn too_large(length: usize, max_frame_bytes: usize) -> String {
+    format!(
+        "a frame of {length} bytes exceeds the {max_frame_bytes} byte limit (KANSOKU_MAX_RECORD_BYTES)"
+    )
+}
+
+/// A message that arrives whole (a UDP datagram, a RELP frame's data) as a frame: its
+/// terminator dropped, one over `max_frame_bytes` refused, an empty one none.
+pub fn whole_message(bytes: &[u8], max_frame_bytes: usize) -> Option<Frame> {
+    let message = trim_line(Bytes::copy_from_slice(bytes));
+    if message.is_empty() {
+        return None;
+    }
+    if message.len() > max_frame_bytes {
+        return Some(Frame::Refused(too_large(message.len(), max_frame_bytes)));
+    }
+    Some(Frame::Message(message))
+}
+
 fn trim_line(mut line: Bytes) -> Bytes {
     while let Some(last) = line.last().copied()
         && matches!(last, b'\n' | b'\r' | 0)

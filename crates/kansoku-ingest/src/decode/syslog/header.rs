@@ -5,6 +5,8 @@
 
 use jiff::tz::TimeZone;
 
+use crate::timestamp::shorten;
+
 /// RFC 5424's facility keywords, by code (12–15 as syslog-ng names them).
 pub const FACILITIES: [&str; 24] = [
     "kern",
@@ -295,13 +297,6 @@ fn take_tag<'a>(text: &'a str, header: &mut Header<'a>) {
     header.appname = Some(tag);
     header.procid = procid;
     header.message = message;
-}
-
-fn shorten(text: &str) -> &str {
-    match text.char_indices().nth(64) {
-        Some((index, _)) => &text[..index],
-        None => text,
-    }
 }
 
 #[cfg(test)]
