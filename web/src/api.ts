@@ -214,3 +214,37 @@ export function downloadUrl(org: string, sql: string, startTime: number, endTime
 export function tailUrl(org: string, stream: string, sql: string) {
   return `/api/${enc(org)}/${enc(stream)}/_tail?type=logs&sql=${base64Url(sql)}`;
 }
+
+/** A stream's ingest pipeline as stored (docs/pipelines.md). */
+export interface StoredPipeline {
+  stream: string;
+  pipeline: { version?: number; steps: unknown[] };
+  version: number;
+  updated_at: number;
+  updated_by: string;
+}
+
+/** One outcome of a pipeline test run. */
+export interface PipelineResult {
+  record_number: number;
+  stream?: string;
+  routed?: boolean;
+  dropped?: boolean;
+  joined_records?: number[];
+  record?: Record<string, unknown>;
+  error?: string;
+}
+
+const pipelinePath = (org: string, stream: string) => `/api/${enc(org)}/streams/${enc(stream)}/pipeline`;
+
+export const getPipeline = (org: string, stream: string) =>
+  request<StoredPipeline>("GET", `${pipelinePath(org, stream)}?type=logs`);
+
+export const putPipeline = (org: string, stream: string, pipeline: unknown) =>
+  request<{ version: number }>("PUT", `${pipelinePath(org, stream)}?type=logs`, pipeline);
+
+export const deletePipeline = (org: string, stream: string) =>
+  request<void>("DELETE", `${pipelinePath(org, stream)}?type=logs`);
+
+export const testPipeline = (org: string, stream: string, pipeline: unknown, records: unknown[]) =>
+  request<{ results: PipelineResult[] }>("POST", `${pipelinePath(org, stream)}/test?type=logs`, { pipeline, records });

@@ -189,6 +189,40 @@ test("the streams page lists stats and saves settings", async () => {
   assert.deepEqual(info.settings.full_text_search_keys, ["message", "body"]);
 });
 
+test("the pipeline editor tries steps on sample records, refuses bad ones, saves and removes", async () => {
+  const detail = page.getByRole("region", { name: "Stream app" });
+  const editor = detail.getByRole("region", { name: "Pipeline" });
+  await editor.getByText("No pipeline").waitFor();
+  // The stream's latest records are offered as samples.
+  await page.waitForFunction(() => document.querySelector("[aria-label='Sample records']")?.value.includes("_timestamp"));
+  await editor.getByLabel("Pipeline steps").fill(
+    JSON.stringify({
+      steps: [
+        { type: "drop_record", when: { field: "level", op: "eq", value: "debug" } },
+        { type: "rename", from: "message", to: "msg" },
+      ],
+    }),
+  );
+  await editor.getByLabel("Sample records").fill(JSON.stringify([{ level: "debug", message: "noise" }, { level: "info", message: "kept" }]));
+  await editor.getByRole("button", { name: "Test on samples" }).click();
+  const results = editor.getByRole("list", { name: "Test results" });
+  await results.getByText("record 1: dropped").waitFor();
+  await results.getByText("record 2: stored in app").waitFor();
+  assert.match(await results.textContent(), /"msg": "kept"/);
+  await editor.getByLabel("Pipeline steps").fill('{"steps": [{"type": "explode"}]}');
+  await editor.getByRole("button", { name: "Save pipeline" }).click();
+  await editor.getByRole("alert").filter({ hasText: /unknown variant/ }).waitFor();
+  await editor.getByLabel("Pipeline steps").fill('{"steps": [{"type": "drop_record", "when": {"field": "level", "op": "eq", "value": "debug"}}]}');
+  await editor.getByRole("button", { name: "Save pipeline" }).click();
+  await editor.getByText(/Pipeline saved \(version 1\)/).waitFor();
+  const answer = await server.ingest("app", [{ level: "debug", message: "dropped by the pipeline" }]);
+  assert.equal(answer.status[0].dropped, 1);
+  await editor.getByRole("button", { name: "Remove pipeline" }).click();
+  await editor.getByText("Pipeline removed.").waitFor();
+  const response = await fetch(`${server.base}/api/default/streams/app/pipeline`, { headers: { authorization: server.auth } });
+  assert.equal(response.status, 404);
+});
+
 test("the audit log lists the settings change, with who made it", async () => {
   await page.getByRole("link", { name: "Audit" }).click();
   const table = page.getByRole("table", { name: "Audit log" });

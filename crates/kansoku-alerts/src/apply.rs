@@ -14,6 +14,7 @@ use serde_json::Value;
 use crate::code::{self, Bundle, Change};
 use crate::error::{Error, Result};
 use crate::model::{Alert, Destination, Template};
+use crate::pipelines;
 use crate::service::Alerts;
 
 /// The `managed_by` mark of objects from a file of the alerts directory.
@@ -225,6 +226,9 @@ impl Alerts {
                     .await?;
             }
         }
+        for pipeline in &bundle.pipelines {
+            pipelines::check(org, pipeline)?;
+        }
         Ok(())
     }
 
@@ -308,6 +312,15 @@ impl Alerts {
             }
             changes.push(change(org, AlertObjectKind::Alert, &alert.name, action));
         }
+        let applied_by = if managed_by.is_empty() {
+            "kansoku apply"
+        } else {
+            managed_by
+        };
+        for declared in &bundle.pipelines {
+            let checked = pipelines::check(org, declared)?;
+            changes.push(pipelines::apply(self.meta(), &checked, applied_by).await?);
+        }
         let dashboards = kansoku_dashboards::Dashboards::new(self.meta().clone());
         for declared in &bundle.dashboards {
             let applied = dashboards.apply(org, declared, managed_by).await?;
@@ -387,6 +400,15 @@ impl Alerts {
             self.delete(org, object.kind, &object.key).await?;
             changes.push(change(org, object.kind, &object.name, "deleted"));
         }
+        let mut declared_pipelines = BTreeSet::new();
+        for (_, org, bundle) in &parsed {
+            for declared in &bundle.pipelines {
+                declared_pipelines.insert(pipelines::check(org, declared)?.key);
+            }
+        }
+        changes.extend(
+            pipelines::delete_undeclared(self.meta(), &declared_pipelines, FILE_PREFIX).await?,
+        );
         let declared_dashboards: BTreeSet<(String, String)> = changes
             .iter()
             .filter(|c| c.kind == DASHBOARD)

@@ -10,6 +10,8 @@
 //! alerts: [ … ]               # as POST /api/v2/{org}/alerts (no id: alerts are keyed by name)
 //! dashboards: [ … ]           # o2 v8 dashboards or Grafana exports, optionally wrapped as
 //!                             # {folder: <folder id>, dashboard: …}; keyed by dashboardId, else title
+//! pipelines: [ … ]            # {stream: k8s, type: logs, steps: [ … ]}: a stream's ingest
+//!                             # pipeline, as PUT /api/{org}/streams/{s}/pipeline; keyed by stream
 //! ```
 //!
 //! Files in `KANSOKU_ALERTS_DIR` are applied at start and whenever they change; objects that
@@ -50,6 +52,25 @@ pub struct Bundle {
     /// takes them).
     #[serde(default)]
     pub dashboards: Vec<serde_json::Value>,
+    /// Streams' ingest pipelines.
+    #[serde(default)]
+    pub pipelines: Vec<DeclaredPipeline>,
+}
+
+/// A stream's ingest pipeline declared in a file.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeclaredPipeline {
+    /// The stream.
+    pub stream: String,
+    /// Its type (`logs` when not given).
+    #[serde(rename = "type", default)]
+    pub stream_type: Option<String>,
+    /// The document's format version (the current one when not given).
+    #[serde(default)]
+    pub version: Option<u32>,
+    /// The steps.
+    pub steps: Vec<kansoku_core::pipeline::Step>,
 }
 
 /// The title a declared dashboard is known by (inside the wrappers `apply` accepts).
@@ -85,7 +106,7 @@ impl Bundle {
 pub struct Change {
     /// Organisation.
     pub org: String,
-    /// `template`, `destination` or `alert`.
+    /// `template`, `destination`, `alert`, `dashboard` or `pipeline`.
     pub kind: String,
     /// The object's name.
     pub name: String,
@@ -133,7 +154,11 @@ pub fn check_unique<'a>(bundles: impl Iterator<Item = (&'a str, &'a Bundle)>) ->
                     .dashboards
                     .iter()
                     .map(|d| ("dashboard", dashboard_title(d))),
-            );
+            )
+            .chain(bundle.pipelines.iter().map(|p| {
+                let stream_type = p.stream_type.as_deref().unwrap_or("logs");
+                ("pipeline", format!("{stream_type}/{}", p.stream))
+            }));
         for (kind, name) in names {
             if !seen.insert((org.to_string(), kind, name.clone())) {
                 return Err(Error::Invalid(format!(

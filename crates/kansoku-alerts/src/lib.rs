@@ -14,6 +14,7 @@
 //! | [`service`] | [`Alerts`]: storage, scheduler, trigger, real-time, history, rate limits |
 //! | [`code`] | alerts as code: the YAML documents and the alerts directory's files |
 //! | `apply` | applying those documents (create, update, delete what left the files) |
+//! | [`pipelines`] | streams' ingest pipelines declared as code (checked with `kansoku-ingest`'s compiler) |
 //!
 //! Documents are stored by `kansoku-meta`; this crate reads data only through `kansoku-query`.
 
@@ -24,6 +25,7 @@ pub mod email;
 mod error;
 pub mod evaluate;
 pub mod model;
+pub mod pipelines;
 pub mod schedule;
 pub mod service;
 pub mod sql;

@@ -14,7 +14,9 @@
 //!    one core); answers must be identical before timings count.
 //! 6. OTLP: pre-encoded span and log batches over OTLP/HTTP and OTLP/gRPC; items per server
 //!    CPU-second against prost decoding alone, stored bytes per span.
-//! 7. Metrics: the same remote_write requests sent to kansoku and to Debian's Prometheus;
+//! 7. Protocols: the same records through `_multi`, a `parse_json` pipeline, Loki push, Splunk
+//!    HEC, Fluentd forward and syslog; records per server CPU-second against `_multi`.
+//! 8. Metrics: the same remote_write requests sent to kansoku and to Debian's Prometheus;
 //!    samples/s per CPU-second, bytes per sample, peak RSS, `query_range` latency of five
 //!    dashboard queries over 1 h and 24 h (see `metrics.rs`).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
@@ -25,6 +27,7 @@ mod ingest;
 mod metrics;
 mod otlp;
 mod process;
+mod protocols;
 mod queries;
 mod random;
 
@@ -79,6 +82,12 @@ struct Args {
     /// The Prometheus binary the metrics section compares with.
     #[arg(long, default_value = "/usr/bin/prometheus")]
     prometheus: PathBuf,
+    /// Records sent through each protocol of the protocols section; 0 skips it.
+    #[arg(long, default_value_t = 100_000)]
+    protocols_records: usize,
+    /// Only the protocols section.
+    #[arg(long)]
+    protocols_only: bool,
     /// Extra environment for the server, `KEY=VALUE`.
     #[arg(long = "server-env")]
     server_env: Vec<String>,
@@ -130,6 +139,19 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 .await?;
         otlp::run(&server, args.otlp_spans, args.otlp_spans, args.clients).await?;
         server.stop().await?;
+        if args.work_dir.is_none() {
+            let _ = std::fs::remove_dir_all(&temp);
+        }
+        return Ok(());
+    }
+
+    if args.protocols_only {
+        let data = generate::generate(
+            &args.dataset,
+            &work,
+            (args.protocols_records as u64).saturating_mul(2200),
+        )?;
+        protocols_section(&args, &work, &data).await?;
         if args.work_dir.is_none() {
             let _ = std::fs::remove_dir_all(&temp);
         }
@@ -247,10 +269,36 @@ async fn run(args: Args) -> anyhow::Result<()> {
         metrics_section(&server, &args, &work).await?;
     }
     server.stop().await?;
+    if args.protocols_records > 0 {
+        protocols_section(&args, &work, &data).await?;
+    }
     if args.work_dir.is_none() {
         let _ = std::fs::remove_dir_all(&temp);
     }
     Ok(())
+}
+
+/// The protocols section on the first `--protocols-records` records of the data.
+async fn protocols_section(
+    args: &Args,
+    work: &std::path::Path,
+    data: &generate::Data,
+) -> anyhow::Result<()> {
+    use std::io::BufRead;
+    let file = std::io::BufReader::new(std::fs::File::open(&data.raw_path)?);
+    let records: Vec<String> = file
+        .lines()
+        .take(args.protocols_records)
+        .collect::<Result<_, _>>()?;
+    protocols::run(
+        &args.binary,
+        &work.join("protocols-server"),
+        args.core,
+        &records,
+        args.clients,
+        args.batch,
+    )
+    .await
 }
 
 /// The metrics section (remote_write + PromQL against Prometheus), with the command line's sizes.

@@ -2,7 +2,8 @@
 //!
 //! This crate owns the vocabulary of the system and nothing else: organisation and stream names
 //! (and the normalisation rules that make user input into them), the stream types, the column
-//! type lattice used for schema evolution, per-stream settings, reserved column names, and the
+//! type lattice used for schema evolution, per-stream settings and ingest pipelines (their
+//! persisted form), reserved column names, and the
 //! error-code funnel ([`ErrorCode`], [`CodedError`]) that lets the server map any crate's error to
 //! one HTTP status in one place.
 //!
@@ -12,6 +13,7 @@
 pub mod error;
 pub mod field;
 pub mod names;
+pub mod pipeline;
 pub mod schema;
 pub mod settings;
 pub mod time;

@@ -34,6 +34,7 @@ pub fn all() -> Result<Vec<Seed>, String> {
     loki_seeds(&mut seeds);
     syslog_seeds(&mut seeds);
     forward_seeds(&mut seeds);
+    hec_seeds(&mut seeds);
     wal_seeds(&mut seeds)?;
     index_seeds(&mut seeds);
     Ok(seeds)
@@ -448,6 +449,23 @@ fn syslog_seeds(seeds: &mut Vec<Seed>) {
         "syslog",
         "relp",
         [&[1u8][..], relp.as_bytes()].concat(),
+    );
+}
+
+fn hec_seeds(seeds: &mut Vec<Seed>) {
+    let events = r#"{"time": 1767225600.123456, "host": "n1", "source": "/var/log/a.log", "sourcetype": "_json", "index": "k8s", "event": {"level": "error", "http": {"status": 503}}, "fields": {"cluster": "prod"}}
+{"time": "1767225601", "event": "text"} {"event": 42}{"event": ""} {"index": 5, "event": "x"} {"event": "cut"#;
+    push(
+        seeds,
+        "hec",
+        "events",
+        [&[0u8][..], events.as_bytes()].concat(),
+    );
+    push(
+        seeds,
+        "hec",
+        "raw",
+        [&[3u8][..], b"GET / 200\r\n\n\xff\xfe line\nlast".as_slice()].concat(),
     );
 }
 

@@ -70,6 +70,11 @@ pub const TARGETS: &[Target] = &[
         run: forward_stream,
     },
     Target {
+        name: "hec",
+        about: "Splunk HEC bodies: concatenated JSON events and raw lines",
+        run: hec_body,
+    },
+    Target {
         name: "wal_segment",
         about: "WAL segment files read back after a crash, and their batch payloads",
         run: wal_segment,
@@ -269,6 +274,33 @@ fn forward_stream(data: &[u8]) {
         MAX_DECOMPRESSED,
         1_767_225_600_000_000,
     );
+}
+
+/// The first byte picks the endpoint and whether query-string defaults are set.
+fn hec_body(data: &[u8]) {
+    use kansoku_ingest::decode::hec::{self, Defaults, Endpoint};
+    let Some((&selector, body)) = data.split_first() else {
+        return;
+    };
+    let endpoint = if selector & 1 == 0 {
+        Endpoint::Event
+    } else {
+        Endpoint::Raw
+    };
+    let defaults = if selector & 2 == 0 {
+        Defaults::default()
+    } else {
+        Defaults {
+            host: Some("h".into()),
+            index: Some("idx".into()),
+            time_micros: Some(1_767_225_600_000_000),
+            ..Defaults::default()
+        }
+    };
+    let _ = hec::decode(body, endpoint, &defaults, FlattenOptions { max_depth: 3 });
+    if let Ok(text) = std::str::from_utf8(body) {
+        let _ = hec::seconds_text_to_micros(text);
+    }
 }
 
 fn wal_segment(data: &[u8]) {

@@ -19,6 +19,8 @@ use kansoku_storage::schema::field_type_of;
 
 use crate::error::{Error, Result};
 use crate::timestamp::parse_time_zone;
+use crate::transform::Pipeline;
+use kansoku_core::pipeline::PipelineDefinition;
 
 /// How long cached settings are trusted.
 pub const SETTINGS_TTL: Duration = Duration::from_secs(10);
@@ -45,7 +47,19 @@ pub struct StreamEntry {
     pub flatten_level: u32,
     /// Whether the stream's row exists (it is created with its first committed batch).
     pub exists: bool,
+    /// Its ingest pipeline, if it has one.
+    pub pipeline: Option<StreamPipeline>,
     loaded_at: Instant,
+}
+
+/// A stream's pipeline as the write path runs it.
+#[derive(Debug, Clone)]
+pub struct StreamPipeline {
+    /// Its edit count (a pipeline is compiled again only when it changes).
+    pub version: i64,
+    /// The compiled pipeline, or why the stored one does not compile here (a node of an older
+    /// build reading a newer document): records then pass unprocessed, marked with the error.
+    pub compiled: std::result::Result<Arc<Pipeline>, String>,
 }
 
 /// Defaults applied where a stream's settings say "server default".
@@ -126,9 +140,38 @@ impl Catalog {
         let exists = stored.is_some();
         let settings = stored.map(|stream| stream.settings).unwrap_or_default();
         let schema = self.meta.latest_schema(key).await?;
-        let entry = Arc::new(self.make_entry(key.clone(), settings, schema, exists));
+        let pipeline = self.load_pipeline(key).await?;
+        let mut entry = self.make_entry(key.clone(), settings, schema, exists);
+        entry.pipeline = pipeline;
+        let entry = Arc::new(entry);
         self.store(Arc::clone(&entry));
         Ok(entry)
+    }
+
+    /// The stream's pipeline, compiled unless the cached one is of the same edit.
+    async fn load_pipeline(&self, key: &StreamKey) -> Result<Option<StreamPipeline>> {
+        let Some(stored) = self.meta.get_pipeline(key).await? else {
+            return Ok(None);
+        };
+        let cached = self
+            .cached(key)
+            .and_then(|entry| entry.pipeline.clone())
+            .filter(|pipeline| pipeline.version == stored.version);
+        if let Some(cached) = cached {
+            return Ok(Some(cached));
+        }
+        let compiled = serde_json::from_str::<PipelineDefinition>(&stored.definition)
+            .map_err(|e| e.to_string())
+            .and_then(|definition| Pipeline::compile(&definition))
+            .map(Arc::new)
+            .map_err(|error| {
+                tracing::error!(stream = %key, %error, "the stream's pipeline does not compile; its records are stored unprocessed");
+                format!("the stream's pipeline does not compile: {error}")
+            });
+        Ok(Some(StreamPipeline {
+            version: stored.version,
+            compiled,
+        }))
     }
 
     /// The cached entry, if any (fresh or not).
@@ -283,6 +326,7 @@ impl Catalog {
             timestamp_fields_explicit,
             flatten_level,
             exists,
+            pipeline: None,
             loaded_at: Instant::now(),
         }
     }

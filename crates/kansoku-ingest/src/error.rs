@@ -131,6 +131,8 @@ pub enum DiscardReason {
     InvalidSyslog,
     /// A Fluentd forward message or event is malformed (its shape, its time, its record).
     InvalidForward,
+    /// A Splunk HEC event is malformed (no `event`, a blank one, its time, its JSON).
+    InvalidHec,
     /// A metric series is malformed (no metric name, a label without a name, a repeated label).
     InvalidSeries,
     /// A native histogram sample (not stored; refused with a count).
@@ -155,6 +157,7 @@ impl DiscardReason {
             DiscardReason::InvalidLoki => "invalid_loki",
             DiscardReason::InvalidSyslog => "invalid_syslog",
             DiscardReason::InvalidForward => "invalid_forward",
+            DiscardReason::InvalidHec => "invalid_hec",
             DiscardReason::InvalidSeries => "invalid_series",
             DiscardReason::NativeHistogram => "native_histogram",
         }

@@ -448,7 +448,31 @@ impl Ingester {
             .await
     }
 
-    /// Ingests items that name their own streams (OTLP, Loki, syslog, forward), `decode`d on the blocking pool;
+    /// Ingests a Splunk HEC body (`/event` or `/raw`): every event into the stream its `index`
+    /// names (or the request's). Returns the first refused event too, which HEC's answer names.
+    pub async fn ingest_hec(
+        self: &Arc<Self>,
+        org: OrgId,
+        body: Bytes,
+        endpoint: crate::decode::hec::Endpoint,
+        defaults: crate::decode::hec::Defaults,
+    ) -> Result<(
+        IngestReport,
+        pipeline::Unrouted,
+        Option<crate::decode::hec::FirstInvalid>,
+    )> {
+        let options = crate::decode::flatten::FlattenOptions {
+            max_depth: self.config.flatten_level,
+        };
+        let decode = move || {
+            let decoded = crate::decode::hec::decode(&body, endpoint, &defaults, options);
+            Ok((decoded.items, decoded.first_invalid))
+        };
+        self.ingest_items(org, StreamType::Logs, DiscardReason::InvalidHec, decode)
+            .await
+    }
+
+    /// Ingests items that name their own streams (OTLP, Loki, syslog, forward, HEC), `decode`d on the blocking pool;
     /// a refused item is counted under `reason`.
     /// `decode` also returns what the caller needs back besides the report (`T`).
     async fn ingest_items<T: Send + 'static>(
@@ -525,7 +549,20 @@ impl Ingester {
             streams,
             discarded,
             duplicate_fields,
+            pipeline,
         } = prepared;
+        for (outcome, count) in [
+            ("dropped", pipeline.dropped),
+            ("routed", pipeline.routed),
+            ("failed", pipeline.failed),
+        ] {
+            if count > 0 {
+                self.metrics
+                    .pipeline_records
+                    .get_or_create(&vec![("outcome".to_string(), outcome.to_string())])
+                    .inc_by(count);
+            }
+        }
         for (reason, count) in &discarded {
             self.metrics
                 .discarded

@@ -1,7 +1,8 @@
 //! The write path: every byte that kansoku stores goes through here.
 //!
 //! ```text
-//! decode/ (json, ndjson, bulk) → flatten → prepare (limits, event time, columns → Arrow)
+//! decode/ (json, ndjson, bulk, …) → flatten → transform (the stream's pipeline)
+//!   → prepare (limits, event time, columns → Arrow)
 //! decode/ (remote_write, OTLP metrics) → samples (series → columnar batches)
 //!   → catalog (schema merge) → WAL (kansoku-wal, group commit) → memtable
 //!   → flush: Parquet (kansoku-storage) → object store → manifest + WAL checkpoint (kansoku-meta)
@@ -31,6 +32,7 @@ mod replay;
 pub mod report;
 pub mod samples;
 pub mod timestamp;
+pub mod transform;
 pub mod walrec;
 
 pub use config::IngestConfig;

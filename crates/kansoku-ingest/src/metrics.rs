@@ -44,6 +44,8 @@ pub struct IngestMetrics {
     pub flush_seconds: Histogram,
     /// Records restored from the WAL at start-up.
     pub replayed_records: Counter,
+    /// Records whose stream's pipeline dropped, routed or failed them, per outcome.
+    pub pipeline_records: Family<StreamLabels, Counter>,
 }
 
 impl Default for IngestMetrics {
@@ -65,6 +67,7 @@ impl Default for IngestMetrics {
             flushed_bytes: Counter::default(),
             flush_seconds: Histogram::new([0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0]),
             replayed_records: Counter::default(),
+            pipeline_records: Family::default(),
         }
     }
 }
@@ -110,6 +113,11 @@ impl IngestMetrics {
             "replayed_records",
             "Records restored from the WAL at start-up",
             m.replayed_records.clone(),
+        );
+        registry.sub_registry_with_prefix("kansoku_pipeline").register(
+            "records",
+            "Records a stream's pipeline dropped, routed to another stream, or failed on (stored unprocessed), by outcome",
+            m.pipeline_records.clone(),
         );
         let memtable = registry.sub_registry_with_prefix("kansoku_memtable");
         memtable.register(

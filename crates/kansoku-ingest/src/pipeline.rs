@@ -8,7 +8,7 @@ use crate::decode::bulk::{self, ActionKind};
 use crate::decode::flatten::parse_record;
 use crate::decode::{json, ndjson};
 use crate::error::{DiscardReason, Error, RecordError, Result};
-use crate::prepare::{Position, Prepared, Preparer};
+use crate::prepare::{Accepted, Position, Prepared, Preparer};
 use crate::record::Scalar;
 use crate::report::BulkItem;
 
@@ -149,6 +149,10 @@ pub fn prepare_bulk<'b>(
     default_index: Option<&str>,
 ) -> Result<Vec<BulkItem>> {
     let actions = bulk::parse(body);
+    let document_lines: Vec<Option<usize>> = actions
+        .iter()
+        .map(|action| action.document.as_ref().map(|(line, _)| *line))
+        .collect();
     let mut items = Vec::with_capacity(actions.len());
     for action in actions {
         let index_name = action
@@ -163,6 +167,7 @@ pub fn prepare_bulk<'b>(
             index: index_name.clone().unwrap_or_default(),
             id: action.id.clone(),
             error: None,
+            dropped: false,
         };
         let target = match resolve_stream(index_name.as_deref(), action.line, options) {
             Ok((stream, original)) => Ok((preparer.slot(stream)?, original)),
@@ -222,10 +227,24 @@ pub fn prepare_bulk<'b>(
                 Scalar::Str(Cow::Owned(original)),
             ));
         }
-        if let Err(error) = preparer.accept(slot, position, record, doc.len())? {
-            item.error = Some(error);
+        match preparer.accept(slot, position, record, doc.len())? {
+            Ok(accepted) => item.dropped = accepted == Accepted::Dropped,
+            Err(error) => item.error = Some(error),
         }
         items.push(item);
+    }
+    // Documents a pipeline held (partial CRI lines) are stored now; a refusal of one reaches
+    // its item.
+    preparer.finish_pipelines()?;
+    for (position, error) in preparer.take_late_refusals() {
+        let Position::Line(line) = position else {
+            continue;
+        };
+        if let Some(index) = document_lines.iter().position(|l| *l == Some(line))
+            && let Some(item) = items.get_mut(index)
+        {
+            item.error = Some(error);
+        }
     }
     Ok(items)
 }

@@ -1,6 +1,7 @@
 //! The CPU-bound half of a request, run on a blocking thread: checking limits, extracting event
 //! times, building Arrow batches in chunks and encoding their WAL payloads.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -13,9 +14,10 @@ use crate::config::IngestConfig;
 use crate::decode::flatten::FlattenOptions;
 use crate::error::{DiscardReason, Error, RecordError, Result};
 use crate::memtable::MemBatch;
-use crate::record::FlatRecord;
+use crate::record::{FlatRecord, Scalar};
 use crate::report::StreamReport;
 use crate::timestamp::{self, TimeRules};
+use crate::transform::{Decision, Outcome, Runner};
 use crate::walrec;
 
 /// Rows per batch.
@@ -24,7 +26,7 @@ const CHUNK_ROWS: usize = 8 * 1024;
 const CHUNK_BYTES: usize = 8 * 1024 * 1024;
 
 /// Where a record sat in the request, for messages.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Position {
     /// The n-th element of a JSON array (1-based).
     Record(usize),
@@ -69,13 +71,42 @@ pub struct Prepared {
     pub discarded: HashMap<DiscardReason, u64>,
     /// Fields repeated within a record.
     pub duplicate_fields: u64,
+    /// What pipelines did to records.
+    pub pipeline: PipelineCounts,
 }
+
+/// Records pipelines did not simply keep.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct PipelineCounts {
+    /// Dropped by a `drop_record` step.
+    pub dropped: u64,
+    /// Sent to another stream by a `route` step.
+    pub routed: u64,
+    /// Stored unprocessed because the pipeline failed (its error in [`PIPELINE_ERROR_COLUMN`]).
+    pub failed: u64,
+}
+
+/// What became of an accepted record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Accepted {
+    /// Stored (in its stream or the one a pipeline routed it to).
+    Stored,
+    /// Dropped by its stream's pipeline: neither stored nor refused.
+    Dropped,
+    /// Held by its stream's pipeline (a partial CRI line) until the line that ends it, or the
+    /// end of the request; a later refusal is a late refusal.
+    Held,
+}
+
+/// The column that says why a record was stored without its stream's pipeline.
+pub const PIPELINE_ERROR_COLUMN: &str = "_pipeline_error";
 
 struct StreamWork<'b> {
     entry: Arc<StreamEntry>,
     columns: ColumnSet<'b>,
     new_columns: usize,
     report: StreamReport,
+    runner: Option<Runner<'b>>,
 }
 
 /// Prepares the records of one request.
@@ -89,6 +120,7 @@ pub struct Preparer<'b, 'c> {
     streams: Vec<StreamWork<'b>>,
     slots: HashMap<StreamName, usize>,
     prepared: Prepared,
+    late_refusals: Vec<(Position, RecordError)>,
 }
 
 impl<'b, 'c> Preparer<'b, 'c> {
@@ -112,6 +144,7 @@ impl<'b, 'c> Preparer<'b, 'c> {
             streams: Vec::new(),
             slots: HashMap::new(),
             prepared: Prepared::default(),
+            late_refusals: Vec::new(),
         }
     }
 
@@ -131,6 +164,7 @@ impl<'b, 'c> Preparer<'b, 'c> {
             entry,
             columns: ColumnSet::default(),
             new_columns: 0,
+            runner: None,
         });
         self.slots.insert(name, slot);
         Ok(slot)
@@ -151,8 +185,125 @@ impl<'b, 'c> Preparer<'b, 'c> {
         }
     }
 
-    /// Checks and adds one record; on refusal the error is counted and returned.
+    /// Runs the stream's pipeline on one record, then checks and adds what it keeps (or routes).
+    /// A refusal of this record is counted and returned; a refusal of records held before it
+    /// (the parts of a joined line) is kept for [`Preparer::take_late_refusals`].
     pub fn accept(
+        &mut self,
+        slot: usize,
+        position: Position,
+        mut record: FlatRecord<'b>,
+        raw_len: usize,
+    ) -> Result<std::result::Result<Accepted, RecordError>> {
+        let compiled = match &self.streams[slot].entry.pipeline {
+            None => {
+                return Ok(self
+                    .store(slot, position, record, raw_len)?
+                    .map(|()| Accepted::Stored));
+            }
+            Some(pipeline) => pipeline.compiled.clone(),
+        };
+        let pipeline = match compiled {
+            Ok(pipeline) => pipeline,
+            Err(error) => {
+                self.prepared.pipeline.failed += 1;
+                record.set(PIPELINE_ERROR_COLUMN, Scalar::Str(Cow::Owned(error)));
+                return Ok(self
+                    .store(slot, position, record, raw_len)?
+                    .map(|()| Accepted::Stored));
+            }
+        };
+        let options = self.flatten_options(slot);
+        let max_text_bytes = self.config.max_record_bytes;
+        let runner = self.streams[slot]
+            .runner
+            .get_or_insert_with(|| Runner::new(pipeline, options, max_text_bytes));
+        let mut outcomes = Vec::new();
+        runner.push(record, position, &mut outcomes);
+        self.apply(slot, outcomes, Some((position, raw_len)))
+    }
+
+    /// Finishes every stream's pipeline: partial lines still held are stored alone. Called by
+    /// [`Preparer::finish`]; callers that report per record call it first, then
+    /// [`Preparer::take_late_refusals`].
+    pub fn finish_pipelines(&mut self) -> Result<()> {
+        for slot in 0..self.streams.len() {
+            let Some(runner) = self.streams[slot].runner.as_mut() else {
+                continue;
+            };
+            if !runner.has_pending() {
+                continue;
+            }
+            let mut outcomes = Vec::new();
+            runner.finish(&mut outcomes);
+            // Every refusal here is a late one (kept for take_late_refusals).
+            let _no_current_record = self.apply(slot, outcomes, None)?;
+        }
+        Ok(())
+    }
+
+    /// Refusals of records that had been held (and reported accepted) when they were pushed.
+    pub fn take_late_refusals(&mut self) -> Vec<(Position, RecordError)> {
+        std::mem::take(&mut self.late_refusals)
+    }
+
+    /// Stores what a pipeline decided; returns what became of the record at `current` (held
+    /// when no outcome names it).
+    fn apply(
+        &mut self,
+        slot: usize,
+        outcomes: Vec<Outcome<'b>>,
+        current: Option<(Position, usize)>,
+    ) -> Result<std::result::Result<Accepted, RecordError>> {
+        let mut fate = Ok(Accepted::Held);
+        for outcome in outcomes {
+            let names_current = current.is_some_and(|(position, _)| {
+                position == outcome.position || outcome.joined.contains(&position)
+            });
+            if names_current {
+                fate = Ok(match outcome.decision {
+                    Decision::Drop => Accepted::Dropped,
+                    _ => Accepted::Stored,
+                });
+            }
+            let raw_len = match current {
+                Some((position, raw_len)) if position == outcome.position => raw_len,
+                _ => 0,
+            };
+            let stored = match outcome.decision {
+                Decision::Keep(record) => self.store(slot, outcome.position, record, raw_len)?,
+                Decision::Route(stream, record) => {
+                    self.prepared.pipeline.routed += 1;
+                    let target = self.slot(stream)?;
+                    self.store(target, outcome.position, record, raw_len)?
+                }
+                Decision::Drop => {
+                    self.prepared.pipeline.dropped += 1;
+                    self.streams[slot].report.dropped += 1;
+                    Ok(())
+                }
+                Decision::Failed(mut record, error) => {
+                    self.prepared.pipeline.failed += 1;
+                    record.set(PIPELINE_ERROR_COLUMN, Scalar::Str(Cow::Owned(error)));
+                    self.store(slot, outcome.position, record, raw_len)?
+                }
+            };
+            let Err(error) = stored else {
+                continue;
+            };
+            for position in std::iter::once(outcome.position).chain(outcome.joined) {
+                if current.is_some_and(|(current, _)| current == position) {
+                    fate = Err(error.clone());
+                } else {
+                    self.late_refusals.push((position, error.clone()));
+                }
+            }
+        }
+        Ok(fate)
+    }
+
+    /// Checks and adds one record; on refusal the error is counted and returned.
+    fn store(
         &mut self,
         slot: usize,
         position: Position,
@@ -287,6 +438,7 @@ impl<'b, 'c> Preparer<'b, 'c> {
 
     /// Builds every pending batch and returns the result.
     pub fn finish(mut self) -> Result<Prepared> {
+        self.finish_pipelines()?;
         for slot in 0..self.streams.len() {
             self.seal(slot)?;
         }

@@ -29,6 +29,28 @@ impl Scalar<'_> {
             Scalar::Str(text) => text.len(),
         }
     }
+
+    /// The value as text (numbers and booleans as JSON writes them).
+    pub fn to_text(&self) -> Cow<'_, str> {
+        match self {
+            Scalar::Bool(value) => Cow::Owned(value.to_string()),
+            Scalar::Int(value) => Cow::Owned(value.to_string()),
+            Scalar::UInt(value) => Cow::Owned(value.to_string()),
+            Scalar::Float(value) => Cow::Owned(value.to_string()),
+            Scalar::Str(text) => Cow::Borrowed(text.as_ref()),
+        }
+    }
+
+    /// The value, owning its text.
+    pub fn into_owned(self) -> Scalar<'static> {
+        match self {
+            Scalar::Bool(value) => Scalar::Bool(value),
+            Scalar::Int(value) => Scalar::Int(value),
+            Scalar::UInt(value) => Scalar::UInt(value),
+            Scalar::Float(value) => Scalar::Float(value),
+            Scalar::Str(text) => Scalar::Str(Cow::Owned(text.into_owned())),
+        }
+    }
 }
 
 /// A record flattened into `(normalised field name, scalar)` pairs, in document order.
@@ -54,6 +76,13 @@ impl<'a> FlatRecord<'a> {
         let value = self.fields.remove(position).1;
         self.fields.retain(|(field, _)| field != name);
         Some(value)
+    }
+
+    /// Sets `name` to `value`, replacing every earlier value of it.
+    pub fn set(&mut self, name: impl Into<Cow<'a, str>>, value: Scalar<'a>) {
+        let name = name.into();
+        self.fields.retain(|(field, _)| *field != name);
+        self.fields.push((name, value));
     }
 
     /// The last value of `name`.

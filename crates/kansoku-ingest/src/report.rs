@@ -14,6 +14,8 @@ pub struct StreamReport {
     pub successful: u64,
     /// Records refused.
     pub failed: u64,
+    /// Records the stream's pipeline dropped (neither stored nor refused).
+    pub dropped: u64,
     /// The first few refusal messages.
     pub errors: Vec<String>,
 }
@@ -71,6 +73,8 @@ pub struct BulkItem {
     pub id: Option<String>,
     /// Why it was refused, if it was.
     pub error: Option<RecordError>,
+    /// Whether its stream's pipeline dropped it (not stored, not refused).
+    pub dropped: bool,
 }
 
 /// The outcome of a bulk request.

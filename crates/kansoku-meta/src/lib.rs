@@ -12,6 +12,7 @@
 //! | `users`, `org_members` | accounts (Argon2id hashes, never passwords) and their role per org |
 //! | `ingestion_tokens` | per-org agent tokens, stored as SHA-256 digests |
 //! | `streams`, `stream_schemas` | stream settings and every schema version |
+//! | `stream_pipelines` | a stream's ingest pipeline (its JSON document) and its edit count |
 //! | `file_manifest` | one row per Parquet file: stream, time range, rows, sizes, schema version |
 //! | `wal_checkpoints` | per node, the last WAL segment whose data is in the manifest |
 //! | `audit_log` | every administrative change that succeeded: when, org, who, route, path, status |
@@ -30,6 +31,7 @@ pub mod manifest;
 pub mod metrics;
 pub mod migrations;
 pub mod orgs;
+pub mod pipelines;
 pub mod sessions;
 pub mod streams;
 pub mod tokens;
@@ -50,6 +52,7 @@ pub use error::{Error, Result};
 pub use manifest::{FileEntry, StreamStats};
 pub use metrics::MetricMetadata;
 pub use orgs::{Org, OrgQuotas};
+pub use pipelines::StoredPipeline;
 pub use tokens::IngestionToken;
 pub use users::{Member, Role, User};
 pub use views::SavedView;

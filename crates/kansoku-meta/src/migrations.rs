@@ -202,6 +202,22 @@ const MIGRATIONS: &[(i64, &[&str])] = &[
             updated_at BIGINT NOT NULL)",
         ],
     ),
+    (
+        9,
+        &[
+            // A stream's ingest pipeline: `definition` is kansoku_core::pipeline's JSON
+            // document (its own format version inside); `version` counts edits.
+            "CREATE TABLE IF NOT EXISTS stream_pipelines (
+            org TEXT NOT NULL,
+            stream_type TEXT NOT NULL,
+            name TEXT NOT NULL,
+            definition TEXT NOT NULL,
+            version BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL,
+            updated_by TEXT NOT NULL,
+            PRIMARY KEY (org, stream_type, name))",
+        ],
+    ),
 ];
 
 /// The newest migration version this build knows.

@@ -141,6 +141,7 @@ impl MetaStore {
         }
         for statement in [
             "DELETE FROM stream_schemas WHERE org = $1 AND stream_type = $2 AND name = $3",
+            "DELETE FROM stream_pipelines WHERE org = $1 AND stream_type = $2 AND name = $3",
             "DELETE FROM streams WHERE org = $1 AND stream_type = $2 AND name = $3",
         ] {
             sqlx::query(statement)

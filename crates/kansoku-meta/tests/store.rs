@@ -621,3 +621,42 @@ async fn org_quotas_are_set_replaced_and_absent_for_unknown_orgs() {
         assert_eq!(store.org_quotas(&unknown).await.unwrap(), None);
     }
 }
+
+#[tokio::test]
+async fn pipelines_are_stored_versioned_and_removed_with_their_stream() {
+    for (backend, store, _dir) in stores().await {
+        let key = key("piped");
+        assert_eq!(store.get_pipeline(&key).await.unwrap(), None, "{backend}");
+        assert_eq!(
+            store
+                .put_pipeline(&key, "{\"steps\":[]}", "a@x")
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(
+            store
+                .put_pipeline(&key, "{\"steps\":[1]}", "b@x")
+                .await
+                .unwrap(),
+            2
+        );
+        let stored = store.get_pipeline(&key).await.unwrap().unwrap();
+        assert_eq!(stored.definition, "{\"steps\":[1]}", "{backend}");
+        let listed = store.list_pipelines().await.unwrap();
+        assert_eq!(listed.len(), 1, "{backend}");
+        assert_eq!((&listed[0].0, &listed[0].1), (&key, &stored));
+        assert_eq!((stored.version, stored.updated_by.as_str()), (2, "b@x"));
+        assert!(store.delete_pipeline(&key).await.unwrap());
+        assert!(!store.delete_pipeline(&key).await.unwrap(), "{backend}");
+        assert_eq!(store.get_pipeline(&key).await.unwrap(), None);
+        // A deleted stream takes its pipeline with it.
+        store.ensure_stream(&key).await.unwrap();
+        store
+            .put_pipeline(&key, "{\"steps\":[]}", "a@x")
+            .await
+            .unwrap();
+        store.delete_stream(&key).await.unwrap();
+        assert_eq!(store.get_pipeline(&key).await.unwrap(), None, "{backend}");
+    }
+}

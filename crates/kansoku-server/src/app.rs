@@ -62,6 +62,8 @@ pub struct AppInner {
     pub open_tails: Arc<std::sync::atomic::AtomicUsize>,
     /// Failed-request counts and the WARN-line budget.
     pub request_log: RequestLog,
+    /// The next Splunk HEC `ackId` (ids are only handed out once their events are durable).
+    pub hec_ack_ids: std::sync::atomic::AtomicU64,
     ready: OnceLock<Ready>,
     known_orgs: Mutex<HashSet<String>>,
 }
@@ -98,6 +100,7 @@ impl App {
                 started_at: Instant::now(),
                 open_tails: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
                 request_log: RequestLog::default(),
+                hec_ack_ids: std::sync::atomic::AtomicU64::new(0),
                 ready: OnceLock::new(),
                 known_orgs: Mutex::new(HashSet::new()),
             }),

@@ -16,6 +16,8 @@ enum Needs {
     Admin,
     Root,
     Authenticated,
+    /// Splunk HEC: only an ingestion token, which names its own organization.
+    HecToken,
 }
 
 struct Route {
@@ -347,6 +349,44 @@ fn routes() -> Vec<Route> {
             "/api/default/prometheus/api/v1/status/buildinfo",
             Needs::Read,
         ),
+        Route {
+            raw: Some("{\"event\": \"hello\"}"),
+            ..route(Method::POST, "/services/collector/event", Needs::HecToken)
+        },
+        Route {
+            raw: Some("hello"),
+            ..route(Method::POST, "/services/collector/raw", Needs::HecToken)
+        },
+        Route {
+            body: Some(json!({"acks": [0]})),
+            ..route(Method::POST, "/services/collector/ack", Needs::HecToken)
+        },
+        route(
+            Method::GET,
+            "/api/default/streams/app/pipeline",
+            Needs::Read,
+        ),
+        Route {
+            body: Some(json!({"steps": [{"type": "rename", "from": "a", "to": "b"}]})),
+            ..route(
+                Method::PUT,
+                "/api/default/streams/app/pipeline",
+                Needs::Write,
+            )
+        },
+        Route {
+            body: Some(json!({"records": [{"a": 1}]})),
+            ..route(
+                Method::POST,
+                "/api/default/streams/app/pipeline/test",
+                Needs::Read,
+            )
+        },
+        route(
+            Method::DELETE,
+            "/api/default/streams/app/pipeline",
+            Needs::Write,
+        ),
         route(Method::GET, "/metrics", Needs::Root),
         route(Method::PUT, "/node/flush", Needs::Root),
         route(Method::PUT, "/node/compact", Needs::Root),
@@ -375,6 +415,9 @@ enum Caller {
 
 fn allowed(caller: Caller, needs: Needs) -> bool {
     use Needs::*;
+    if needs == HecToken {
+        return matches!(caller, Caller::Token | Caller::OtherOrgToken);
+    }
     match caller {
         Caller::Anonymous => false,
         Caller::Root => true,

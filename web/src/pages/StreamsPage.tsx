@@ -4,6 +4,7 @@ import * as api from "../api";
 import { typeIcon } from "../components/FieldSidebar";
 import { plural } from "../format";
 import { navigate } from "../router";
+import { PipelineEditor } from "./PipelineEditor";
 import { formatTime } from "../time";
 
 export function formatBytes(bytes: number): string {
@@ -203,6 +204,7 @@ function StreamDetail({ org, stream, onSaved }: { org: string; stream: string; o
           )}
         </form>
       </div>
+      <PipelineEditor org={org} stream={stream} />
     </section>
   );
 }

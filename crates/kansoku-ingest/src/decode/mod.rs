@@ -1,6 +1,7 @@
 //! Wire formats → flattened records: `_json` ([`json`]), `_multi` ([`ndjson`]), the
 //! Elasticsearch bulk API ([`bulk`]), OpenTelemetry's OTLP ([`otlp`]), Loki push ([`loki`]),
-//! syslog ([`syslog`]) and Fluentd's forward protocol ([`forward`]);
+//! syslog ([`syslog`]), Fluentd's forward protocol ([`forward`]) and Splunk's HTTP Event
+//! Collector ([`hec`]);
 //! metric samples from Prometheus remote_write ([`remote_write`]) and OTLP metrics into
 //! [`crate::samples`].
 
@@ -9,6 +10,7 @@ use crate::record::FlatRecord;
 pub mod bulk;
 pub mod flatten;
 pub mod forward;
+pub mod hec;
 pub mod json;
 pub mod loki;
 pub mod ndjson;
@@ -18,7 +20,7 @@ pub mod remote_write;
 mod remote_write_v1;
 pub mod syslog;
 
-/// One decoded item of a request whose items name their own streams (OTLP, Loki): the stream
+/// One decoded item of a request whose items name their own streams (OTLP, Loki, syslog, forward, HEC): the stream
 /// (raw name) and the record, or why the item was refused (reported, counted).
 #[derive(Debug, Clone, PartialEq)]
 pub struct DecodedItem {

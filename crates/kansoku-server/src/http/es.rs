@@ -90,6 +90,13 @@ fn bulk_response(report: &BulkReport, started: Instant) -> Response {
 
 fn bulk_item(item: &BulkItem) -> Value {
     let mut body = match &item.error {
+        // Elasticsearch's answer for a write that changed nothing.
+        None if item.dropped => json!({
+            "_index": item.index,
+            "result": "noop",
+            "_shards": {"total": 1, "successful": 0, "failed": 0},
+            "status": 200,
+        }),
         None => json!({
             "_index": item.index,
             "_version": 1,
@@ -127,6 +134,7 @@ fn es_error_type(reason: DiscardReason) -> &'static str {
         | DiscardReason::InvalidLoki
         | DiscardReason::InvalidSyslog
         | DiscardReason::InvalidForward
+        | DiscardReason::InvalidHec
         | DiscardReason::InvalidSeries
         | DiscardReason::NativeHistogram => "illegal_argument_exception",
     }
@@ -188,6 +196,10 @@ async fn single_document(
             "status": 400,
         });
         return Ok((StatusCode::BAD_REQUEST, Json(body)).into_response());
+    }
+    if item.dropped {
+        let body = json!({"_index": index, "result": "noop", "_shards": {"total": 1, "successful": 0, "failed": 0}});
+        return Ok((StatusCode::OK, Json(body)).into_response());
     }
     let mut body = json!({
         "_index": index,

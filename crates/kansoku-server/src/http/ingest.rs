@@ -11,7 +11,8 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use kansoku_core::{OrgId, StreamName, StreamType};
-use kansoku_ingest::{JsonFormat, StreamReport};
+use kansoku_ingest::pipeline::Unrouted;
+use kansoku_ingest::{IngestReport, JsonFormat, StreamReport};
 use serde_json::json;
 
 use super::body::{admit, read_body};
@@ -62,6 +63,26 @@ async fn ingest(
     Ok(status_response(&report.streams))
 }
 
+/// What a request of items that name their own streams (Loki entries, HEC events) had refused:
+/// `"{refused} of {total} {items} refused, the others stored: {reasons}"`, or `None` when
+/// everything was stored.
+pub fn refused_summary(report: &IngestReport, unrouted: &Unrouted, items: &str) -> Option<String> {
+    let refused = report.failed() + unrouted.count;
+    if refused == 0 {
+        return None;
+    }
+    let mut reasons: Vec<String> = unrouted.first_error.iter().cloned().collect();
+    reasons.extend(report.streams.iter().filter_map(|s| {
+        s.error_summary()
+            .map(|summary| format!("stream '{}': {summary}", s.stream))
+    }));
+    Some(format!(
+        "{refused} of {} {items} refused, the others stored: {}",
+        refused + report.successful(),
+        reasons.join("; ")
+    ))
+}
+
 /// The OpenObserve-shaped per-stream response.
 pub fn status_response(streams: &[StreamReport]) -> Response {
     let successful: u64 = streams.iter().map(|s| s.successful).sum();
@@ -81,6 +102,9 @@ pub fn status_response(streams: &[StreamReport]) -> Response {
             });
             if let Some(error) = stream.error_summary() {
                 entry["error"] = json!(error);
+            }
+            if stream.dropped > 0 {
+                entry["dropped"] = json!(stream.dropped);
             }
             entry
         })

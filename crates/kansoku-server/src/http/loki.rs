@@ -20,6 +20,7 @@ use crate::app::App;
 use crate::auth::Access;
 use crate::http::body::{read_body, read_raw_body};
 use crate::http::error::{ApiError, plain_text_error};
+use crate::http::ingest::refused_summary;
 
 /// `POST /api/{org}/loki/api/v1/push`
 pub async fn push(
@@ -98,26 +99,16 @@ async fn store(
 }
 
 fn answer(report: &IngestReport, unrouted: &Unrouted) -> Response {
-    let refused = report.failed() + unrouted.count;
-    if refused == 0 {
+    let Some(summary) = refused_summary(report, unrouted, "entries") else {
         return StatusCode::NO_CONTENT.into_response();
-    }
-    let mut reasons: Vec<String> = unrouted.first_error.iter().cloned().collect();
-    reasons.extend(report.streams.iter().filter_map(|s| {
-        s.error_summary()
-            .map(|summary| format!("stream '{}': {summary}", s.stream))
-    }));
+    };
     (
         StatusCode::BAD_REQUEST,
         [(
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/plain; charset=utf-8"),
         )],
-        format!(
-            "{refused} of {} entries refused, the others stored: {}\n",
-            refused + report.successful(),
-            reasons.join("; ")
-        ),
+        format!("{summary}\n"),
     )
         .into_response()
 }

@@ -1,5 +1,6 @@
 //! The HTTP API. Every `/api` route is declared here with the [`Permission`] it needs; the
-//! [`guard`] middleware enforces it before any handler runs.
+//! [`guard`] middleware enforces it before any handler runs. Splunk HEC's routes
+//! (`/services/collector/...`) check their ingestion token themselves ([`hec`]).
 
 pub mod alerts;
 pub mod audit;
@@ -9,9 +10,11 @@ pub mod error;
 pub mod es;
 pub mod guard;
 pub mod health;
+pub mod hec;
 pub mod ingest;
 pub mod loki;
 pub mod orgs;
+pub mod pipelines;
 pub mod prometheus;
 pub mod quotas;
 pub mod request_log;
@@ -163,6 +166,15 @@ pub fn router(app: App) -> Router {
         .route(
             "/api/{org}/streams/{stream}/schema",
             with(Read, get(streams::schema)),
+        )
+        .route(
+            "/api/{org}/streams/{stream}/pipeline",
+            with(Read, get(pipelines::get))
+                .merge(with(Write, put(pipelines::put).delete(pipelines::delete))),
+        )
+        .route(
+            "/api/{org}/streams/{stream}/pipeline/test",
+            with(Read, post(pipelines::test)),
         )
         .route(
             "/api/{org}/streams/{stream}/settings",
@@ -367,6 +379,18 @@ pub fn router(app: App) -> Router {
             ),
         );
 
+    // Splunk HEC authenticates inside its handlers: its token names the organization, and
+    // its senders expect HEC-shaped refusals.
+    let hec = Router::new()
+        .route("/services/collector", post(hec::event))
+        .route("/services/collector/event", post(hec::event))
+        .route("/services/collector/event/1.0", post(hec::event))
+        .route("/services/collector/raw", post(hec::raw))
+        .route("/services/collector/raw/1.0", post(hec::raw))
+        .route("/services/collector/ack", post(hec::ack))
+        .route("/services/collector/health", get(hec::health))
+        .route("/services/collector/health/1.0", get(hec::health));
+
     let metrics_route = if app.config.metrics_public {
         get(health::metrics)
     } else {
@@ -393,6 +417,7 @@ pub fn router(app: App) -> Router {
         .merge(alerting)
         .merge(dashboarding)
         .merge(prometheus_api)
+        .merge(hec)
         .merge(sessions)
         .merge(operations)
         .merge(kansoku_ui::router())

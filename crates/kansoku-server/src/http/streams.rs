@@ -122,7 +122,8 @@ fn small_file_bytes(app: &App) -> i64 {
     app.config.compact("").small_file_bytes()
 }
 
-fn stream_key(org: &str, stream: &str, params: &TypeParam) -> Result<StreamKey, ApiError> {
+/// The stream a route names.
+pub fn stream_key(org: &str, stream: &str, params: &TypeParam) -> Result<StreamKey, ApiError> {
     Ok(StreamKey::new(
         OrgId::parse(org)?,
         params.stream_type()?,

@@ -255,6 +255,19 @@ impl TestServer {
         sum
     }
 
+    /// Asserts that `org` has no stream `stream` (nothing was stored there).
+    pub async fn assert_no_stream(&self, org: &str, stream: &str) {
+        let (status, body) = self
+            .search_as(
+                (ROOT, ROOT_PASSWORD),
+                org,
+                &format!("SELECT * FROM \"{stream}\""),
+                10_000,
+            )
+            .await;
+        assert_ne!(status, StatusCode::OK, "{org}/{stream} exists: {body}");
+    }
+
     /// `/metrics` as root.
     pub async fn metrics_text(&self) -> String {
         let response = self.root(Method::GET, "/metrics").send().await.unwrap();
