@@ -230,6 +230,8 @@ export interface PipelineResult {
   stream?: string;
   routed?: boolean;
   dropped?: boolean;
+  /** A VRL step failed: the record is stored as it was before that step, with this error. */
+  failed?: string;
   joined_records?: number[];
   record?: Record<string, unknown>;
   error?: string;

@@ -114,6 +114,18 @@ pub struct Change {
     pub action: String,
 }
 
+/// Whether a file declares a pipeline with a VRL step (only admins may apply those). A file
+/// that does not parse declares none (applying it fails anyway).
+pub fn declares_vrl(text: &str) -> bool {
+    parse(text, "").is_ok_and(|bundles| {
+        bundles.iter().flat_map(|b| &b.pipelines).any(|p| {
+            p.steps
+                .iter()
+                .any(|step| matches!(step, kansoku_core::pipeline::Step::Vrl { .. }))
+        })
+    })
+}
+
 /// Parses every document of a file; `source` names the file in errors.
 pub fn parse(text: &str, source: &str) -> Result<Vec<Bundle>> {
     let mut bundles = Vec::new();

@@ -297,7 +297,13 @@ fn hec_body(data: &[u8]) {
             ..Defaults::default()
         }
     };
-    let _ = hec::decode(body, endpoint, &defaults, FlattenOptions { max_depth: 3 });
+    let _ = hec::decode(
+        body,
+        endpoint,
+        &defaults,
+        FlattenOptions { max_depth: 3 },
+        10_000,
+    );
     if let Ok(text) = std::str::from_utf8(body) {
         let _ = hec::seconds_text_to_micros(text);
     }

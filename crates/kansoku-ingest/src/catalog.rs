@@ -55,8 +55,9 @@ pub struct StreamEntry {
 /// A stream's pipeline as the write path runs it.
 #[derive(Debug, Clone)]
 pub struct StreamPipeline {
-    /// Its edit count (a pipeline is compiled again only when it changes).
-    pub version: i64,
+    /// Its stored document (a pipeline is compiled again only when the document changes; edit
+    /// counts restart after a deletion, so they cannot tell).
+    pub definition: String,
     /// The compiled pipeline, or why the stored one does not compile here (a node of an older
     /// build reading a newer document): records then pass unprocessed, marked with the error.
     pub compiled: std::result::Result<Arc<Pipeline>, String>,
@@ -156,20 +157,26 @@ impl Catalog {
         let cached = self
             .cached(key)
             .and_then(|entry| entry.pipeline.clone())
-            .filter(|pipeline| pipeline.version == stored.version);
+            .filter(|pipeline| pipeline.definition == stored.definition);
         if let Some(cached) = cached {
             return Ok(Some(cached));
         }
-        let compiled = serde_json::from_str::<PipelineDefinition>(&stored.definition)
-            .map_err(|e| e.to_string())
-            .and_then(|definition| Pipeline::compile(&definition))
-            .map(Arc::new)
-            .map_err(|error| {
-                tracing::error!(stream = %key, %error, "the stream's pipeline does not compile; its records are stored unprocessed");
-                format!("the stream's pipeline does not compile: {error}")
-            });
+        let text = stored.definition.clone();
+        // Regular expressions and VRL programs take a while to compile: off the async runtime.
+        let compiled = tokio::task::spawn_blocking(move || {
+            serde_json::from_str::<PipelineDefinition>(&text)
+                .map_err(|e| e.to_string())
+                .and_then(|definition| Pipeline::compile(&definition))
+                .map(Arc::new)
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("pipeline compile task failed: {e}")))?
+        .map_err(|error| {
+            tracing::error!(stream = %key, %error, "the stream's pipeline does not compile; its records are stored unprocessed");
+            format!("the stream's pipeline does not compile: {error}")
+        });
         Ok(Some(StreamPipeline {
-            version: stored.version,
+            definition: stored.definition,
             compiled,
         }))
     }

@@ -456,6 +456,7 @@ impl Ingester {
         body: Bytes,
         endpoint: crate::decode::hec::Endpoint,
         defaults: crate::decode::hec::Defaults,
+        max_bytes: usize,
     ) -> Result<(
         IngestReport,
         pipeline::Unrouted,
@@ -465,7 +466,9 @@ impl Ingester {
             max_depth: self.config.flatten_level,
         };
         let decode = move || {
-            let decoded = crate::decode::hec::decode(&body, endpoint, &defaults, options);
+            let max_events = (max_bytes / 128).max(10_000);
+            let decoded =
+                crate::decode::hec::decode(&body, endpoint, &defaults, options, max_events);
             Ok((decoded.items, decoded.first_invalid))
         };
         self.ingest_items(org, StreamType::Logs, DiscardReason::InvalidHec, decode)

@@ -1,6 +1,7 @@
 //! The per-format loops that drive a [`Preparer`] over a request body.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 
 use kansoku_core::StreamName;
 
@@ -8,7 +9,7 @@ use crate::decode::bulk::{self, ActionKind};
 use crate::decode::flatten::parse_record;
 use crate::decode::{json, ndjson};
 use crate::error::{DiscardReason, Error, RecordError, Result};
-use crate::prepare::{Accepted, Position, Prepared, Preparer};
+use crate::prepare::{Accepted, Late, Position, Prepared, Preparer};
 use crate::record::Scalar;
 use crate::report::BulkItem;
 
@@ -233,17 +234,30 @@ pub fn prepare_bulk<'b>(
         }
         items.push(item);
     }
-    // Documents a pipeline held (partial CRI lines) are stored now; a refusal of one reaches
-    // its item.
+    // Documents a pipeline held (partial CRI lines) are stored now; a refusal or a drop of
+    // one reaches its item.
     preparer.finish_pipelines()?;
-    for (position, error) in preparer.take_late_refusals() {
-        let Position::Line(line) = position else {
-            continue;
-        };
-        if let Some(index) = document_lines.iter().position(|l| *l == Some(line))
-            && let Some(item) = items.get_mut(index)
-        {
-            item.error = Some(error);
+    let late = preparer.take_late_outcomes();
+    if !late.is_empty() {
+        let item_of_line: HashMap<usize, usize> = document_lines
+            .iter()
+            .enumerate()
+            .filter_map(|(index, line)| line.map(|line| (line, index)))
+            .collect();
+        for (position, outcome) in late {
+            let Position::Line(line) = position else {
+                continue;
+            };
+            let Some(item) = item_of_line
+                .get(&line)
+                .and_then(|index| items.get_mut(*index))
+            else {
+                continue;
+            };
+            match outcome {
+                Late::Refused(error) => item.error = Some(error),
+                Late::Dropped => item.dropped = true,
+            }
         }
     }
     Ok(items)

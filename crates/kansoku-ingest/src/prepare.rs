@@ -98,6 +98,15 @@ pub enum Accepted {
     Held,
 }
 
+/// The fate of a held record, learnt after it was answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Late {
+    /// Refused with the line it was joined to.
+    Refused(RecordError),
+    /// Dropped with the line it was joined to.
+    Dropped,
+}
+
 /// The column that says why a record was stored without its stream's pipeline.
 pub const PIPELINE_ERROR_COLUMN: &str = "_pipeline_error";
 
@@ -120,7 +129,7 @@ pub struct Preparer<'b, 'c> {
     streams: Vec<StreamWork<'b>>,
     slots: HashMap<StreamName, usize>,
     prepared: Prepared,
-    late_refusals: Vec<(Position, RecordError)>,
+    late: Vec<(Position, Late)>,
 }
 
 impl<'b, 'c> Preparer<'b, 'c> {
@@ -144,7 +153,7 @@ impl<'b, 'c> Preparer<'b, 'c> {
             streams: Vec::new(),
             slots: HashMap::new(),
             prepared: Prepared::default(),
-            late_refusals: Vec::new(),
+            late: Vec::new(),
         }
     }
 
@@ -187,7 +196,7 @@ impl<'b, 'c> Preparer<'b, 'c> {
 
     /// Runs the stream's pipeline on one record, then checks and adds what it keeps (or routes).
     /// A refusal of this record is counted and returned; a refusal of records held before it
-    /// (the parts of a joined line) is kept for [`Preparer::take_late_refusals`].
+    /// (the parts of a joined line) is kept for [`Preparer::take_late_outcomes`].
     pub fn accept(
         &mut self,
         slot: usize,
@@ -225,7 +234,7 @@ impl<'b, 'c> Preparer<'b, 'c> {
 
     /// Finishes every stream's pipeline: partial lines still held are stored alone. Called by
     /// [`Preparer::finish`]; callers that report per record call it first, then
-    /// [`Preparer::take_late_refusals`].
+    /// [`Preparer::take_late_outcomes`].
     pub fn finish_pipelines(&mut self) -> Result<()> {
         for slot in 0..self.streams.len() {
             let Some(runner) = self.streams[slot].runner.as_mut() else {
@@ -236,15 +245,16 @@ impl<'b, 'c> Preparer<'b, 'c> {
             }
             let mut outcomes = Vec::new();
             runner.finish(&mut outcomes);
-            // Every refusal here is a late one (kept for take_late_refusals).
+            // Every outcome here is a late one (kept for take_late_outcomes).
             let _no_current_record = self.apply(slot, outcomes, None)?;
         }
         Ok(())
     }
 
-    /// Refusals of records that had been held (and reported accepted) when they were pushed.
-    pub fn take_late_refusals(&mut self) -> Vec<(Position, RecordError)> {
-        std::mem::take(&mut self.late_refusals)
+    /// What became of records that had been held (and answered accepted) when they were
+    /// pushed, where it was not that they were stored.
+    pub fn take_late_outcomes(&mut self) -> Vec<(Position, Late)> {
+        std::mem::take(&mut self.late)
     }
 
     /// Stores what a pipeline decided; returns what became of the record at `current` (held
@@ -273,14 +283,22 @@ impl<'b, 'c> Preparer<'b, 'c> {
             let stored = match outcome.decision {
                 Decision::Keep(record) => self.store(slot, outcome.position, record, raw_len)?,
                 Decision::Route(stream, record) => {
-                    self.prepared.pipeline.routed += 1;
                     let target = self.slot(stream)?;
+                    if target != slot {
+                        self.prepared.pipeline.routed += 1;
+                    }
                     self.store(target, outcome.position, record, raw_len)?
                 }
                 Decision::Drop => {
                     self.prepared.pipeline.dropped += 1;
                     self.streams[slot].report.dropped += 1;
-                    Ok(())
+                    // The parts of a dropped joined line were answered "accepted" when held.
+                    for position in std::iter::once(outcome.position).chain(outcome.joined) {
+                        if !current.is_some_and(|(current, _)| current == position) {
+                            self.late.push((position, Late::Dropped));
+                        }
+                    }
+                    continue;
                 }
                 Decision::Failed(mut record, error) => {
                     self.prepared.pipeline.failed += 1;
@@ -295,7 +313,7 @@ impl<'b, 'c> Preparer<'b, 'c> {
                 if current.is_some_and(|(current, _)| current == position) {
                     fate = Err(error.clone());
                 } else {
-                    self.late_refusals.push((position, error.clone()));
+                    self.late.push((position, Late::Refused(error.clone())));
                 }
             }
         }

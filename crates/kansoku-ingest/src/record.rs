@@ -85,6 +85,20 @@ impl<'a> FlatRecord<'a> {
         self.fields.push((name, value));
     }
 
+    /// Sets every field of `fields` (later ones of the same name win), replacing the record's
+    /// earlier values of those names; one pass over the record, whatever the number of fields.
+    pub fn set_all(&mut self, fields: impl IntoIterator<Item = (Cow<'a, str>, Scalar<'a>)>) {
+        let mut incoming: Vec<(Cow<'a, str>, Scalar<'a>)> = fields.into_iter().collect();
+        if incoming.is_empty() {
+            return;
+        }
+        let names: std::collections::HashSet<String> =
+            incoming.iter().map(|(name, _)| name.to_string()).collect();
+        self.fields
+            .retain(|(name, _)| !names.contains(name.as_ref()));
+        self.fields.append(&mut incoming);
+    }
+
     /// The last value of `name`.
     pub fn get(&self, name: &str) -> Option<&Scalar<'a>> {
         self.fields

@@ -126,6 +126,18 @@ async fn bulk_documents_split_by_the_runtime_are_stored_once_joined() {
         cri(&now, "F", r#" line"}"#, path),
         cri(&now, "P", "cut short", path),
         json!({"level": "debug", "log": "dropped by the pipeline"}),
+        cri(
+            &now,
+            "P",
+            r#"{"level":"debug","#,
+            "/var/log/pods/shop_b_u/b/0.log",
+        ),
+        cri(
+            &now,
+            "F",
+            r#""msg":"split and dropped"}"#,
+            "/var/log/pods/shop_b_u/b/0.log",
+        ),
     ] {
         body.push_str("{\"index\":{\"_index\":\"k8s\"}}\n");
         body.push_str(&document.to_string());
@@ -142,7 +154,7 @@ async fn bulk_documents_split_by_the_runtime_are_stored_once_joined() {
     assert_eq!(status, StatusCode::OK, "{answer}");
     assert_eq!(answer["errors"], false, "{answer}");
     let items = answer["items"].as_array().unwrap();
-    assert_eq!(items.len(), 5);
+    assert_eq!(items.len(), 7);
     assert!(
         items[..4]
             .iter()
@@ -153,6 +165,11 @@ async fn bulk_documents_split_by_the_runtime_are_stored_once_joined() {
         items[4]["index"]["result"], "noop",
         "a dropped document is not reported created"
     );
+    assert_eq!(
+        items[5]["index"]["result"], "noop",
+        "nor the held part of a dropped line"
+    );
+    assert_eq!(items[6]["index"]["result"], "noop");
     let rows = server
         .search(
             "default",
@@ -339,6 +356,53 @@ async fn vrl_programs_run_and_a_failing_one_keeps_the_record() {
             .await
             >= 1.0
     );
+    // VRL is code run in the server: editors may not save or try it, admins may.
+    let (editor, password) = server
+        .create_user("default", "editor@example.com", "editor")
+        .await;
+    let response = server
+        .as_user(&editor, &password, Method::PUT, PIPELINE)
+        .json(&pipeline)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let response = server
+        .as_user(
+            &editor,
+            &password,
+            Method::POST,
+            &format!("{PIPELINE}/test"),
+        )
+        .json(&json!({"pipeline": pipeline, "records": [{"a": 1}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let response = server
+        .as_user(
+            &editor,
+            &password,
+            Method::POST,
+            "/api/default/alerts/apply",
+        )
+        .body("pipelines:\n  - stream: k8s\n    steps: [{type: vrl, source: '.a = 1'}]\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let response = server
+        .as_user(&editor, &password, Method::PUT, PIPELINE)
+        .json(&json!({"steps": [{"type": "drop_fields", "fields": ["x"]}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "other steps are editors' to set"
+    );
+
     // A program that does not compile is refused with VRL's diagnostic.
     let (status, answer) = put_pipeline(
         &server,

@@ -379,7 +379,7 @@ fn routes() -> Vec<Route> {
             ..route(
                 Method::POST,
                 "/api/default/streams/app/pipeline/test",
-                Needs::Read,
+                Needs::Write,
             )
         },
         route(

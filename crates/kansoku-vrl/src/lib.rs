@@ -1,12 +1,14 @@
-//! VRL (Vector Remap Language) programs for ingest pipelines: [`Program::compile`] checks a
-//! program against an allow-list of the `vrl` standard library and [`Program::run`] runs it on one
-//! record (a JSON object; `.` is the record).
+//! VRL (Vector Remap Language) programs for ingest pipelines: [`Program::compile`] compiles a
+//! program with `vrl`'s base standard library and [`Program::run`] runs it on one record (a JSON
+//! object; `.` is the record).
 //!
 //! This crate owns the `vrl` dependency, so that its build cost and its API stay in one place.
 //! Only `stdlib-base` is compiled (no environment, system, network or crypto functions), and of
-//! that, functions that could write to our logs or expand data without bound are refused too
-//! ([`DENIED_FUNCTIONS`]). A run is bounded by a budget of evaluation steps; the source is bounded
-//! in size and nesting, since VRL's parser and evaluator recurse.
+//! that, functions that write to our logs, backtrack without bound or inflate compressed data
+//! are refused too ([`DENIED_FUNCTIONS`]). A run is bounded by a budget of evaluation steps — time,
+//! not memory: a program can still build large values, so callers let only trusted users set
+//! programs. The source is bounded in size, nesting and operator chains, since VRL's parser and
+//! evaluator recurse.
 
 use std::ops::ControlFlow;
 
@@ -62,12 +64,19 @@ fn functions() -> Vec<Box<dyn Function>> {
         .collect()
 }
 
-/// The deepest nesting of `(`, `[`, `{` and runs of `!`/`-` outside strings — a cheap bound
-/// that keeps the recursive parser off the stack's end.
+/// Operators one expression may chain (`a + b + c …` nests as deep as it is long).
+pub const MAX_OPERATORS: usize = 256;
+
+/// The deepest nesting of `(`, `[`, `{`, runs of `!`/`-`, and the longest chain of operators
+/// in one expression, outside strings — a cheap bound that keeps the recursive parser and
+/// evaluator off the stack's end. An expression continues over a line break that follows an
+/// operator.
 fn nesting(source: &str) -> usize {
     let mut depth = 0usize;
     let mut deepest = 0usize;
     let mut run = 0usize;
+    let mut operators = 0usize;
+    let mut after_operator = false;
     let mut in_string = false;
     let mut escaped = false;
     for byte in source.bytes() {
@@ -91,7 +100,21 @@ fn nesting(source: &str) -> usize {
         } else {
             0
         };
-        deepest = deepest.max(depth).max(run);
+        let operator = matches!(
+            byte,
+            b'+' | b'-' | b'*' | b'/' | b'%' | b'<' | b'>' | b'=' | b'!' | b'&' | b'|' | b'?'
+        );
+        if operator {
+            operators += 1;
+            after_operator = true;
+        } else if (byte == b'\n' && !after_operator) || byte == b';' {
+            operators = 0;
+        } else if !byte.is_ascii_whitespace() {
+            after_operator = false;
+        }
+        // Scaled so that both bounds share MAX_NESTING.
+        let chain = operators * MAX_NESTING / MAX_OPERATORS;
+        deepest = deepest.max(depth).max(run).max(chain);
     }
     deepest
 }
@@ -269,6 +292,18 @@ mod tests {
                 .err()
                 .unwrap_or_default()
                 .contains("nest")
+        );
+        let chain = format!(".a = 1{}", "+1".repeat(8000));
+        assert!(
+            Program::compile(&chain)
+                .err()
+                .unwrap_or_default()
+                .contains("nest")
+        );
+        let many_lines = ".a = 1 + 2\n".repeat(500);
+        assert!(
+            Program::compile(&many_lines).is_ok(),
+            "separate expressions do not add up"
         );
         let bangs = format!(".a = {}true", "!".repeat(30_000));
         assert!(Program::compile(&bangs).is_err());

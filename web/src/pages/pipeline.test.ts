@@ -13,5 +13,8 @@ it("says what happened to each record", () => {
   );
   expect(describeResult({ record_number: 4, stream: "system", routed: true, record: {} })).toBe("record 4: routed to system");
   expect(describeResult({ record_number: 5, dropped: true })).toBe("record 5: dropped");
+  expect(describeResult({ record_number: 7, stream: "k8s", failed: "boom", record: {} })).toBe(
+    "record 7: the pipeline failed (boom); stored unprocessed in k8s",
+  );
   expect(describeResult({ record_number: 6, error: "not an object" })).toBe("record 6: refused: not an object");
 });

@@ -15,6 +15,7 @@ export function describeResult(result: PipelineResult): string {
   const joined = result.joined_records?.length ? ` (joined with ${result.joined_records.join(", ")})` : "";
   if (result.error) return `record ${result.record_number}: refused: ${result.error}`;
   if (result.dropped) return `record ${result.record_number}${joined}: dropped`;
+  if (result.failed) return `record ${result.record_number}${joined}: the pipeline failed (${result.failed}); stored unprocessed in ${result.stream}`;
   const where = result.routed ? `routed to ${result.stream}` : `stored in ${result.stream}`;
   return `record ${result.record_number}${joined}: ${where}`;
 }

@@ -102,17 +102,26 @@ pub enum Endpoint {
     Raw,
 }
 
-/// Decodes a body of either endpoint.
+/// Decodes a body of either endpoint, at most `max_events` events (the rest of the body is
+/// refused as one item, so that a body of tiny events cannot take memory far beyond its size).
 pub fn decode(
     body: &[u8],
     endpoint: Endpoint,
     defaults: &Defaults,
     options: FlattenOptions,
+    max_events: usize,
 ) -> Decoded {
     match endpoint {
-        Endpoint::Event => decode_events(body, defaults, options),
-        Endpoint::Raw => decode_raw(body, defaults),
+        Endpoint::Event => decode_events(body, defaults, options, max_events),
+        Endpoint::Raw => decode_raw(body, defaults, max_events),
     }
+}
+
+fn too_many(decoded: &mut Decoded, stream: &str, max_events: usize) {
+    let why = format!(
+        "more than {max_events} events in one request (KANSOKU_MAX_BODY_BYTES / 128); the rest of the body was not read"
+    );
+    decoded.refuse(stream, max_events, Problem::InvalidFormat, why);
 }
 
 /// Whether a body holds no event at all (HEC's code 5, "No data").
@@ -121,11 +130,20 @@ pub fn is_empty(body: &[u8]) -> bool {
 }
 
 /// Decodes an `/event` body.
-pub fn decode_events(body: &[u8], defaults: &Defaults, options: FlattenOptions) -> Decoded {
+pub fn decode_events(
+    body: &[u8],
+    defaults: &Defaults,
+    options: FlattenOptions,
+    max_events: usize,
+) -> Decoded {
     let default_stream = defaults.index.as_deref().unwrap_or(DEFAULT_STREAM);
     let mut decoded = Decoded::default();
     let values = serde_json::Deserializer::from_slice(super::strip_bom(body)).into_iter::<Value>();
     for (number, value) in values.enumerate() {
+        if number >= max_events {
+            too_many(&mut decoded, default_stream, max_events);
+            break;
+        }
         let value = match value {
             Ok(value) => value,
             Err(error) => {
@@ -143,12 +161,16 @@ pub fn decode_events(body: &[u8], defaults: &Defaults, options: FlattenOptions) 
 }
 
 /// Decodes a `/raw` body: one event per non-blank line.
-pub fn decode_raw(body: &[u8], defaults: &Defaults) -> Decoded {
+pub fn decode_raw(body: &[u8], defaults: &Defaults, max_events: usize) -> Decoded {
     let stream = defaults.index.as_deref().unwrap_or(DEFAULT_STREAM);
-    let items = super::strip_bom(body)
+    let mut lines = super::strip_bom(body)
         .split(|byte| *byte == b'\n')
         .map(|line| line.strip_suffix(b"\r").unwrap_or(line))
         .filter(|line| !line.iter().all(u8::is_ascii_whitespace))
+        .peekable();
+    let items = lines
+        .by_ref()
+        .take(max_events)
         .map(|line| {
             let mut record = Map::new();
             record.insert(
@@ -166,10 +188,14 @@ pub fn decode_raw(body: &[u8], defaults: &Defaults) -> Decoded {
             }
         })
         .collect();
-    Decoded {
+    let mut decoded = Decoded {
         items,
         first_invalid: None,
+    };
+    if lines.peek().is_some() {
+        too_many(&mut decoded, stream, max_events);
     }
+    decoded
 }
 
 /// One event object → its stream and record.
@@ -208,6 +234,7 @@ fn event(
     };
     let index = match envelope.get("index") {
         None | Some(Value::Null) => None,
+        Some(Value::String(index)) if index.trim().is_empty() => None,
         Some(Value::String(index)) => Some(index.clone()),
         Some(_) => return Err(invalid("\"index\" must be a string")),
     };
@@ -336,7 +363,7 @@ mod tests {
             host: Some("default-host".into()),
             ..Defaults::default()
         };
-        let decoded = decode_events(body, &defaults, OPTIONS);
+        let decoded = decode_events(body, &defaults, OPTIONS, 100);
         assert_eq!(decoded.first_invalid, None);
         assert_eq!(decoded.items.len(), 3);
         let first = &decoded.items[0];
@@ -366,7 +393,7 @@ mod tests {
     #[test]
     fn a_bad_event_is_refused_alone_and_a_syntax_error_ends_the_body() {
         let body = br#"{"event": "ok"} {"time": 1} {"event": ""} {"event": "x", "time": "soon"} [1] {"event": "ok too"} {"event": "#;
-        let decoded = decode_events(body, &Defaults::default(), OPTIONS);
+        let decoded = decode_events(body, &Defaults::default(), OPTIONS, 100);
         assert_eq!(
             decoded.first_invalid,
             Some(FirstInvalid {
@@ -401,7 +428,7 @@ mod tests {
             time_micros: Some(5_000_000),
             ..Defaults::default()
         };
-        let decoded = decode_raw(b"GET / 200\r\n\n  \nGET /x 404", &defaults);
+        let decoded = decode_raw(b"GET / 200\r\n\n  \nGET /x 404", &defaults, 100);
         assert_eq!(decoded.items.len(), 2);
         assert!(decoded.items.iter().all(|item| item.stream == "web"));
         assert_eq!(text(&decoded.items[0], "message"), Some("GET / 200"));
@@ -409,6 +436,32 @@ mod tests {
         assert_eq!(
             field(&decoded.items[1], "_timestamp"),
             Some(&Scalar::Int(5_000_000))
+        );
+    }
+
+    #[test]
+    fn events_beyond_the_limit_are_refused_as_one() {
+        let events = decode_events(
+            &b"{\"event\": 1} ".repeat(5),
+            &Defaults::default(),
+            OPTIONS,
+            3,
+        );
+        assert_eq!(events.items.len(), 4);
+        assert!(events.items[..3].iter().all(|item| item.record.is_ok()));
+        assert_eq!(events.first_invalid.map(|f| f.event), Some(3));
+        let raw = decode_raw(b"a\nb\nc\nd\n", &Defaults::default(), 2);
+        assert_eq!(raw.items.len(), 3);
+        assert!(
+            raw.items[2]
+                .record
+                .as_ref()
+                .err()
+                .is_some_and(|e| e.contains("more than 2 events"))
+        );
+        assert_eq!(
+            decode_raw(b"a\nb\n", &Defaults::default(), 2).items.len(),
+            2
         );
     }
 

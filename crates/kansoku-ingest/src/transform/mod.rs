@@ -26,6 +26,12 @@ pub mod kubernetes;
 /// The column that marks a partial CRI line stored without the line that ends it.
 pub const CRI_PARTIAL_COLUMN: &str = "cri_partial";
 
+/// Sources with a partial line waiting, per request and stream; past it the oldest is stored
+/// alone.
+const MAX_PENDING_SOURCES: usize = 1024;
+/// Parts one joined line may have; past it the line so far is stored alone.
+const MAX_JOINED_PARTS: usize = 1024;
+
 /// Longest regular expression program a condition may compile to.
 const MAX_REGEX_BYTES: usize = 1 << 20;
 
@@ -124,6 +130,13 @@ impl Pipeline {
     /// Whether the pipeline has no steps.
     pub fn is_empty(&self) -> bool {
         self.steps.is_empty()
+    }
+
+    /// Whether a step runs a VRL program.
+    pub fn has_vrl(&self) -> bool {
+        self.steps
+            .iter()
+            .any(|step| matches!(step, CompiledStep::Vrl(_)))
     }
 }
 
@@ -260,7 +273,8 @@ impl<'b> InFlight<'b> {
     }
 }
 
-/// Runs a pipeline over the records of one request and one stream.
+/// Runs a pipeline over the records of one request and one stream. `max_text_bytes` bounds a
+/// joined line's record (its other columns and the text).
 #[derive(Debug)]
 pub struct Runner<'b> {
     pipeline: Arc<Pipeline>,
@@ -409,18 +423,25 @@ impl<'b> Runner<'b> {
         let Some(cri) = cri::parse(&line) else {
             return Some(flight);
         };
-        let source = flight
+        // A source is the file (the source field) and the runtime's stream: stdout and stderr
+        // of one container are split independently.
+        let mut source = flight
             .record
             .get(source_field)
             .map(|value| value.to_text().into_owned())
             .unwrap_or_default();
+        source.push('\n');
+        source.push_str(cri.stream);
         let waiting = self
             .pending
             .iter()
             .position(|pending| pending.step == step && pending.source == source);
         if let Some(index) = waiting {
             let mut pending = self.pending.remove(index);
-            if pending.text.len() + cri.text.len() > self.max_text_bytes {
+            // The held record's field is empty until the line is complete: its size is the
+            // joined record's but for the text.
+            let joined_bytes = pending.record.approx_bytes() + pending.text.len() + cri.text.len();
+            if joined_bytes > self.max_text_bytes || pending.joined.len() >= MAX_JOINED_PARTS {
                 self.release(pending, true, out);
             } else {
                 pending.text.push_str(cri.text);
@@ -441,6 +462,12 @@ impl<'b> Runner<'b> {
         record.set("stream", Scalar::Str(Cow::Owned(cri.stream.to_string())));
         record.set("logtag", Scalar::Str(Cow::Owned(cri.tag.to_string())));
         if cri.partial {
+            if self.pending.len() >= MAX_PENDING_SOURCES {
+                // Bounded work per record: the oldest waiting line is stored as it is.
+                let oldest = self.pending.remove(0);
+                self.release(oldest, true, out);
+            }
+            record.set(field.to_string(), Scalar::Str(Cow::Borrowed("")));
             let InFlight {
                 record,
                 position,
@@ -482,14 +509,14 @@ fn parse_json(
     if drop_source {
         record.take(field);
     }
-    for (name, value) in parsed.fields {
+    record.set_all(parsed.fields.into_iter().map(|(name, value)| {
         let name = if prefix.is_empty() {
             name.into_owned()
         } else {
             format!("{prefix}_{name}")
         };
-        record.set(name, value.into_owned());
-    }
+        (Cow::Owned(name), value.into_owned())
+    }));
 }
 
 enum VrlResult {

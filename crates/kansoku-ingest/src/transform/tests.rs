@@ -142,10 +142,27 @@ fn cri_lines_are_parsed_and_partial_lines_joined_per_source() {
 #[test]
 fn a_joined_line_is_bounded() {
     let cri = pipeline(serde_json::json!([{"type": "parse_cri"}]));
-    let mut runner = Runner::new(Arc::new(cri), OPTIONS, 12);
+    let time = "2025-12-01T10:00:00.1Z";
+    // What a held line's record weighs besides its text.
+    let base = FlatRecord {
+        fields: vec![
+            (Cow::Borrowed("log"), Scalar::Str(Cow::Borrowed(""))),
+            (
+                Cow::Borrowed("_timestamp"),
+                Scalar::Str(Cow::Borrowed(time)),
+            ),
+            (
+                Cow::Borrowed("stream"),
+                Scalar::Str(Cow::Borrowed("stdout")),
+            ),
+            (Cow::Borrowed("logtag"), Scalar::Str(Cow::Borrowed("P"))),
+        ],
+    }
+    .approx_bytes();
+    let mut runner = Runner::new(Arc::new(cri), OPTIONS, base + 12);
     let mut out = Vec::new();
     for (index, part) in ["12345678", "abcdefgh", "end"].into_iter().enumerate() {
-        let line = format!("2025-12-01T10:00:00.1Z stdout P {part}");
+        let line = format!("{time} stdout P {part}");
         runner.push(
             FlatRecord {
                 fields: vec![(Cow::Borrowed("log"), Scalar::Str(Cow::Owned(line)))],
@@ -166,6 +183,34 @@ fn a_joined_line_is_bounded() {
         .map(|outcome| text(kept(outcome), "log").unwrap_or_default().into_owned())
         .collect();
     assert_eq!(texts, ["12345678", "abcdefghend"]);
+}
+
+#[test]
+fn stdout_and_stderr_of_one_file_are_joined_apart() {
+    let cri = pipeline(serde_json::json!([{"type": "parse_cri"}]));
+    let path = "/var/log/pods/a_b_c/app/0.log";
+    let out = run(
+        cri,
+        vec![
+            record(&[
+                ("log", "2025-12-01T10:00:00.1Z stdout P aaa"),
+                ("log_file_path", path),
+            ]),
+            record(&[
+                ("log", "2025-12-01T10:00:00.2Z stderr F boom"),
+                ("log_file_path", path),
+            ]),
+            record(&[
+                ("log", "2025-12-01T10:00:00.3Z stdout F bbb"),
+                ("log_file_path", path),
+            ]),
+        ],
+    );
+    let texts: Vec<String> = out
+        .iter()
+        .map(|outcome| text(kept(outcome), "log").unwrap_or_default().into_owned())
+        .collect();
+    assert_eq!(texts, ["boom", "aaabbb"]);
 }
 
 #[test]

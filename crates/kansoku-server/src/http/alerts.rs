@@ -438,11 +438,18 @@ pub async fn history(
 pub async fn apply(
     State(app): State<App>,
     Path(org): Path<String>,
+    axum::Extension(access): axum::Extension<crate::auth::Access>,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
     let org = OrgId::parse(&org)?;
     let text = std::str::from_utf8(&bytes)
         .map_err(|_| ApiError::bad_request("the file must be UTF-8 text"))?;
+    let admin = access.principal.is_root() || access.role == Some(kansoku_meta::Role::Admin);
+    if !admin && kansoku_alerts::code::declares_vrl(text) {
+        return Err(ApiError::forbidden(
+            "pipelines with VRL steps are applied by the organization's admins",
+        ));
+    }
     let changes = service(&app)?.apply_text(&org, text).await?;
     Ok(Json(json!({"code": 200, "changes": changes})).into_response())
 }

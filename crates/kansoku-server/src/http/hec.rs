@@ -211,7 +211,13 @@ async fn ingest(
         return Err(HecAnswer::new(StatusCode::BAD_REQUEST, 5, "No data"));
     }
     let (report, unrouted, first_invalid) = ingester
-        .ingest_hec(org, body.bytes.clone(), endpoint, defaults)
+        .ingest_hec(
+            org,
+            body.bytes.clone(),
+            endpoint,
+            defaults,
+            app.body_limits.max_bytes,
+        )
         .await
         .map_err(ApiError::from)?;
     drop(body);
@@ -255,7 +261,10 @@ fn defaults_of(params: &HecParams) -> Result<Defaults, HecAnswer> {
         host: params.host.clone(),
         source: params.source.clone(),
         sourcetype: params.sourcetype.clone(),
-        index: params.index.clone(),
+        index: params
+            .index
+            .clone()
+            .filter(|index| !index.trim().is_empty()),
         time_micros,
     })
 }

@@ -76,9 +76,10 @@ pub fn refused_summary(report: &IngestReport, unrouted: &Unrouted, items: &str) 
         s.error_summary()
             .map(|summary| format!("stream '{}': {summary}", s.stream))
     }));
+    let dropped: u64 = report.streams.iter().map(|s| s.dropped).sum();
     Some(format!(
         "{refused} of {} {items} refused, the others stored: {}",
-        refused + report.successful(),
+        refused + report.successful() + dropped,
         reasons.join("; ")
     ))
 }

@@ -174,7 +174,7 @@ pub fn router(app: App) -> Router {
         )
         .route(
             "/api/{org}/streams/{stream}/pipeline/test",
-            with(Read, post(pipelines::test)),
+            with(Write, post(pipelines::test)),
         )
         .route(
             "/api/{org}/streams/{stream}/settings",

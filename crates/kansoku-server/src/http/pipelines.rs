@@ -67,7 +67,8 @@ pub async fn put(
 ) -> Result<Response, ApiError> {
     let key = stream_key(&org, &stream, &params)?;
     let definition = parse_definition(&body)?;
-    compile(&definition)?;
+    let pipeline = compile(definition.clone()).await?;
+    allow_vrl(&access, &pipeline)?;
     let text = serde_json::to_string(&definition)
         .map_err(|e| ApiError::new(kansoku_core::ErrorCode::Internal, e.to_string()))?;
     let version = app
@@ -106,11 +107,12 @@ struct TestRun {
     records: Vec<Value>,
 }
 
-/// `POST /api/{org}/streams/{s}/pipeline/test`
+/// `POST /api/{org}/streams/{s}/pipeline/test` (Write: it runs the caller's steps)
 pub async fn test(
     State(app): State<App>,
     Path((org, stream)): Path<(String, String)>,
     Query(params): Query<TypeParam>,
+    Extension(access): Extension<Access>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let key = stream_key(&org, &stream, &params)?;
@@ -137,7 +139,8 @@ pub async fn test(
             parse_definition(stored.definition.as_bytes())?
         }
     };
-    let pipeline = Arc::new(compile(&definition)?);
+    let pipeline = Arc::new(compile(definition).await?);
+    allow_vrl(&access, &pipeline)?;
     let max_depth = match app.ready() {
         Some(ready) => ready.ingester.catalog().entry(&key).await?.flatten_level,
         None => 0,
@@ -228,9 +231,29 @@ fn parse_definition(body: &[u8]) -> Result<PipelineDefinition, ApiError> {
         .map_err(|e| ApiError::bad_request(format!("invalid pipeline: {e}")))
 }
 
-fn compile(definition: &PipelineDefinition) -> Result<Pipeline, ApiError> {
-    Pipeline::compile(definition)
+/// Compiles off the async runtime (regular expressions and VRL programs take a while).
+async fn compile(definition: PipelineDefinition) -> Result<Pipeline, ApiError> {
+    tokio::task::spawn_blocking(move || Pipeline::compile(&definition))
+        .await
+        .map_err(|e| {
+            ApiError::new(
+                kansoku_core::ErrorCode::Internal,
+                format!("compile task failed: {e}"),
+            )
+        })?
         .map_err(|e| ApiError::bad_request(format!("invalid pipeline: {e}")))
+}
+
+/// VRL programs are code run inside the server: a program can take as much memory as it
+/// builds, so only the organisation's admins (and root) may save or try one.
+fn allow_vrl(access: &Access, pipeline: &Pipeline) -> Result<(), ApiError> {
+    let admin = access.principal.is_root() || access.role == Some(kansoku_meta::Role::Admin);
+    if pipeline.has_vrl() && !admin {
+        return Err(ApiError::forbidden(
+            "pipelines with VRL steps are saved and tried by the organization's admins",
+        ));
+    }
+    Ok(())
 }
 
 /// Makes this node's write path read the stream's pipeline again.
