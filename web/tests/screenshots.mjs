@@ -87,7 +87,7 @@ try {
   await page.screenshot({ path: `${out}record.png` });
   await page.getByRole("link", { name: "Streams" }).click();
   await page.getByRole("button", { name: "Details of app" }).click();
-  await page.getByRole("region", { name: "Stream app" }).getByText("node_hostname").waitFor();
+  await page.getByRole("region", { name: "Stream app" }).getByRole("cell", { name: "node_hostname", exact: true }).waitFor();
   await page.screenshot({ path: `${out}streams.png` });
   const traceId = await sendTrace(server.base, server.auth);
   await page.goto(`${server.base}/traces?org=default&stream=default&trace=${traceId}`);

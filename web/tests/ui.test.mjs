@@ -174,7 +174,7 @@ test("the streams page lists stats and saves settings", async () => {
   assert.match(await row.textContent(), /forever/, "retention in force");
   await page.getByRole("button", { name: "Details of app" }).click();
   const detail = page.getByRole("region", { name: "Stream app" });
-  await detail.getByText("node_hostname").waitFor();
+  await detail.getByRole("cell", { name: "node_hostname", exact: true }).waitFor();
   await detail.getByLabel("Retention days").fill("-3");
   await detail.getByRole("button", { name: "Save settings" }).click();
   await detail.getByRole("alert").waitFor();
