@@ -254,6 +254,15 @@ pub fn parse_record(
     Ok(record)
 }
 
+/// Flattens a JSON value already parsed (a HEC event, a forward record, a VRL program's
+/// result): the twin of [`parse_record`] for owned values, so the record owns its text.
+pub fn value_record(
+    value: serde_json::Value,
+    options: FlattenOptions,
+) -> Result<Result<FlatRecord<'static>, NotAnObject>, serde_json::Error> {
+    RecordSeed { options }.deserialize(value)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,11 +14,10 @@
 
 use std::borrow::Cow;
 
-use serde::de::DeserializeSeed;
 use serde_json::{Map, Value};
 
 use super::DecodedItem;
-use super::flatten::{FlattenOptions, RecordSeed};
+use super::flatten::{FlattenOptions, value_record};
 use crate::record::Scalar;
 
 /// The stream of events that name no `index`, when the query string names none either.
@@ -293,9 +292,7 @@ fn flatten(
     time_micros: Option<i64>,
     options: FlattenOptions,
 ) -> Result<crate::record::FlatRecord<'static>, String> {
-    // An owned JSON value lends the flattener nothing, so the record owns its text.
-    let mut flat: crate::record::FlatRecord<'static> = RecordSeed { options }
-        .deserialize(Value::Object(record))
+    let mut flat = value_record(Value::Object(record), options)
         .map_err(|e| format!("event: {e}"))?
         .map_err(|e| e.to_string())?;
     if let Some(micros) = time_micros {

@@ -16,7 +16,7 @@ use kansoku_core::pipeline::{
     Condition, ConditionOp, MAX_PIPELINE_STEPS, PIPELINE_FORMAT_VERSION, PipelineDefinition, Step,
 };
 
-use crate::decode::flatten::{FlattenOptions, parse_record};
+use crate::decode::flatten::{FlattenOptions, parse_record, value_record};
 use crate::prepare::Position;
 use crate::record::{FlatRecord, Scalar};
 
@@ -538,11 +538,7 @@ fn run_vrl(
         .collect();
     match program.run(object) {
         kansoku_vrl::Outcome::Done(object) => {
-            let flattened = serde::de::DeserializeSeed::deserialize(
-                crate::decode::flatten::RecordSeed { options },
-                serde_json::Value::Object(object),
-            );
-            match flattened {
+            match value_record(serde_json::Value::Object(object), options) {
                 Ok(Ok(record)) => VrlResult::Done(record),
                 Ok(Err(not_object)) => VrlResult::Failed(not_object.to_string()),
                 Err(error) => VrlResult::Failed(format!("the VRL program's result: {error}")),

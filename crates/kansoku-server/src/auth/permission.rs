@@ -58,6 +58,13 @@ pub struct Access {
     pub role: Option<Role>,
 }
 
+impl Access {
+    /// Whether the caller administers the organisation (its admins, and root).
+    pub fn is_org_admin(&self) -> bool {
+        self.principal.is_root() || self.role == Some(Role::Admin)
+    }
+}
+
 /// Why access was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Denied {

@@ -444,8 +444,7 @@ pub async fn apply(
     let org = OrgId::parse(&org)?;
     let text = std::str::from_utf8(&bytes)
         .map_err(|_| ApiError::bad_request("the file must be UTF-8 text"))?;
-    let admin = access.principal.is_root() || access.role == Some(kansoku_meta::Role::Admin);
-    if !admin && kansoku_alerts::code::declares_vrl(text) {
+    if !access.is_org_admin() && kansoku_alerts::code::declares_vrl(text) {
         return Err(ApiError::forbidden(
             "pipelines with VRL steps are applied by the organization's admins",
         ));

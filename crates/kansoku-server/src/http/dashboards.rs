@@ -21,7 +21,7 @@ use axum::{Extension, Json};
 use kansoku_core::{ErrorCode, OrgId};
 use kansoku_dashboards::service::DEFAULT_FOLDER;
 use kansoku_dashboards::{Dashboard, Dashboards, Editor, Stored, grafana};
-use kansoku_meta::{DashboardFolder, Role};
+use kansoku_meta::DashboardFolder;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -42,7 +42,7 @@ fn editor(access: &Access) -> Editor<'_> {
     };
     Editor {
         email,
-        is_admin: access.principal.is_root() || access.role == Some(Role::Admin),
+        is_admin: access.is_org_admin(),
     }
 }
 

@@ -17,7 +17,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use kansoku_core::StreamKey;
 use kansoku_core::pipeline::PipelineDefinition;
-use kansoku_ingest::decode::flatten::{FlattenOptions, RecordSeed};
+use kansoku_ingest::decode::flatten::{FlattenOptions, value_record};
 use kansoku_ingest::prepare::Position;
 use kansoku_ingest::record::FlatRecord;
 use kansoku_ingest::transform::{Decision, Pipeline, Runner, scalar_json};
@@ -172,10 +172,9 @@ fn run_records(
     let mut results = Vec::new();
     for (index, value) in records.iter().enumerate() {
         let position = Position::Record(index + 1);
-        let record: Result<FlatRecord<'static>, String> =
-            serde::de::DeserializeSeed::deserialize(RecordSeed { options }, value.clone())
-                .map_err(|e| e.to_string())
-                .and_then(|record| record.map_err(|e| e.to_string()));
+        let record: Result<FlatRecord<'static>, String> = value_record(value.clone(), options)
+            .map_err(|e| e.to_string())
+            .and_then(|record| record.map_err(|e| e.to_string()));
         match record {
             Ok(record) => runner.push(record, position, &mut outcomes),
             Err(error) => results.push(json!({"record_number": index + 1, "error": error})),
@@ -247,8 +246,7 @@ async fn compile(definition: PipelineDefinition) -> Result<Pipeline, ApiError> {
 /// VRL programs are code run inside the server: a program can take as much memory as it
 /// builds, so only the organisation's admins (and root) may save or try one.
 fn allow_vrl(access: &Access, pipeline: &Pipeline) -> Result<(), ApiError> {
-    let admin = access.principal.is_root() || access.role == Some(kansoku_meta::Role::Admin);
-    if pipeline.has_vrl() && !admin {
+    if pipeline.has_vrl() && !access.is_org_admin() {
         return Err(ApiError::forbidden(
             "pipelines with VRL steps are saved and tried by the organization's admins",
         ));

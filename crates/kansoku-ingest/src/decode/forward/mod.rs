@@ -15,7 +15,7 @@ use std::io::Read;
 use msgpack::Value;
 
 use super::DecodedItem;
-use super::flatten::{FlattenOptions, RecordSeed};
+use super::flatten::{FlattenOptions, value_record};
 use crate::record::Scalar;
 
 /// Events decoded per batch at most: a small message can claim millions of tiny events (or
@@ -279,14 +279,9 @@ fn event(
     if !matches!(record, Value::Map(_)) {
         return Err("a forward record must be a map".to_string());
     }
-    // An owned JSON value lends the flattener nothing, so the record owns its text.
-    let seed = RecordSeed {
-        options: context.options,
-    };
-    let mut record: crate::record::FlatRecord<'static> =
-        serde::de::DeserializeSeed::deserialize(seed, to_json(record))
-            .map_err(|e| format!("forward record: {e}"))?
-            .map_err(|e| e.to_string())?;
+    let mut record = value_record(to_json(record), context.options)
+        .map_err(|e| format!("forward record: {e}"))?
+        .map_err(|e| e.to_string())?;
     record.fields.push((
         Cow::Borrowed(kansoku_core::schema::TIMESTAMP_COLUMN),
         Scalar::Int(micros),
