@@ -121,6 +121,42 @@ pub async fn run(
         .await?,
     );
 
+    // Bulk with an `_id` per document: every id is looked up and remembered (deduplication);
+    // then the same bodies again, every document a copy (answered "noop", nothing stored).
+    let mut document = 0usize;
+    let bodies: Vec<Vec<u8>> = batches
+        .iter()
+        .map(|b| {
+            let mut body = String::new();
+            for line in b.iter() {
+                body.push_str(&format!(
+                    "{{\"create\":{{\"_index\":\"proto_bulk\",\"_id\":\"doc-{document}\"}}}}\n"
+                ));
+                body.push_str(line);
+                body.push('\n');
+                document += 1;
+            }
+            body.into_bytes()
+        })
+        .collect();
+    for name in [
+        "`_bulk`, an `_id` per document",
+        "the same `_bulk` again (every document a copy, none stored)",
+    ] {
+        results.push(
+            measure(&server, name, "proto_bulk", records.len(), || {
+                post_all(
+                    &server,
+                    "/api/default/_bulk",
+                    "application/x-ndjson",
+                    &bodies,
+                    clients,
+                )
+            })
+            .await?,
+        );
+    }
+
     let now_nanos = (std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?
         .as_nanos()) as i64;

@@ -26,6 +26,9 @@ pub struct CompactConfig {
     pub retention_days: i64,
     /// Time between retention passes.
     pub retention_interval: Duration,
+    /// The deduplication window of streams that set none (`KANSOKU_DEDUP_WINDOW`): streams
+    /// whose window is on keep one row per `_id` in what they merge.
+    pub dedup_window_secs: u32,
 }
 
 impl CompactConfig {
@@ -41,6 +44,7 @@ impl CompactConfig {
             delete_grace: Duration::from_secs(15 * 60),
             retention_days: 0,
             retention_interval: Duration::from_secs(3600),
+            dedup_window_secs: 600,
         }
     }
 

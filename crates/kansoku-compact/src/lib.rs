@@ -16,6 +16,7 @@
 //! the WAL or in-memory data, so it runs beside the ingester or on its own (the compactor role).
 
 mod config;
+mod dedup;
 mod deleter;
 mod error;
 mod merge;

@@ -110,15 +110,27 @@ impl Compactor {
         }
         let arrow = arrow_schema(&schema);
         let version = schema.version;
-        let encoded = tokio::task::spawn_blocking(move || {
-            data_file::encode(&arrow, &parts, version, &layout)
+        let deduplicate = stream.stream_type != kansoku_core::StreamType::Metrics
+            && record
+                .settings
+                .dedup_window_secs(self.config.dedup_window_secs)
+                > 0;
+        let (encoded, duplicates) = tokio::task::spawn_blocking(move || {
+            let (parts, duplicates) = if deduplicate {
+                crate::dedup::drop_duplicate_ids(parts)?
+            } else {
+                (parts, 0)
+            };
+            let encoded = data_file::encode(&arrow, &parts, version, &layout)?;
+            Ok::<_, Error>((encoded, duplicates))
         })
         .await
         .map_err(|e| Error::Internal(format!("encoding task failed: {e}")))??;
-        let records: i64 = merge.inputs.iter().map(|f| f.records).sum();
+        let input_records: i64 = merge.inputs.iter().map(|f| f.records).sum();
+        let records = input_records - duplicates as i64;
         if encoded.file.rows as i64 != records {
             return Err(Error::Internal(format!(
-                "merged {} rows from files holding {records} records ({} …)",
+                "merged {} rows from files holding {input_records} records, {duplicates} of them copies ({} …)",
                 encoded.file.rows, first.path
             )));
         }
@@ -138,7 +150,11 @@ impl Compactor {
             min_ts,
             max_ts,
             records,
-            raw_bytes: merge.inputs.iter().map(|f| f.raw_bytes).sum(),
+            raw_bytes: kept_share(
+                merge.inputs.iter().map(|f| f.raw_bytes).sum(),
+                records,
+                input_records,
+            ),
             stored_bytes: uploaded.stored_bytes,
             partition: first.partition.clone(),
             index_path: uploaded.index_path,
@@ -167,6 +183,7 @@ impl Compactor {
             return Ok(MergeOutcome::InputGone);
         }
         self.metrics.merges.inc();
+        self.metrics.duplicates.inc_by(duplicates);
         self.metrics.merged_files.inc_by(merge.inputs.len() as u64);
         self.metrics.read_bytes.inc_by(read_bytes);
         self.metrics
@@ -197,4 +214,12 @@ impl Compactor {
             tracing::warn!(%error, "could not unqueue a discarded merge output");
         }
     }
+}
+
+/// The part of `raw_bytes` (of `total` records) that `kept` records account for.
+fn kept_share(raw_bytes: i64, kept: i64, total: i64) -> i64 {
+    if total <= 0 || kept >= total {
+        return raw_bytes;
+    }
+    i64::try_from(i128::from(raw_bytes) * i128::from(kept) / i128::from(total)).unwrap_or(raw_bytes)
 }

@@ -28,6 +28,8 @@ pub struct CompactMetrics {
     pub deleted_objects: Counter,
     /// Objects waiting for their grace period to pass.
     pub pending_deletions: Gauge,
+    /// Rows left out of merges as copies of an earlier row with the same `_id`.
+    pub duplicates: Counter,
 }
 
 impl CompactMetrics {
@@ -44,8 +46,14 @@ impl CompactMetrics {
             retention_expired_files: Counter::default(),
             deleted_objects: Counter::default(),
             pending_deletions: Gauge::default(),
+            duplicates: Counter::default(),
         };
         let r = registry.sub_registry_with_prefix("kansoku_compactor");
+        r.register(
+            "duplicates",
+            "Rows left out of merges as copies of an earlier row with the same _id (streams that deduplicate)",
+            m.duplicates.clone(),
+        );
         r.register(
             "merges",
             "Merges of small files committed",

@@ -26,9 +26,18 @@ pub struct StreamSettings {
     /// The field the logs page shows as the log line; empty means the first of
     /// [`DEFAULT_MESSAGE_FIELDS`] the stream has.
     pub message_field: String,
+    /// How long, in seconds, a record id (`_id`) is remembered to drop a re-sent copy; `None`
+    /// means the server default (`KANSOKU_DEDUP_WINDOW`), 0 turns deduplication off.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dedup_window_secs: Option<u32>,
 }
 
 impl StreamSettings {
+    /// The deduplication window in seconds (0: off), `default_secs` where none is set.
+    pub fn dedup_window_secs(&self, default_secs: u32) -> u32 {
+        self.dedup_window_secs.unwrap_or(default_secs)
+    }
+
     /// The configured full-text fields (normalised), else [`DEFAULT_FULL_TEXT_FIELDS`].
     pub fn full_text_candidates(&self) -> Vec<String> {
         if self.full_text_search_keys.is_empty() {

@@ -13,7 +13,7 @@ use arrow::array::{AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Int64Type};
 use jiff::tz::TimeZone;
 use kansoku_core::settings::DEFAULT_TIMESTAMP_FIELDS;
-use kansoku_core::{FieldType, StreamKey, StreamSchema, StreamSettings};
+use kansoku_core::{FieldType, StreamKey, StreamSchema, StreamSettings, StreamType};
 use kansoku_meta::MetaStore;
 use kansoku_storage::schema::field_type_of;
 
@@ -45,6 +45,8 @@ pub struct StreamEntry {
     pub timestamp_fields_explicit: bool,
     /// Flatten depth.
     pub flatten_level: u32,
+    /// Seconds a record id is remembered to drop re-sent copies (0: off; always 0 for metrics).
+    pub dedup_window_secs: u32,
     /// Whether the stream's row exists (it is created with its first committed batch).
     pub exists: bool,
     /// Its ingest pipeline, if it has one.
@@ -70,6 +72,8 @@ pub struct CatalogDefaults {
     pub zone: TimeZone,
     /// Default flatten depth.
     pub flatten_level: u32,
+    /// Default deduplication window in seconds (0: off).
+    pub dedup_window_secs: u32,
 }
 
 /// The cache.
@@ -324,7 +328,14 @@ impl Catalog {
         } else {
             settings.flatten_level
         };
+        let dedup_window_secs = match key.stream_type {
+            StreamType::Metrics => 0,
+            StreamType::Logs | StreamType::Traces => {
+                settings.dedup_window_secs(self.defaults.dedup_window_secs)
+            }
+        };
         StreamEntry {
+            dedup_window_secs,
             key,
             settings,
             schema,

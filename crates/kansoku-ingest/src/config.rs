@@ -38,6 +38,11 @@ pub struct IngestConfig {
     pub bulk_strip_date_suffix: bool,
     /// Per-organisation ingest rate and storage quotas (0 = none).
     pub quotas: crate::quota::QuotaConfig,
+    /// How long a record id is remembered to drop re-sent copies, where a stream sets none
+    /// (0 = off; see `crate::dedup`).
+    pub dedup_window: Duration,
+    /// Most record ids remembered by this node.
+    pub dedup_max_ids: usize,
 }
 
 impl IngestConfig {
@@ -60,6 +65,8 @@ impl IngestConfig {
             quotas: crate::quota::QuotaConfig::default(),
             flush_interval: Duration::from_secs(60),
             bulk_strip_date_suffix: true,
+            dedup_window: Duration::from_secs(600),
+            dedup_max_ids: 2_000_000,
         }
     }
 }

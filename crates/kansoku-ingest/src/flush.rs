@@ -171,6 +171,8 @@ impl Ingester {
         }
         let checkpoint = i64::try_from(frozen.last_segment)
             .map_err(|_| Error::Internal("wal segment id out of range".to_string()))?;
+        // The ids of the flushed records leave the WAL with its segments: persist them first.
+        self.write_dedup_snapshot().await;
         self.meta
             .publish_files(&entries, Some((&self.config.node_id, checkpoint)))
             .await?;
@@ -193,6 +195,32 @@ impl Ingester {
             .observe(started.elapsed().as_secs_f64());
         tracing::debug!(files = entries.len(), segment = last, elapsed = ?started.elapsed(), "flushed");
         Ok(())
+    }
+}
+
+impl Ingester {
+    /// Writes the remembered ids (`crate::dedup::snapshot`); a failure is counted and logged,
+    /// and the flush goes on (the ids of flushed records are then lost at the next restart).
+    async fn write_dedup_snapshot(&self) {
+        let dir = self.config.wal_dir.clone();
+        let dedup = Arc::clone(&self.dedup);
+        let now_secs = kansoku_meta::now_micros().div_euclid(1_000_000);
+        let written = tokio::task::spawn_blocking(move || {
+            let streams = dedup.snapshot(now_secs);
+            if streams.is_empty()
+                && matches!(crate::dedup::snapshot::path(&dir).try_exists(), Ok(false))
+            {
+                return Ok(());
+            }
+            let bytes = crate::dedup::snapshot::encode(&streams, now_secs);
+            crate::dedup::snapshot::write(&dir, &bytes)
+        })
+        .await
+        .unwrap_or_else(|e| Err(Error::Internal(format!("dedup snapshot task failed: {e}"))));
+        if let Err(error) = written {
+            self.dedup.metrics().snapshot_failures.inc();
+            tracing::warn!(%error, "could not write the dedup snapshot; copies of the flushed records may be stored again after a restart");
+        }
     }
 }
 

@@ -20,6 +20,7 @@ use tokio::sync::{Mutex, Notify, RwLock, broadcast, watch};
 
 use crate::catalog::{Catalog, CatalogDefaults};
 use crate::config::IngestConfig;
+use crate::dedup::{DedupIndex, DedupMetrics};
 use crate::error::{DiscardReason, Error, Result};
 use crate::memtable::{MemBatch, Memtable};
 use crate::metrics::{IngestMetrics, reason_labels, stream_labels};
@@ -91,6 +92,8 @@ pub struct Ingester {
     /// Since when flushes fail, and the last error (none while they succeed).
     pub(crate) flush_failing: std::sync::Mutex<Option<FlushFailure>>,
     pub(crate) quotas: crate::quota::Quotas,
+    /// The record ids stored lately, per stream (`crate::dedup`).
+    pub(crate) dedup: Arc<DedupIndex>,
     accepting: AtomicBool,
     shutdown: watch::Sender<bool>,
     committed: broadcast::Sender<Arc<CommittedBatch>>,
@@ -113,8 +116,14 @@ impl Ingester {
             CatalogDefaults {
                 zone,
                 flatten_level: config.flatten_level,
+                dedup_window_secs: u32::try_from(config.dedup_window.as_secs()).unwrap_or(u32::MAX),
             },
         );
+        let dedup = Arc::new(DedupIndex::new(
+            config.dedup_max_ids,
+            DedupMetrics::register(registry),
+        ));
+        crate::replay::restore_dedup_snapshot(&config, &dedup).await;
         let replayed = crate::replay::replay(&config, &meta, &wal_metrics).await?;
         let wal = WalWriter::start(
             &config.wal_dir,
@@ -129,10 +138,13 @@ impl Ingester {
         ));
         let restored = replayed.batches.len();
         let mut replayed_rows = 0u64;
+        let now_secs = kansoku_meta::now_micros().div_euclid(1_000_000);
         for wal_batch in replayed.batches {
             catalog
                 .merge_batch_schema(&wal_batch.key, &wal_batch.batch)
                 .await?;
+            let window_secs = catalog.entry(&wal_batch.key).await?.dedup_window_secs;
+            crate::replay::remember_ids(&dedup, &wal_batch, window_secs, now_secs);
             replayed_rows += wal_batch.batch.num_rows() as u64;
             memtable.insert([(
                 wal_batch.key,
@@ -162,6 +174,7 @@ impl Ingester {
             metadata: crate::metrics_ingest::MetadataCache::default(),
             flush_failing: std::sync::Mutex::new(None),
             quotas: crate::quota::Quotas::new(config_quotas),
+            dedup,
             accepting: AtomicBool::new(true),
             shutdown,
             committed: broadcast::channel(COMMITTED_CAPACITY).0,
@@ -377,9 +390,13 @@ impl Ingester {
         items: Vec<crate::decode::otlp::DecodedItem>,
     ) -> Result<(IngestReport, pipeline::Unrouted)> {
         let (report, unrouted, ()) = self
-            .ingest_items(org, stream_type, DiscardReason::InvalidOtlp, move || {
-                Ok((items, ()))
-            })
+            .ingest_items(
+                org,
+                stream_type,
+                DiscardReason::InvalidOtlp,
+                Ids::FromContent,
+                move || Ok((items, ())),
+            )
             .await?;
         Ok((report, unrouted))
     }
@@ -396,7 +413,13 @@ impl Ingester {
     ) -> Result<(IngestReport, pipeline::Unrouted)> {
         let decode = move || Ok((crate::decode::loki::decode(&body, format, max_bytes)?, ()));
         let (report, unrouted, ()) = self
-            .ingest_items(org, StreamType::Logs, DiscardReason::InvalidLoki, decode)
+            .ingest_items(
+                org,
+                StreamType::Logs,
+                DiscardReason::InvalidLoki,
+                Ids::FromContent,
+                decode,
+            )
             .await?;
         Ok((report, unrouted))
     }
@@ -416,7 +439,13 @@ impl Ingester {
             Ok((items, ()))
         };
         let (report, unrouted, ()) = self
-            .ingest_items(org, StreamType::Logs, DiscardReason::InvalidSyslog, decode)
+            .ingest_items(
+                org,
+                StreamType::Logs,
+                DiscardReason::InvalidSyslog,
+                Ids::AsSent,
+                decode,
+            )
             .await?;
         Ok((report, unrouted))
     }
@@ -444,8 +473,14 @@ impl Ingester {
             );
             Ok((decoded.items, decoded.acks))
         };
-        self.ingest_items(org, StreamType::Logs, DiscardReason::InvalidForward, decode)
-            .await
+        self.ingest_items(
+            org,
+            StreamType::Logs,
+            DiscardReason::InvalidForward,
+            Ids::FromContent,
+            decode,
+        )
+        .await
     }
 
     /// Ingests a Splunk HEC body (`/event` or `/raw`): every event into the stream its `index`
@@ -471,8 +506,14 @@ impl Ingester {
                 crate::decode::hec::decode(&body, endpoint, &defaults, options, max_events);
             Ok((decoded.items, decoded.first_invalid))
         };
-        self.ingest_items(org, StreamType::Logs, DiscardReason::InvalidHec, decode)
-            .await
+        self.ingest_items(
+            org,
+            StreamType::Logs,
+            DiscardReason::InvalidHec,
+            Ids::AsSent,
+            decode,
+        )
+        .await
     }
 
     /// Ingests items that name their own streams (OTLP, Loki, syslog, forward, HEC), `decode`d on the blocking pool;
@@ -483,6 +524,7 @@ impl Ingester {
         org: OrgId,
         stream_type: StreamType,
         reason: DiscardReason,
+        ids: Ids,
         decode: impl FnOnce() -> Result<(Vec<crate::decode::DecodedItem>, T)> + Send + 'static,
     ) -> Result<(IngestReport, pipeline::Unrouted, T)> {
         self.check_admission(&org).await?;
@@ -490,7 +532,10 @@ impl Ingester {
         let runtime = tokio::runtime::Handle::current();
         let ((unrouted, extra), prepared) = tokio::task::spawn_blocking(move || {
             let (items, extra) = decode()?;
-            let preparer = this.preparer(runtime, org, stream_type);
+            let mut preparer = this.preparer(runtime, org, stream_type);
+            if ids == Ids::FromContent {
+                preparer.derive_ids();
+            }
             pipeline::run(preparer, |p| {
                 pipeline::prepare_items(p, items, reason).map(|unrouted| (unrouted, extra))
             })
@@ -535,6 +580,7 @@ impl Ingester {
         Preparer::new(
             &self.config,
             &self.catalog,
+            &self.dedup,
             runtime,
             org,
             stream_type,
@@ -542,8 +588,20 @@ impl Ingester {
         )
     }
 
-    /// Makes prepared batches durable and visible; returns the per-stream reports.
+    /// Makes prepared batches durable and visible; returns the per-stream reports. Runs as its
+    /// own task, so that a request abandoned by its client (a sender's timeout, then its retry)
+    /// still finishes what it started: the WAL, the memtable and the remembered ids agree.
     pub(crate) async fn commit(
+        self: &Arc<Self>,
+        prepared: Prepared,
+    ) -> Result<Vec<crate::report::StreamReport>> {
+        let this = Arc::clone(self);
+        tokio::spawn(async move { this.commit_prepared(prepared).await })
+            .await
+            .map_err(|e| Error::Internal(format!("commit task failed: {e}")))?
+    }
+
+    async fn commit_prepared(
         &self,
         prepared: Prepared,
     ) -> Result<Vec<crate::report::StreamReport>> {
@@ -553,6 +611,8 @@ impl Ingester {
             discarded,
             duplicate_fields,
             pipeline,
+            reservation,
+            duplicates,
         } = prepared;
         for (outcome, count) in [
             ("dropped", pipeline.dropped),
@@ -573,6 +633,17 @@ impl Ingester {
                 .inc_by(*count);
         }
         self.metrics.duplicate_fields.inc_by(duplicate_fields);
+        for (key, count) in &duplicates {
+            self.dedup
+                .metrics()
+                .duplicates
+                .get_or_create(&stream_labels(
+                    key.org.as_str(),
+                    key.stream_type.as_str(),
+                    key.name.as_str(),
+                ))
+                .inc_by(*count);
+        }
         if batches.is_empty() {
             return Ok(streams);
         }
@@ -604,6 +675,10 @@ impl Ingester {
                 return Err(Error::NotReady("shutting down"));
             }
             self.wal.append(payloads).await?;
+            // Durable now: a freeze (write lock) sees these ids in the index.
+            if let Some(reservation) = reservation {
+                reservation.confirm();
+            }
             let announced: Vec<Arc<CommittedBatch>> = if self.committed.receiver_count() > 0 {
                 mem_batches
                     .iter()
@@ -664,6 +739,7 @@ impl Ingester {
         let _flushing = self.flush_lock.lock().await;
         self.freeze().await?;
         self.memtable.drop_stream(key);
+        self.dedup.forget_stream(key);
         self.flush_cycle_locked(false).await?;
         let paths = self.meta.delete_stream(key).await?;
         self.catalog.invalidate(key);
@@ -728,4 +804,14 @@ impl Ingester {
         self.metrics.memtable_active_bytes.set(active as i64);
         self.metrics.memtable_frozen_bytes.set(frozen as i64);
     }
+}
+
+/// Where the ids of a protocol's records come from (`crate::dedup`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ids {
+    /// From the record's content when it has no `_id` (Loki, forward and OTLP entries: a
+    /// re-sent copy is identical).
+    FromContent,
+    /// Only as sent (`_id`): syslog lines and HEC events may repeat legitimately.
+    AsSent,
 }

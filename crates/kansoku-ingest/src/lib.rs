@@ -18,6 +18,7 @@ pub mod catalog;
 pub mod columns;
 pub mod config;
 pub mod decode;
+pub mod dedup;
 mod error;
 mod flush;
 mod ingester;

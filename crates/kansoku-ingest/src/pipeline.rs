@@ -229,7 +229,11 @@ pub fn prepare_bulk<'b>(
             ));
         }
         match preparer.accept(slot, position, record, doc.len())? {
-            Ok(accepted) => item.dropped = accepted == Accepted::Dropped,
+            // A copy of a document stored before is answered like a dropped one: "noop",
+            // 200 — never Elasticsearch's 409, which makes Fluent Bit retry forever.
+            Ok(accepted) => {
+                item.dropped = matches!(accepted, Accepted::Dropped | Accepted::Duplicate)
+            }
             Err(error) => item.error = Some(error),
         }
         items.push(item);
@@ -256,7 +260,7 @@ pub fn prepare_bulk<'b>(
             };
             match outcome {
                 Late::Refused(error) => item.error = Some(error),
-                Late::Dropped => item.dropped = true,
+                Late::Dropped | Late::Duplicate => item.dropped = true,
             }
         }
     }

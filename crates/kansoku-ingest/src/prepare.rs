@@ -3,15 +3,17 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use arrow::array::RecordBatch;
+use kansoku_core::schema::ID_COLUMN;
 use kansoku_core::{OrgId, StreamKey, StreamName, StreamType};
 
 use crate::catalog::{Catalog, StreamEntry};
 use crate::columns::ColumnSet;
 use crate::config::IngestConfig;
 use crate::decode::flatten::FlattenOptions;
+use crate::dedup::{DedupIndex, Reservation, StreamIds, Verdict, ids};
 use crate::error::{DiscardReason, Error, RecordError, Result};
 use crate::memtable::MemBatch;
 use crate::record::{FlatRecord, Scalar};
@@ -73,6 +75,10 @@ pub struct Prepared {
     pub duplicate_fields: u64,
     /// What pipelines did to records.
     pub pipeline: PipelineCounts,
+    /// The ids of the records to store, reserved until the commit (`crate::dedup`).
+    pub reservation: Option<Reservation>,
+    /// Records not stored because their id was stored before, per stream.
+    pub duplicates: Vec<(StreamKey, u64)>,
 }
 
 /// Records pipelines did not simply keep.
@@ -93,6 +99,9 @@ pub enum Accepted {
     Stored,
     /// Dropped by its stream's pipeline: neither stored nor refused.
     Dropped,
+    /// A copy of a record stored before (same `_id` within the stream's window): not stored
+    /// again, answered as stored.
+    Duplicate,
     /// Held by its stream's pipeline (a partial CRI line) until the line that ends it, or the
     /// end of the request; a later refusal is a late refusal.
     Held,
@@ -105,6 +114,26 @@ pub enum Late {
     Refused(RecordError),
     /// Dropped with the line it was joined to.
     Dropped,
+    /// A copy of a record stored before.
+    Duplicate,
+}
+
+/// What became of a record that passed its checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stored {
+    /// Added to its stream's batch.
+    New,
+    /// Its id was stored before: not added.
+    Duplicate,
+}
+
+impl Stored {
+    fn accepted(self) -> Accepted {
+        match self {
+            Stored::New => Accepted::Stored,
+            Stored::Duplicate => Accepted::Duplicate,
+        }
+    }
 }
 
 /// The column that says why a record was stored without its stream's pipeline.
@@ -116,6 +145,8 @@ struct StreamWork<'b> {
     new_columns: usize,
     report: StreamReport,
     runner: Option<Runner<'b>>,
+    /// The stream's remembered ids, once a record with an id reached it.
+    ids: Option<Arc<Mutex<StreamIds>>>,
 }
 
 /// Prepares the records of one request.
@@ -130,6 +161,10 @@ pub struct Preparer<'b, 'c> {
     slots: HashMap<StreamName, usize>,
     prepared: Prepared,
     late: Vec<(Position, Late)>,
+    dedup: &'c Arc<DedupIndex>,
+    reservation: Reservation,
+    derive_ids: bool,
+    scratch: Vec<u8>,
 }
 
 impl<'b, 'c> Preparer<'b, 'c> {
@@ -138,6 +173,7 @@ impl<'b, 'c> Preparer<'b, 'c> {
     pub fn new(
         config: &'c IngestConfig,
         catalog: &'c Catalog,
+        dedup: &'c Arc<DedupIndex>,
         runtime: tokio::runtime::Handle,
         org: OrgId,
         stream_type: StreamType,
@@ -154,7 +190,18 @@ impl<'b, 'c> Preparer<'b, 'c> {
             slots: HashMap::new(),
             prepared: Prepared::default(),
             late: Vec::new(),
+            reservation: dedup.reservation(),
+            dedup,
+            derive_ids: false,
+            scratch: Vec::new(),
         }
+    }
+
+    /// Gives records without an `_id` one from their content (Loki, forward and OTLP entries,
+    /// whose re-sent copies are identical), or OTLP's `log.record.uid`, in streams that
+    /// deduplicate.
+    pub fn derive_ids(&mut self) {
+        self.derive_ids = true;
     }
 
     /// The slot of stream `name`, loading (or creating) the stream on first use.
@@ -174,6 +221,7 @@ impl<'b, 'c> Preparer<'b, 'c> {
             columns: ColumnSet::default(),
             new_columns: 0,
             runner: None,
+            ids: None,
         });
         self.slots.insert(name, slot);
         Ok(slot)
@@ -204,11 +252,12 @@ impl<'b, 'c> Preparer<'b, 'c> {
         mut record: FlatRecord<'b>,
         raw_len: usize,
     ) -> Result<std::result::Result<Accepted, RecordError>> {
+        self.assign_id(slot, &mut record);
         let compiled = match &self.streams[slot].entry.pipeline {
             None => {
                 return Ok(self
                     .store(slot, position, record, raw_len)?
-                    .map(|()| Accepted::Stored));
+                    .map(Stored::accepted));
             }
             Some(pipeline) => pipeline.compiled.clone(),
         };
@@ -219,7 +268,7 @@ impl<'b, 'c> Preparer<'b, 'c> {
                 record.set(PIPELINE_ERROR_COLUMN, Scalar::Str(Cow::Owned(error)));
                 return Ok(self
                     .store(slot, position, record, raw_len)?
-                    .map(|()| Accepted::Stored));
+                    .map(Stored::accepted));
             }
         };
         let options = self.flatten_options(slot);
@@ -306,8 +355,19 @@ impl<'b, 'c> Preparer<'b, 'c> {
                     self.store(slot, outcome.position, record, raw_len)?
                 }
             };
-            let Err(error) = stored else {
-                continue;
+            let error = match stored {
+                Ok(Stored::New) => continue,
+                Ok(Stored::Duplicate) => {
+                    for position in std::iter::once(outcome.position).chain(outcome.joined) {
+                        if current.is_some_and(|(current, _)| current == position) {
+                            fate = Ok(Accepted::Duplicate);
+                        } else {
+                            self.late.push((position, Late::Duplicate));
+                        }
+                    }
+                    continue;
+                }
+                Err(error) => error,
             };
             for position in std::iter::once(outcome.position).chain(outcome.joined) {
                 if current.is_some_and(|(current, _)| current == position) {
@@ -320,16 +380,21 @@ impl<'b, 'c> Preparer<'b, 'c> {
         Ok(fate)
     }
 
-    /// Checks and adds one record; on refusal the error is counted and returned.
+    /// Checks and adds one record unless its id was stored before; on refusal the error is
+    /// counted and returned.
     fn store(
         &mut self,
         slot: usize,
         position: Position,
         record: FlatRecord<'b>,
         raw_len: usize,
-    ) -> Result<std::result::Result<(), RecordError>> {
+    ) -> Result<std::result::Result<Stored, RecordError>> {
         match self.check(slot, position, record, raw_len) {
             Ok((record, timestamp, size)) => {
+                if self.dedup_verdict(slot, &record) == Verdict::Duplicate {
+                    self.streams[slot].report.duplicates += 1;
+                    return Ok(Ok(Stored::Duplicate));
+                }
                 let work = &mut self.streams[slot];
                 work.columns.push(record, timestamp, size);
                 work.report.successful += 1;
@@ -338,7 +403,7 @@ impl<'b, 'c> Preparer<'b, 'c> {
                 if full {
                     self.seal(slot)?;
                 }
-                Ok(Ok(()))
+                Ok(Ok(Stored::New))
             }
             Err(error) => {
                 self.reject(Some(slot), error.clone());
@@ -433,6 +498,57 @@ impl<'b, 'c> Preparer<'b, 'c> {
         Ok((record, timestamp, size))
     }
 
+    /// Sets the record's `_id` from its content when ids are derived (see
+    /// [`Preparer::derive_ids`]) and its stream deduplicates.
+    fn assign_id(&mut self, slot: usize, record: &mut FlatRecord<'b>) {
+        if !self.derive_ids || self.streams[slot].entry.dedup_window_secs == 0 {
+            return;
+        }
+        if record.get(ID_COLUMN).is_some() {
+            return;
+        }
+        let id = match record.get(ids::OTLP_LOG_UID_FIELD) {
+            Some(Scalar::Str(uid)) if !uid.is_empty() => uid.to_string(),
+            _ => ids::content_id(
+                self.streams[slot].entry.key.name.as_str(),
+                record,
+                &mut self.scratch,
+            ),
+        };
+        record
+            .fields
+            .push((Cow::Borrowed(ID_COLUMN), Scalar::Str(Cow::Owned(id))));
+    }
+
+    /// Looks the record's text `_id` up in its stream's remembered ids (when the stream
+    /// deduplicates), reserving it for this request when it is new.
+    fn dedup_verdict(&mut self, slot: usize, record: &FlatRecord<'b>) -> Verdict {
+        let window_secs = self.streams[slot].entry.dedup_window_secs;
+        if window_secs == 0 {
+            return Verdict::New;
+        }
+        let Some(Scalar::Str(id)) = record.get(ID_COLUMN) else {
+            return Verdict::New;
+        };
+        let key = ids::id_key(id);
+        let dedup = self.dedup;
+        let work = &mut self.streams[slot];
+        if work.ids.is_none() {
+            work.ids = Some(dedup.stream(&work.entry.key));
+        }
+        let Some(stream_ids) = work.ids.as_ref() else {
+            return Verdict::New;
+        };
+        let now_secs = self.now_micros.div_euclid(1_000_000);
+        dedup.check(
+            stream_ids,
+            window_secs,
+            key,
+            &mut self.reservation,
+            now_secs,
+        )
+    }
+
     /// Builds the slot's pending rows into a batch.
     fn seal(&mut self, slot: usize) -> Result<()> {
         let work = &mut self.streams[slot];
@@ -460,7 +576,16 @@ impl<'b, 'c> Preparer<'b, 'c> {
         for slot in 0..self.streams.len() {
             self.seal(slot)?;
         }
+        self.prepared.duplicates = self
+            .streams
+            .iter()
+            .filter(|work| work.report.duplicates > 0)
+            .map(|work| (work.entry.key.clone(), work.report.duplicates))
+            .collect();
         self.prepared.streams = self.streams.into_iter().map(|w| w.report).collect();
+        if !self.reservation.is_empty() {
+            self.prepared.reservation = Some(self.reservation);
+        }
         Ok(self.prepared)
     }
 }

@@ -4,12 +4,17 @@
 //! the rest are read in order. A torn or corrupt tail is cut at the last good record, counted and
 //! logged, and start-up continues.
 
+use std::sync::Arc;
+
+use arrow::array::AsArray;
+use kansoku_core::schema::ID_COLUMN;
 use kansoku_meta::MetaStore;
 use kansoku_wal::{
     TailState, WalMetrics, list_segments, read_segment, remove_segments_through, segment_path,
 };
 
 use crate::config::IngestConfig;
+use crate::dedup::DedupIndex;
 use crate::error::{Error, Result};
 use crate::walrec::{self, WalBatch};
 
@@ -98,4 +103,41 @@ fn read_all(
         }
     }
     Ok(replayed)
+}
+
+/// Restores the remembered record ids from the snapshot of the last flush; a missing snapshot
+/// starts empty, a damaged one too (logged: copies of records flushed before may then be stored
+/// again, never lost).
+pub async fn restore_dedup_snapshot(config: &IngestConfig, dedup: &Arc<DedupIndex>) {
+    let dir = config.wal_dir.clone();
+    let read = tokio::task::spawn_blocking(move || crate::dedup::snapshot::read(&dir)).await;
+    let streams = match read {
+        Ok(Ok(Some(streams))) => streams,
+        Ok(Ok(None)) => return,
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "dedup snapshot unreadable; starting without remembered ids");
+            return;
+        }
+        Err(error) => {
+            tracing::warn!(%error, "dedup snapshot task failed; starting without remembered ids");
+            return;
+        }
+    };
+    dedup.restore(streams, kansoku_meta::now_micros().div_euclid(1_000_000));
+    tracing::info!(ids = dedup.len(), "dedup ids restored");
+}
+
+/// Remembers the text `_id`s of a replayed batch, in a stream that deduplicates.
+pub fn remember_ids(dedup: &DedupIndex, batch: &WalBatch, window_secs: u32, now_secs: i64) {
+    if window_secs == 0 {
+        return;
+    }
+    let Some(column) = batch.batch.column_by_name(ID_COLUMN) else {
+        return;
+    };
+    let Some(ids) = column.as_string_opt::<i32>() else {
+        return;
+    };
+    let keys = ids.iter().flatten().map(crate::dedup::ids::id_key);
+    dedup.insert_durable(&batch.key, window_secs, keys, now_secs);
 }

@@ -16,6 +16,9 @@ pub struct StreamReport {
     pub failed: u64,
     /// Records the stream's pipeline dropped (neither stored nor refused).
     pub dropped: u64,
+    /// Copies of records stored before (same `_id` within the stream's window): not stored
+    /// again, not refused.
+    pub duplicates: u64,
     /// The first few refusal messages.
     pub errors: Vec<String>,
 }
@@ -54,6 +57,11 @@ impl IngestReport {
     /// Records stored in all streams.
     pub fn successful(&self) -> u64 {
         self.streams.iter().map(|s| s.successful).sum()
+    }
+
+    /// Copies of records stored before, in all streams (not stored again, not refused).
+    pub fn duplicates(&self) -> u64 {
+        self.streams.iter().map(|s| s.duplicates).sum()
     }
 
     /// Records refused in all streams.

@@ -147,6 +147,14 @@ pub struct Config {
     /// Furthest accepted event time in the future.
     #[arg(long, env = "KANSOKU_INGEST_MAX_FUTURE", default_value = "24h", value_parser = parse_duration)]
     pub ingest_max_future: Duration,
+    /// How long a record id (`_id`) is remembered to drop a re-sent copy, where a stream sets
+    /// none (0 = off).
+    #[arg(long, env = "KANSOKU_DEDUP_WINDOW", default_value = "10m", value_parser = parse_duration)]
+    pub dedup_window: Duration,
+    /// Most record ids a node remembers (about 16 bytes each); past it the oldest are forgotten
+    /// early (counted).
+    #[arg(long, env = "KANSOKU_DEDUP_MAX_IDS", default_value_t = 2_000_000)]
+    pub dedup_max_ids: usize,
     /// In-memory data is flushed to Parquet at this size.
     #[arg(long, env = "KANSOKU_MEMTABLE_FLUSH_BYTES", default_value = "48MiB", value_parser = parse_bytes)]
     pub memtable_flush_bytes: usize,
@@ -368,6 +376,7 @@ impl Config {
             delete_grace: self.compact_delete_grace,
             retention_days: self.retention_days,
             retention_interval: self.retention_interval,
+            dedup_window_secs: u32::try_from(self.dedup_window.as_secs()).unwrap_or(u32::MAX),
             ..kansoku_compact::CompactConfig::with_defaults(node_id)
         }
     }
@@ -388,6 +397,8 @@ impl Config {
         ingest.flush_interval = self.flush_interval;
         ingest.bulk_strip_date_suffix = self.bulk_strip_date_suffix;
         ingest.quotas = self.ingest_quotas();
+        ingest.dedup_window = self.dedup_window;
+        ingest.dedup_max_ids = self.dedup_max_ids;
         ingest
     }
 
@@ -519,6 +530,14 @@ impl Config {
             (
                 "KANSOKU_INGEST_MAX_FUTURE".into(),
                 format!("{}s", self.ingest_max_future.as_secs()),
+            ),
+            (
+                "KANSOKU_DEDUP_WINDOW".into(),
+                format!("{}s", self.dedup_window.as_secs()),
+            ),
+            (
+                "KANSOKU_DEDUP_MAX_IDS".into(),
+                self.dedup_max_ids.to_string(),
             ),
             (
                 "KANSOKU_MEMTABLE_FLUSH_BYTES".into(),

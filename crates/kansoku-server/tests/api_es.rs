@@ -27,7 +27,7 @@ const BULK: &str = concat!(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bulk_answers_per_item_like_elasticsearch() {
     let server = TestServer::start().await;
-    for method in [Method::POST, Method::PUT] {
+    for (round, method) in [Method::POST, Method::PUT].into_iter().enumerate() {
         let response = server
             .root(method.clone(), "/api/default/_bulk")
             .header(
@@ -54,7 +54,13 @@ async fn bulk_answers_per_item_like_elasticsearch() {
         assert_eq!(body["errors"], true);
         let items = body["items"].as_array().unwrap();
         assert_eq!(items.len(), 5, "{body}");
-        assert_eq!(items[0]["index"]["status"], 201);
+        if round == 0 {
+            assert_eq!(items[0]["index"]["status"], 201);
+        } else {
+            // The same _id again: stored once, answered "noop" (never a 409 conflict).
+            assert_eq!(items[0]["index"]["status"], 200, "{body}");
+            assert_eq!(items[0]["index"]["result"], "noop");
+        }
         assert_eq!(items[0]["index"]["_id"], "a1");
         assert_eq!(items[0]["index"]["_index"], "golang-app-metrics-2020.03.02");
         assert_eq!(items[1]["create"]["status"], 201);
@@ -73,7 +79,7 @@ async fn bulk_answers_per_item_like_elasticsearch() {
             "SELECT _index, _id, level FROM golang_app_metrics ORDER BY level, _index",
         )
         .await;
-    assert_eq!(hits.len(), 4);
+    assert_eq!(hits.len(), 3, "a1 once, the document without an id twice");
     assert_eq!(
         hits[0],
         json!({"_index": "golang-app-metrics-2020.03.02", "_id": "a1", "level": "info"})
@@ -150,6 +156,49 @@ async fn handshake_endpoints_satisfy_agents() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_re_sent_bulk_batch_is_stored_once_across_a_restart() {
+    let server = TestServer::start().await;
+    let body = concat!(
+        "{\"create\":{\"_index\":\"resent\",\"_id\":\"r1\"}}\n",
+        "{\"msg\":\"one\"}\n",
+        "{\"create\":{\"_index\":\"resent\",\"_id\":\"r2\"}}\n",
+        "{\"msg\":\"two\"}\n",
+    );
+    let send = |server: &TestServer| {
+        server
+            .root(Method::POST, "/api/default/_bulk")
+            .header("content-type", "application/x-ndjson")
+            .body(body)
+            .send()
+    };
+    let (status, first) = json_of(send(&server).await.unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(first["items"][1]["create"]["status"], 201, "{first}");
+    let server = server.restart_with(|_| {}).await;
+    let (status, again) = json_of(send(&server).await.unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(again["errors"], false, "{again}");
+    for item in again["items"].as_array().unwrap() {
+        assert_eq!(item["create"]["status"], 200, "{again}");
+        assert_eq!(item["create"]["result"], "noop", "{again}");
+    }
+    let counts = server
+        .search("default", "SELECT count(*) AS n FROM resent")
+        .await;
+    assert_eq!(counts, vec![json!({"n": 2})]);
+    let metrics = server.metrics_text().await;
+    assert_eq!(
+        metric_value(
+            &metrics,
+            "kansoku_dedup_duplicates_total{org=\"default\",stream_type=\"logs\",stream=\"resent\"}"
+        ),
+        2.0,
+        "{metrics}"
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn single_documents_with_and_without_ids() {
     let server = TestServer::start().await;
     let pretty = "{\n  \"msg\": \"pretty\",\n  \"n\": 1\n}\n";
@@ -203,6 +252,10 @@ from elasticsearch import Elasticsearch, helpers
 es = Elasticsearch(os.environ["BASE"] + "/api/default", basic_auth=(os.environ["USER"], os.environ["PASSWORD"]))
 actions = ({"_index": "es_py", "_id": f"doc-{i}", "_source": {"msg": f"hello {i}", "level": "info" if i % 2 else "error", "n": i}} for i in range(250))
 ok, errors = helpers.bulk(es, actions, chunk_size=100)
+assert ok == 250 and not errors, (ok, errors)
+# A retry of the whole batch (the answer was lost): every item succeeds, nothing is stored twice.
+again = ({"_index": "es_py", "_id": f"doc-{i}", "_source": {"msg": f"hello {i}", "level": "info" if i % 2 else "error", "n": i}} for i in range(250))
+ok, errors = helpers.bulk(es, again, chunk_size=100)
 assert ok == 250 and not errors, (ok, errors)
 resp = es.index(index="es_py", document={"msg": "single", "n": -1})
 assert resp["result"] == "created", resp

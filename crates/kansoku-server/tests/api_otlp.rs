@@ -126,6 +126,48 @@ async fn otlp_http_logs_in_protobuf_json_and_gzip_are_searchable() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn re_sent_otlp_exports_are_stored_once() {
+    let server = TestServer::start().await;
+    let post = |path: &'static str, body: Vec<u8>| {
+        post_otlp(&server, path, "application/x-protobuf", body, &[])
+    };
+    // An exporter's retry sends the very same request: its records are known by their content.
+    let logs = log_request("sent twice", vec![0x55; 16]).encode_to_vec();
+    let spans =
+        trace_request(vec![span("GET /", vec![0x66; 16], vec![0x77; 8], false)]).encode_to_vec();
+    for _ in 0..2 {
+        assert_eq!(
+            post("/api/default/v1/logs", logs.clone()).await.0,
+            StatusCode::OK
+        );
+        assert_eq!(
+            post("/api/default/v1/traces", spans.clone()).await.0,
+            StatusCode::OK
+        );
+    }
+    // A record carrying `log.record.uid` is known by it, whatever else differs.
+    for body in ["first copy", "second copy"] {
+        let mut request = log_request(body, vec![0x56; 16]);
+        request.resource_logs[0].scope_logs[0].log_records[0]
+            .attributes
+            .push(attribute("log.record.uid", "01JDKZ3Q5V0000000000000000"));
+        let (status, _) = post("/api/default/v1/logs", request.encode_to_vec()).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let hits = server
+        .search("default", "SELECT body, _id FROM \"default\" ORDER BY body")
+        .await;
+    assert_eq!(hits.len(), 2, "{hits:?}");
+    assert_eq!(hits[0]["body"], "first copy");
+    assert_eq!(hits[0]["_id"], "01JDKZ3Q5V0000000000000000");
+    assert_eq!(hits[1]["body"], "sent twice");
+    assert_eq!(hits[1]["_id"].as_str().unwrap().len(), 32, "{hits:?}");
+    let traces = search_type(&server, "traces", "SELECT span_id FROM \"default\"").await;
+    assert_eq!(traces.len(), 1, "{traces:?}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn otlp_spans_land_with_their_fields_and_bad_ids_are_partial_failures() {
     let server = TestServer::start().await;
     let good_trace = vec![0xab; 16];

@@ -134,7 +134,29 @@ async fn settings_change_ingest_and_search_behaviour() {
     // Empty is back to automatic, not a field named "_".
     let (_, body) = json_of(put(json!({"message_field": ""})).await.unwrap()).await;
     assert_eq!(body["settings"]["message_field"], "", "{body}");
+    // The deduplication window: the server's 10 minutes until set, 0 = off, null = default again.
+    let (_, body) = json_of(put(json!({})).await.unwrap()).await;
+    assert_eq!(body["stats"]["dedup_window_secs"], 600, "{body}");
+    let (_, body) = json_of(put(json!({"dedup_window_secs": 0})).await.unwrap()).await;
+    assert_eq!(body["settings"]["dedup_window_secs"], 0, "{body}");
+    assert_eq!(body["stats"]["dedup_window_secs"], 0, "{body}");
+    let (_, body) = json_of(put(json!({"dedup_window_secs": 3600})).await.unwrap()).await;
+    assert_eq!(body["stats"]["dedup_window_secs"], 3600, "{body}");
+    let (_, body) = json_of(put(json!({"dedup_window_secs": null})).await.unwrap()).await;
+    assert_eq!(body["settings"].get("dedup_window_secs"), None, "{body}");
+    assert_eq!(body["stats"]["dedup_window_secs"], 600, "{body}");
+    let (status, body) = json_of(put(json!({"dedup_window_secs": 604_801})).await.unwrap()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("dedup_window_secs"),
+        "{body}"
+    );
     for bad in [
+        json!({"dedup_window_secs": -1}),
+        json!({"dedup_window_secs": "10m"}),
         json!({"message_field": "x".repeat(300)}),
         json!({"timezone": "Mars/Base"}),
         json!({"data_retention": -1}),

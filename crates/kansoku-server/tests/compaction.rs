@@ -244,3 +244,80 @@ async fn promql_answers_the_same_from_merged_metrics_files() {
     assert_eq!(query(&server).await, before);
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn merges_keep_one_row_per_id_of_the_copies_ingest_let_through() {
+    // A node that does not deduplicate at ingest stores every copy of a re-sent batch.
+    let server = TestServer::start_with(|c| {
+        c.compact_min_age = Duration::ZERO;
+        c.compact_interval = Duration::from_secs(3600);
+        c.compact_delete_grace = Duration::from_secs(3600);
+        c.dedup_window = Duration::ZERO;
+    })
+    .await;
+    let at = hour_start(now_micros()) - 2 * MICROS_PER_HOUR + 1_000_000;
+    let mut body = String::new();
+    for i in 0..10 {
+        body.push_str(&format!(
+            "{{\"create\":{{\"_index\":\"resent\",\"_id\":\"d{i}\"}}}}\n{{\"i\":{i},\"_timestamp\":{at}}}\n"
+        ));
+    }
+    body.push_str(&format!(
+        "{{\"create\":{{\"_index\":\"resent\"}}}}\n{{\"i\":-1,\"_timestamp\":{at}}}\n"
+    ));
+    for _ in 0..3 {
+        let (status, answer) = json_of(
+            server
+                .root(Method::POST, "/api/default/_bulk")
+                .body(body.clone())
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(answer["items"][0]["create"]["status"], 201, "{answer}");
+        server.flush().await;
+    }
+    assert_eq!(
+        resent_counts(&server).await,
+        vec![json!({"n": 33, "ids": 10})]
+    );
+    // The stream turns deduplication on: its next merge keeps one row per id (and every row
+    // without one).
+    let (status, settings) = json_of(
+        server
+            .root(
+                Method::PUT,
+                "/api/default/streams/resent/settings?type=logs",
+            )
+            .json(&json!({"dedup_window_secs": 600}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{settings}");
+    assert_eq!(settings["stats"]["dedup_window_secs"], 600, "{settings}");
+    let report = compact(&server).await;
+    assert_eq!(report["merged_files"], 3, "{report}");
+    assert_eq!(
+        resent_counts(&server).await,
+        vec![json!({"n": 13, "ids": 10})]
+    );
+    let metrics = server.metrics_text().await;
+    assert_eq!(
+        metric_value(&metrics, "kansoku_compactor_duplicates_total"),
+        20.0
+    );
+    server.stop().await;
+}
+
+async fn resent_counts(server: &TestServer) -> Vec<Value> {
+    server
+        .search(
+            "default",
+            "SELECT count(*) AS n, count(DISTINCT _id) AS ids FROM resent",
+        )
+        .await
+}

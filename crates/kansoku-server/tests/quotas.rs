@@ -104,17 +104,15 @@ async fn an_organisation_over_its_rate_waits_and_the_others_do_not() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_organisation_over_its_storage_quota_is_refused_and_the_others_are_not() {
     // Data stored without a quota, then the node restarted with a quota below it.
-    let mut server = TestServer::start().await;
+    let server = TestServer::start().await;
     assert_eq!(
         multi(&server, "default", &records(500)).await.status(),
         StatusCode::OK
     );
     server.flush().await;
-    server.node.take().unwrap().stop().await.unwrap();
-    let dir = std::mem::replace(&mut server.dir, tempfile::tempdir().unwrap());
-    let mut config = test_config(dir.path());
-    config.org_storage_quota = 1024;
-    let server = TestServer::start_config(config, dir).await;
+    let server = server
+        .restart_with(|config| config.org_storage_quota = 1024)
+        .await;
     let refused = multi(&server, "default", &records(1)).await;
     assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(retry_after(&refused), 60);

@@ -76,7 +76,11 @@ pub fn refused_summary(report: &IngestReport, unrouted: &Unrouted, items: &str) 
         s.error_summary()
             .map(|summary| format!("stream '{}': {summary}", s.stream))
     }));
-    let dropped: u64 = report.streams.iter().map(|s| s.dropped).sum();
+    let dropped: u64 = report
+        .streams
+        .iter()
+        .map(|s| s.dropped + s.duplicates)
+        .sum();
     Some(format!(
         "{refused} of {} {items} refused, the others stored: {}",
         refused + report.successful() + dropped,
@@ -88,7 +92,9 @@ pub fn refused_summary(report: &IngestReport, unrouted: &Unrouted, items: &str) 
 pub fn status_response(streams: &[StreamReport]) -> Response {
     let successful: u64 = streams.iter().map(|s| s.successful).sum();
     let failed: u64 = streams.iter().map(|s| s.failed).sum();
-    let status = if successful == 0 && failed > 0 {
+    // Copies of records stored before count as stored: the sender must not retry them.
+    let duplicates: u64 = streams.iter().map(|s| s.duplicates).sum();
+    let status = if successful == 0 && duplicates == 0 && failed > 0 {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK
@@ -106,6 +112,9 @@ pub fn status_response(streams: &[StreamReport]) -> Response {
             }
             if stream.dropped > 0 {
                 entry["dropped"] = json!(stream.dropped);
+            }
+            if stream.duplicates > 0 {
+                entry["duplicates"] = json!(stream.duplicates);
             }
             entry
         })

@@ -178,6 +178,12 @@ fn stream_json(
                 0 => app.config.retention_days,
                 days => days,
             },
+            "dedup_window_secs": match stream.key.stream_type {
+                kansoku_core::StreamType::Metrics => 0,
+                _ => stream.settings.dedup_window_secs(
+                    u32::try_from(app.config.dedup_window.as_secs()).unwrap_or(u32::MAX),
+                ),
+            },
             "raw_bytes": stored.raw_bytes,
             "stored_bytes": stored.stored_bytes,
             "index_bytes": stored.index_bytes,
@@ -288,7 +294,22 @@ pub struct SettingsChange {
     flatten_level: Option<u32>,
     #[serde(default)]
     message_field: Option<String>,
+    /// Seconds; `null` sets the server default again, 0 turns deduplication off.
+    #[serde(default, deserialize_with = "present")]
+    dedup_window_secs: Option<Option<u32>>,
 }
+
+/// A field that is present, even as `null` (`Some(None)`), as opposed to absent (`None`).
+fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
+}
+
+/// The longest deduplication window a stream may set: a week.
+const MAX_DEDUP_WINDOW_SECS: u32 = 7 * 86_400;
 
 impl SettingsChange {
     fn apply(self, mut settings: StreamSettings) -> Result<StreamSettings, ApiError> {
@@ -341,6 +362,14 @@ impl SettingsChange {
             } else {
                 kansoku_core::names::normalise_field_name(field)
             };
+        }
+        if let Some(window) = self.dedup_window_secs {
+            if window.is_some_and(|secs| secs > MAX_DEDUP_WINDOW_SECS) {
+                return Err(ApiError::bad_request(format!(
+                    "dedup_window_secs must be between 0 (off) and {MAX_DEDUP_WINDOW_SECS} (a week), or null (server default)"
+                )));
+            }
+            settings.dedup_window_secs = window;
         }
         Ok(settings)
     }

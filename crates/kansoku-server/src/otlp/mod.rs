@@ -102,7 +102,8 @@ pub async fn store(
     let mut reasons: Vec<String> = unrouted.first_error.into_iter().collect();
     reasons.extend(report.streams.iter().filter_map(|s| s.error_summary()));
     Ok(Exported {
-        accepted: report.successful(),
+        // A copy of a record stored before is accepted: the exporter must not retry it.
+        accepted: report.successful() + report.duplicates(),
         rejected: report.failed() + unrouted.count,
         message: reasons.join("; "),
     })

@@ -108,6 +108,16 @@ impl TestServer {
         self.flush().await;
     }
 
+    /// Stops the node (flushing what is in memory) and starts one on the same data directory,
+    /// configured by `adjust`.
+    pub async fn restart_with(mut self, adjust: impl FnOnce(&mut Config)) -> TestServer {
+        self.node.take().unwrap().stop().await.unwrap();
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
+        let mut config = test_config(dir.path());
+        adjust(&mut config);
+        TestServer::start_config(config, dir).await
+    }
+
     pub async fn stop(mut self) {
         if let Some(node) = self.node.take() {
             node.stop().await.unwrap();
