@@ -51,7 +51,20 @@ impl Rsyslog {
 }
 
 impl Drop for Rsyslog {
+    /// SIGTERM to `timeout`, which passes it on to rsyslogd (a SIGKILL would kill `timeout`
+    /// alone and leave rsyslogd running, unbounded); SIGKILL only if it has not ended in 10 s.
     fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::time::Instant::now() < deadline {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

@@ -1,32 +1,55 @@
 //! Keeping one row per record id (`_id`) in what a merge writes, for streams that deduplicate:
 //! the copies that ingest let through (sent to two nodes, sent while the first copy was still
-//! being committed, or after the id was forgotten) leave when their files are merged.
+//! being committed, or after the id was forgotten) leave when their files are merged. As at
+//! ingest, only within the stream's window: a row is a copy when an earlier kept row has its
+//! `_id` and an event time at most the window away (a re-sent copy has the very same time, or
+//! the ingest time of its retry when the record carried none).
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use arrow::array::{AsArray, BooleanArray, RecordBatch};
 use arrow::compute::filter_record_batch;
-use kansoku_core::schema::ID_COLUMN;
+use arrow::datatypes::Int64Type;
+use kansoku_core::schema::{ID_COLUMN, TIMESTAMP_COLUMN};
 
 use crate::{Error, Result};
 
-/// `parts` without rows whose text `_id` appeared in an earlier row (in order); rows without an
-/// id are all kept. Returns the rows removed.
-pub fn drop_duplicate_ids(parts: Vec<RecordBatch>) -> Result<(Vec<RecordBatch>, u64)> {
+/// `parts` without rows whose text `_id` an earlier kept row (in order) has, with an event time
+/// at most `window_micros` away; rows without an id are all kept. Returns the rows removed.
+pub fn drop_duplicate_ids(
+    parts: Vec<RecordBatch>,
+    window_micros: i64,
+) -> Result<(Vec<RecordBatch>, u64)> {
     let masks = {
-        let mut seen: HashSet<&str> = HashSet::new();
+        // Per id, the event time of the row kept last.
+        let mut kept: HashMap<&str, i64> = HashMap::new();
         let mut masks: Vec<Option<BooleanArray>> = Vec::with_capacity(parts.len());
         for part in &parts {
-            let Some(ids) = part
+            let ids = part
                 .column_by_name(ID_COLUMN)
-                .and_then(|column| column.as_string_opt::<i32>())
-            else {
+                .and_then(|column| column.as_string_opt::<i32>());
+            let times = part
+                .column_by_name(TIMESTAMP_COLUMN)
+                .and_then(|column| column.as_primitive_opt::<Int64Type>());
+            let (Some(ids), Some(times)) = (ids, times) else {
                 masks.push(None);
                 continue;
             };
             let keep: BooleanArray = ids
                 .iter()
-                .map(|id| Some(id.is_none_or(|id| seen.insert(id))))
+                .zip(times.values().iter())
+                .map(|(id, time)| {
+                    let Some(id) = id else {
+                        return Some(true);
+                    };
+                    let copy = kept.get(id).is_some_and(|earlier| {
+                        earlier.abs_diff(*time) <= window_micros.unsigned_abs()
+                    });
+                    if !copy {
+                        kept.insert(id, *time);
+                    }
+                    Some(!copy)
+                })
                 .collect();
             let all_kept = keep.true_count() == keep.len();
             masks.push((!all_kept).then_some(keep));
@@ -68,12 +91,14 @@ mod tests {
     }
 
     #[test]
-    fn keeps_the_first_row_of_each_id_across_parts_and_every_row_without_one() {
+    fn keeps_the_first_row_of_each_id_within_the_window_and_every_row_without_one() {
         let parts = vec![
             part(&[Some("a"), Some("b"), None, Some("a")], 0),
             part(&[Some("b"), None, Some("c")], 10),
+            // "a" again 100 µs after its kept row: outside a 50 µs window, kept.
+            part(&[Some("a")], 100),
         ];
-        let (kept, removed) = drop_duplicate_ids(parts).expect("dedup");
+        let (kept, removed) = drop_duplicate_ids(parts, 50).expect("dedup");
         assert_eq!(removed, 2);
         let times: Vec<i64> = kept
             .iter()
@@ -84,7 +109,7 @@ mod tests {
                 column.values().to_vec()
             })
             .collect();
-        assert_eq!(times, vec![0, 1, 2, 11, 12]);
+        assert_eq!(times, vec![0, 1, 2, 11, 12, 100]);
     }
 
     #[test]
@@ -96,7 +121,7 @@ mod tests {
         )]));
         let batch = RecordBatch::try_new(schema, vec![Arc::new(Int64Array::from(vec![1, 1]))])
             .expect("batch");
-        let (kept, removed) = drop_duplicate_ids(vec![batch.clone()]).expect("dedup");
+        let (kept, removed) = drop_duplicate_ids(vec![batch.clone()], 600_000_000).expect("dedup");
         assert_eq!(removed, 0);
         assert_eq!(kept, vec![batch]);
     }

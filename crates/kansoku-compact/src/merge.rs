@@ -110,14 +110,15 @@ impl Compactor {
         }
         let arrow = arrow_schema(&schema);
         let version = schema.version;
-        let deduplicate = stream.stream_type != kansoku_core::StreamType::Metrics
-            && record
+        let window_secs = match stream.stream_type {
+            kansoku_core::StreamType::Metrics => 0,
+            _ => record
                 .settings
-                .dedup_window_secs(self.config.dedup_window_secs)
-                > 0;
+                .dedup_window_secs(self.config.dedup_window_secs),
+        };
         let (encoded, duplicates) = tokio::task::spawn_blocking(move || {
-            let (parts, duplicates) = if deduplicate {
-                crate::dedup::drop_duplicate_ids(parts)?
+            let (parts, duplicates) = if window_secs > 0 {
+                crate::dedup::drop_duplicate_ids(parts, i64::from(window_secs) * 1_000_000)?
             } else {
                 (parts, 0)
             };

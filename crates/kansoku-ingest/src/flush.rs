@@ -201,7 +201,12 @@ impl Ingester {
 impl Ingester {
     /// Writes the remembered ids (`crate::dedup::snapshot`); a failure is counted and logged,
     /// and the flush goes on (the ids of flushed records are then lost at the next restart).
-    async fn write_dedup_snapshot(&self) {
+    /// Not with `KANSOKU_WAL_FSYNC=false`: the snapshot would hold ids of records a power loss
+    /// can take from the WAL, and the sender's retry of them would be dropped.
+    pub(crate) async fn write_dedup_snapshot(&self) {
+        if !self.config.wal_fsync {
+            return;
+        }
         let dir = self.config.wal_dir.clone();
         let dedup = Arc::clone(&self.dedup);
         let now_secs = kansoku_meta::now_micros().div_euclid(1_000_000);

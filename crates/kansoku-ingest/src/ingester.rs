@@ -633,18 +633,8 @@ impl Ingester {
                 .inc_by(*count);
         }
         self.metrics.duplicate_fields.inc_by(duplicate_fields);
-        for (key, count) in &duplicates {
-            self.dedup
-                .metrics()
-                .duplicates
-                .get_or_create(&stream_labels(
-                    key.org.as_str(),
-                    key.stream_type.as_str(),
-                    key.name.as_str(),
-                ))
-                .inc_by(*count);
-        }
         if batches.is_empty() {
+            self.count_duplicates(&duplicates);
             return Ok(streams);
         }
         for batch in &batches {
@@ -697,6 +687,7 @@ impl Ingester {
                 let _ = self.committed.send(batch);
             }
         }
+        self.count_duplicates(&duplicates);
         let now = std::time::Instant::now();
         for (key, rows, raw_bytes, coercions) in counts {
             self.quotas.charge(
@@ -727,6 +718,21 @@ impl Ingester {
         Ok(streams)
     }
 
+    /// Counts the copies a committed request did not store again.
+    fn count_duplicates(&self, duplicates: &[(StreamKey, u64)]) {
+        for (key, count) in duplicates {
+            self.dedup
+                .metrics()
+                .duplicates
+                .get_or_create(&stream_labels(
+                    key.org.as_str(),
+                    key.stream_type.as_str(),
+                    key.name.as_str(),
+                ))
+                .inc_by(*count);
+        }
+    }
+
     /// Freezes and flushes everything in memory now (tests, `PUT /node/flush`, shutdown).
     pub async fn flush_now(&self) -> Result<()> {
         self.flush_cycle(true).await
@@ -741,6 +747,8 @@ impl Ingester {
         self.memtable.drop_stream(key);
         self.dedup.forget_stream(key);
         self.flush_cycle_locked(false).await?;
+        // Even when nothing was flushed: the deleted stream's ids must not come back.
+        self.write_dedup_snapshot().await;
         let paths = self.meta.delete_stream(key).await?;
         self.catalog.invalidate(key);
         Ok(paths)

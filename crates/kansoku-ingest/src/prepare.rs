@@ -498,8 +498,11 @@ impl<'b, 'c> Preparer<'b, 'c> {
         Ok((record, timestamp, size))
     }
 
-    /// Sets the record's `_id` from its content when ids are derived (see
-    /// [`Preparer::derive_ids`]) and its stream deduplicates.
+    /// Sets the record's `_id` when ids are derived (see [`Preparer::derive_ids`]) and its
+    /// stream deduplicates: OTLP's `log.record.uid`, else the content hash — only for records
+    /// whose event time has a fraction of a second. A time on a whole second may be a truncated
+    /// one (fluent-logger's integer times, Loki clients that send seconds) or none at all (the
+    /// ingest time is set later), and identical lines within one second are legitimate.
     fn assign_id(&mut self, slot: usize, record: &mut FlatRecord<'b>) {
         if !self.derive_ids || self.streams[slot].entry.dedup_window_secs == 0 {
             return;
@@ -509,6 +512,7 @@ impl<'b, 'c> Preparer<'b, 'c> {
         }
         let id = match record.get(ids::OTLP_LOG_UID_FIELD) {
             Some(Scalar::Str(uid)) if !uid.is_empty() => uid.to_string(),
+            _ if !has_sub_second_time(record) => return,
             _ => ids::content_id(
                 self.streams[slot].entry.key.name.as_str(),
                 record,
@@ -539,7 +543,8 @@ impl<'b, 'c> Preparer<'b, 'c> {
         let Some(stream_ids) = work.ids.as_ref() else {
             return Verdict::New;
         };
-        let now_secs = self.now_micros.div_euclid(1_000_000);
+        // The clock now, not the request's start: a window is never cut short by a slow request.
+        let now_secs = kansoku_meta::now_micros().div_euclid(1_000_000);
         dedup.check(
             stream_ids,
             window_secs,
@@ -588,6 +593,14 @@ impl<'b, 'c> Preparer<'b, 'c> {
         }
         Ok(self.prepared)
     }
+}
+
+/// Whether the record's event time (`_timestamp`, µs) has a fraction of a second.
+fn has_sub_second_time(record: &FlatRecord<'_>) -> bool {
+    matches!(
+        record.get(kansoku_core::schema::TIMESTAMP_COLUMN),
+        Some(Scalar::Int(micros)) if micros.rem_euclid(1_000_000) != 0
+    )
 }
 
 fn check_window(

@@ -152,10 +152,11 @@ async fn a_stream_with_its_window_off_stores_every_copy_and_a_damaged_snapshot_s
 }
 
 #[tokio::test]
-async fn a_re_sent_loki_push_is_stored_once_and_a_new_entry_is_not_taken_for_a_copy() {
+async fn a_re_sent_loki_push_is_stored_once_and_new_or_second_precision_entries_are_not_copies() {
     let env = Env::new(Backend::Embedded).await;
     let node = env.start(env.config()).await;
-    let nanos = now_secs() * 1_000_000_000;
+    let whole_second = now_secs() * 1_000_000_000;
+    let nanos = whole_second + 500_000_000;
     let push = |lines: &[(i64, &str)]| {
         let values: Vec<serde_json::Value> = lines
             .iter()
@@ -185,9 +186,19 @@ async fn a_re_sent_loki_push_is_stored_once_and_a_new_entry_is_not_taken_for_a_c
         .unwrap();
     assert_eq!(report.successful(), 1);
     assert_eq!(report.streams[0].duplicates, 0);
+    // A time on a whole second may be a truncated one: such entries get no id, both are kept.
+    let truncated = push(&[(whole_second, "tick")]);
+    for _ in 0..2 {
+        let (report, _) = node
+            .ingester
+            .ingest_loki(org(), truncated.clone(), Format::Json, 1 << 20)
+            .await
+            .unwrap();
+        assert_eq!(report.successful(), 1);
+    }
     let batches = visible_batches(&node, &key("app")).await;
     let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
-    assert_eq!(rows, 3);
+    assert_eq!(rows, 5);
     let ids = counted(&batches, "_id");
     assert_eq!(ids.len(), 3);
     assert!(ids.keys().all(|id| id.len() == 32), "{ids:?}");

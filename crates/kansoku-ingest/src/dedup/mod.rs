@@ -64,6 +64,9 @@ pub struct StreamIds {
     previous: IdSet,
     /// Ids reserved by requests not yet committed, with the request's token.
     pending: HashMap<u64, u64, BuildHasherDefault<KeyHasher>>,
+    /// The stream was deleted: nothing is remembered here any more (a request still holding
+    /// it neither looks up nor adds ids; the stream's next record starts a new entry).
+    removed: bool,
 }
 
 impl StreamIds {
@@ -242,9 +245,12 @@ impl DedupIndex {
     ) -> Verdict {
         let verdict = {
             let mut stream = lock(ids);
+            if stream.removed {
+                return Verdict::New;
+            }
             stream.window_secs = window_secs;
             let forgotten = stream.rotate_if_due(now_secs);
-            self.total.fetch_sub(forgotten, Ordering::Relaxed);
+            self.forget(forgotten);
             stream.check(key, reservation.token)
         };
         match verdict {
@@ -274,7 +280,7 @@ impl DedupIndex {
             }
             let forgotten = stream.rotate_if_due(now_secs);
             let added = stream.insert_durable(keys);
-            self.total.fetch_sub(forgotten, Ordering::Relaxed);
+            self.forget(forgotten);
             self.total.fetch_add(added, Ordering::Relaxed);
         }
         self.keep_within_bound();
@@ -284,10 +290,26 @@ impl DedupIndex {
     pub fn forget_stream(&self, key: &StreamKey) {
         let removed = lock(&self.streams).remove(key);
         if let Some(ids) = removed {
-            let forgotten = lock(&ids).len();
-            self.total.fetch_sub(forgotten, Ordering::Relaxed);
+            let mut stream = lock(&ids);
+            stream.removed = true;
+            let forgotten = std::mem::take(&mut stream.current).len()
+                + std::mem::take(&mut stream.previous).len();
+            drop(stream);
+            self.forget(forgotten);
         }
         self.update_gauge();
+    }
+
+    /// Counts ids no longer remembered (never below zero).
+    fn forget(&self, forgotten: usize) {
+        if forgotten == 0 {
+            return;
+        }
+        let _ = self
+            .total
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |total| {
+                Some(total.saturating_sub(forgotten))
+            });
     }
 
     /// Forgets whole generations, the largest previous ones first, then the largest current
@@ -326,7 +348,7 @@ impl DedupIndex {
             };
             let forgotten = std::mem::take(generation).len();
             drop(stream);
-            self.total.fetch_sub(forgotten, Ordering::Relaxed);
+            self.forget(forgotten);
             self.metrics.forgotten.inc_by(forgotten as u64);
             tracing::info!(
                 forgotten,
@@ -356,7 +378,7 @@ impl DedupIndex {
             .filter_map(|(key, ids)| {
                 let mut stream = lock(&ids);
                 let forgotten = stream.rotate_if_due(now_secs);
-                self.total.fetch_sub(forgotten, Ordering::Relaxed);
+                self.forget(forgotten);
                 if stream.is_empty() {
                     return None;
                 }
@@ -448,6 +470,9 @@ impl Reservation {
             let mut stream = lock(&ids);
             for key in &keys {
                 stream.pending.remove(key);
+            }
+            if stream.removed {
+                continue;
             }
             let added = stream.insert_durable(keys);
             drop(stream);

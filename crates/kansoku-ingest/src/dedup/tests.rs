@@ -242,3 +242,23 @@ proptest! {
         prop_assert!(snapshot::decode(&bytes[..bytes.len() - cut]).is_err());
     }
 }
+
+#[test]
+fn a_stream_deleted_under_a_request_keeps_the_count_exact() {
+    let index = index(100);
+    let ids = index.stream(&key("app"));
+    index.insert_durable(&key("app"), 60, [1, 2, 3], 1000);
+    let mut pending = index.reservation();
+    assert_eq!(index.check(&ids, 60, 9, &mut pending, 1000), Verdict::New);
+    index.forget_stream(&key("app"));
+    assert_eq!(index.len(), 0);
+    // The request still holding the deleted stream neither looks ids up nor adds them, and a
+    // rotation there subtracts nothing twice.
+    let mut other = index.reservation();
+    assert_eq!(index.check(&ids, 60, 1, &mut other, 1200), Verdict::New);
+    assert!(other.is_empty());
+    pending.confirm();
+    assert_eq!(index.len(), 0);
+    index.insert_durable(&key("app"), 60, [5], 1200);
+    assert_eq!(index.len(), 1);
+}
