@@ -1,6 +1,7 @@
 // An instant query's result as a table: a row per series with its labels and value (a range
 // vector lists its samples); a scalar or a string is one row.
 import { formatTime } from "../time";
+import { exactValue } from "./chartData";
 import type { QueryData, SampleValue } from "./promApi";
 import { seriesName } from "./promql";
 
@@ -39,14 +40,14 @@ export function InstantTable({ data }: { data: QueryData }) {
           {rows.slice(0, MAX_ROWS).map((row) => (
             <tr key={row.name}>
               <td className={plain ? "muted" : "mono"}>{row.name}</td>
-              <td className="num mono">
+              <td className="num mono" title={data.resultType === "matrix" ? undefined : row.samples[0][1]}>
                 {data.resultType === "matrix"
                   ? row.samples.map(([time, value]) => (
-                      <div key={time}>
-                        {value} <span className="muted">@ {formatTime(time * 1e6)}</span>
+                      <div key={time} title={value}>
+                        {exactValue(value)} <span className="muted">@ {formatTime(time * 1e6)}</span>
                       </div>
                     ))
-                  : row.samples[0][1]}
+                  : exactValue(row.samples[0][1])}
               </td>
             </tr>
           ))}

@@ -24,6 +24,14 @@ export function alignSeries(series: MatrixSeries[], grid: RangeWindow): { xs: nu
   return { xs, columns };
 }
 
+/** A sample value for a table, as sent but without binary floating-point noise: 15 significant
+ * digits, so a rate of 0.9999999999999998 reads 1 (no double has more than 15 reliable digits);
+ * NaN and ±Inf as sent. */
+export function exactValue(value: string): string {
+  const number = Number(value);
+  return Number.isFinite(number) ? String(Number(number.toPrecision(15))) : value;
+}
+
 /** A value for the axis and the tooltip: at most 6 significant digits. */
 export function formatValue(value: number): string {
   return Math.abs(value) >= 1e6 || (value !== 0 && Math.abs(value) < 1e-4) ? value.toExponential(3) : String(Number(value.toPrecision(6)));
