@@ -255,6 +255,35 @@ async fn a_full_node_answers_a_loki_push_with_a_retryable_refusal() {
     server.stop().await;
 }
 
+/// Found by the protocols benchmark: a refused push was answered before its body was read, so a
+/// sender still writing a large body got a reset connection instead of the 503.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_node_answers_a_large_loki_push_instead_of_resetting_it() {
+    let server = TestServer::start_overloaded().await;
+    let values: Vec<Value> = (0..20_000)
+        .map(|i| {
+            json!([
+                now_nanos().to_string(),
+                format!("line {i} {}", "x".repeat(100))
+            ])
+        })
+        .collect();
+    let body = json!({"streams": [{"stream": {"o2_stream_name": "full"}, "values": values}]});
+    for _ in 0..3 {
+        let refused = server
+            .root(Method::POST, PUSH)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("the refusal arrives as an HTTP answer");
+        assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(refused.headers().contains_key("retry-after"));
+    }
+    server.repair_store().await;
+    server.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_logging_loki_handler_pushes_records() {
     let server = TestServer::start().await;

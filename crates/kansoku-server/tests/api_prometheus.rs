@@ -636,6 +636,30 @@ async fn a_full_node_answers_remote_write_with_503_and_retry_after() {
     server.stop().await;
 }
 
+/// Found by the protocols benchmark on Loki's route, which shared the flaw: a refused write was
+/// answered before its body was read, so a sender still writing got a reset connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_node_answers_a_large_remote_write_instead_of_resetting_it() {
+    let server = TestServer::start_overloaded().await;
+    // Refused before decoding: the bytes need not be a valid request.
+    let body = vec![0x5au8; 2 * 1024 * 1024];
+    for _ in 0..3 {
+        let refused = server
+            .root(Method::POST, &format!("{API}/write"))
+            .header("content-type", "application/x-protobuf")
+            .header("content-encoding", "snappy")
+            .header("x-prometheus-remote-write-version", "0.1.0")
+            .body(body.clone())
+            .send()
+            .await
+            .expect("the refusal arrives as an HTTP answer");
+        assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(refused.headers().contains_key("retry-after"));
+    }
+    server.repair_store().await;
+    server.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn query_limits_answer_with_prometheus_error_types() {
     let server = TestServer::start_with(|config| config.promql_max_samples = 50).await;

@@ -18,7 +18,7 @@ use kansoku_ingest::pipeline::Unrouted;
 
 use crate::app::App;
 use crate::auth::Access;
-use crate::http::body::{read_body, read_raw_body};
+use crate::http::body::{admit, read_body, read_raw_body};
 use crate::http::error::{ApiError, plain_text_error};
 use crate::http::ingest::refused_summary;
 
@@ -82,7 +82,8 @@ async fn store(
         ));
     }
     let ingester = app.ingester()?;
-    ingester.check_admission(&org).await?;
+    // A refusal drains the body first: a sender still writing it gets the 503, not a reset.
+    let body = admit(ingester.check_admission(&org).await, body, &app.body_limits).await?;
     app.ensure_org_for_ingest(&access, &org).await?;
     let read = if says_snappy(&headers) {
         read_raw_body(&headers, body, &app.body_limits).await?

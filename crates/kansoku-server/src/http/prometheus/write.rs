@@ -19,7 +19,7 @@ use kansoku_ingest::decode::remote_write;
 
 use crate::app::App;
 use crate::auth::Access;
-use crate::http::body::read_raw_body;
+use crate::http::body::{admit, read_raw_body};
 use crate::http::error::{ApiError, plain_text_error};
 
 /// `POST /api/{org}/prometheus/api/v1/write`
@@ -54,7 +54,8 @@ async fn store(
     remote_write::check_encoding(header_text(&headers, header::CONTENT_ENCODING))
         .map_err(kansoku_ingest::Error::from)?;
     let ingester = app.ingester()?;
-    ingester.check_admission(&org).await?;
+    // A refusal drains the body first: a sender still writing it gets the 503, not a reset.
+    let body = admit(ingester.check_admission(&org).await, body, &app.body_limits).await?;
     app.ensure_org_for_ingest(&access, &org).await?;
     let compressed = read_raw_body(&headers, body, &app.body_limits).await?;
     let stream = StreamName::normalise(DEFAULT_STREAM)?;
