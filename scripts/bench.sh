@@ -4,7 +4,7 @@
 # of k8s logs ingested with the server pinned to one core, storage against a plain zstd Parquet file,
 # freshness, peak RSS, five queries against DuckDB, OTLP, and remote_write + PromQL against
 # Prometheus. Prints a Markdown report (docs/benchmarks.md holds the latest one).
-# Usage: scripts/bench.sh [--gigabytes 1.0] [--clients 8] [--metrics-only] [other kansoku-bench options]
+# Usage: scripts/bench.sh [--gigabytes 1.0] [--clients 8] [--metrics-only | --protocols-only] [other kansoku-bench options]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/kansoku-target}"
