@@ -148,6 +148,35 @@ fn sigterm_flushes_memory_to_parquet_and_exits_cleanly() {
     }
 }
 
+#[test]
+fn a_second_process_on_the_same_data_directory_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let first = Process::start(&data, &[]);
+    let mut second = Process::spawn(&data, Some(ROOT_PASSWORD), &[]);
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = second.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "a second process kept running on the same WAL; log:\n{}",
+            second.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(!status.success());
+    let log = second.log_text();
+    assert!(log.contains("locked by another kansoku process"), "{log}");
+    assert!(log.contains("node.lock"), "{log}");
+    // The first one is untouched, and once it stopped the directory is free again.
+    assert_eq!(support::probe(first.port, "/readyz"), Some(200));
+    assert!(first.terminate().success());
+    let third = Process::start(&data, &[]);
+    assert!(third.terminate().success());
+}
+
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();

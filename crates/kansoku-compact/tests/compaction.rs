@@ -107,7 +107,10 @@ async fn flush_file(
     };
     fixture
         .meta
-        .publish_files(std::slice::from_ref(&entry), Some(("n1", segment as i64)))
+        .publish_files(
+            std::slice::from_ref(&entry),
+            Some(kansoku_meta::Checkpoint::unleased("n1", segment as i64)),
+        )
         .await
         .unwrap();
     entry

@@ -174,7 +174,13 @@ impl Ingester {
         // The ids of the flushed records leave the WAL with its segments: persist them first.
         self.write_dedup_snapshot().await;
         self.meta
-            .publish_files(&entries, Some((&self.config.node_id, checkpoint)))
+            .publish_files(
+                &entries,
+                Some(kansoku_meta::Checkpoint::unleased(
+                    &self.config.node_id,
+                    checkpoint,
+                )),
+            )
             .await?;
         self.memtable.remove_frozen(frozen.id);
         let dir = self.config.wal_dir.clone();

@@ -41,6 +41,16 @@ pub enum Error {
     /// The row to change does not exist.
     #[error("{0}")]
     NotFound(String),
+    /// Another process took over this node's lease: this one must stop writing.
+    #[error(
+        "node {node}'s lease is held by another instance than {instance}: this process was fenced and stops writing"
+    )]
+    Fenced {
+        /// The node id.
+        node: String,
+        /// The fenced instance.
+        instance: String,
+    },
     /// The database answered, but too slowly for the answer to be used.
     #[error("metadata {operation} took {elapsed:?}, too long to be used; retry shortly")]
     TooSlow {
@@ -67,6 +77,7 @@ impl CodedError for Error {
             }
             Error::Corrupt { .. } => ErrorCode::Internal,
             Error::Conflict(_) => ErrorCode::Conflict,
+            Error::Fenced { .. } => ErrorCode::Unavailable,
             Error::NotFound(_) => ErrorCode::NotFound,
         }
     }

@@ -15,18 +15,21 @@
 //! | `stream_pipelines` | a stream's ingest pipeline (its JSON document) and its edit count |
 //! | `file_manifest` | one row per Parquet file: stream, time range, rows, sizes, schema version |
 //! | `wal_checkpoints` | per node, the last WAL segment whose data is in the manifest |
+//! | `cluster_ingesters` | per node, the lease of the process that may write its data (instance, epoch, state), on the database's clock |
 //! | `audit_log` | every administrative change that succeeded: when, org, who, route, path, status |
 //! | `file_deletions` | objects to delete once a grace period passed (replaced, expired, orphaned) |
 //! | `alert_objects`, `alert_states`, `alert_history` | alert templates, destinations and rules (JSON), their schedule, their evaluations |
 //!
 //! The manifest rows of a flush and the node's WAL checkpoint are written in one transaction, so
-//! after a crash a WAL segment is either replayed or known to be stored, never both.
+//! after a crash a WAL segment is either replayed or known to be stored, never both; with a
+//! lease, that transaction also checks that the flushing process still holds its node's lease.
 
 pub mod alerts;
 pub mod audit;
 pub mod dashboards;
 pub mod deletions;
 mod error;
+pub mod ingesters;
 pub mod manifest;
 pub mod metrics;
 pub mod migrations;
@@ -49,6 +52,7 @@ pub use audit::AuditEntry;
 pub use dashboards::{DashboardFolder, DashboardRow};
 pub use deletions::DeletionReason;
 pub use error::{Error, Result};
+pub use ingesters::{Checkpoint, ClaimOutcome, IngesterRow, IngesterState, LeaseClaim};
 pub use manifest::{FileEntry, StreamStats};
 pub use metrics::MetricMetadata;
 pub use orgs::{Org, OrgQuotas};

@@ -6,7 +6,7 @@
 use kansoku_core::{OrgId, StreamKey, StreamType};
 use sqlx::Row;
 
-use crate::{DeletionReason, Error, MetaStore, Result};
+use crate::{Checkpoint, DeletionReason, Error, MetaStore, Result};
 
 /// One stored Parquet file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,27 +99,33 @@ macro_rules! file_columns {
 }
 
 impl MetaStore {
-    /// Commits `files` and, if given, moves `node`'s WAL checkpoint to `segment`, atomically.
+    /// Commits `files` and, if given, moves the node's WAL checkpoint to its segment, atomically.
     /// Each row's `created_at` becomes the commit time. If the checkpoint is already at or past
-    /// `segment`, this publish committed before (a retry after a lost answer) and nothing changes.
+    /// the segment, this publish committed before (a retry after a lost answer) and nothing
+    /// changes. A checkpoint naming an instance commits only while that instance holds the
+    /// node's lease ([`Error::Fenced`] otherwise), renewing it.
     pub async fn publish_files(
         &self,
         files: &[FileEntry],
-        checkpoint: Option<(&str, i64)>,
+        checkpoint: Option<Checkpoint<'_>>,
     ) -> Result<()> {
         let mut transaction = self
             .pool()
             .begin()
             .await
             .map_err(Error::query("begin publish"))?;
-        if let Some((node, segment)) = checkpoint {
+        if let Some(checkpoint) = &checkpoint {
+            // The lease first: a fenced process must fail even where its checkpoint looks
+            // committed (its successor moved it), and the row lock it takes orders the
+            // publishes of one node.
+            crate::ingesters::fence_check(&mut transaction, self.dialect(), checkpoint).await?;
             let current: Option<i64> =
                 sqlx::query_scalar("SELECT segment FROM wal_checkpoints WHERE node = $1")
-                    .bind(node)
+                    .bind(checkpoint.node)
                     .fetch_optional(&mut *transaction)
                     .await
                     .map_err(Error::query("read wal checkpoint"))?;
-            if current.is_some_and(|current| current >= segment) {
+            if current.is_some_and(|current| current >= checkpoint.segment) {
                 // A retry of a publish that did commit (its answer was lost): its files may
                 // have been merged since; inserting them again would list their rows twice.
                 transaction
@@ -133,13 +139,13 @@ impl MetaStore {
         for file in files {
             insert_file(&mut transaction, file, committed_at).await?;
         }
-        if let Some((node, segment)) = checkpoint {
+        if let Some(checkpoint) = checkpoint {
             sqlx::query(
                 "INSERT INTO wal_checkpoints (node, segment, updated_at) VALUES ($1, $2, $3)
                  ON CONFLICT (node) DO UPDATE SET segment = excluded.segment, updated_at = excluded.updated_at",
             )
-            .bind(node)
-            .bind(segment)
+            .bind(checkpoint.node)
+            .bind(checkpoint.segment)
             .bind(crate::now_micros())
             .execute(&mut *transaction)
             .await

@@ -218,6 +218,24 @@ const MIGRATIONS: &[(i64, &[&str])] = &[
             PRIMARY KEY (org, stream_type, name))",
         ],
     ),
+    (
+        10,
+        &[
+            // Ingester leases (scale-out): who may write a node's WAL-backed data. `instance`
+            // is drawn at each start, `epoch` bumped at each takeover (never reset: a forgotten
+            // node keeps its row), `renewed_at` is the database's clock (µs), `lease_us` the
+            // holder's own lease length, `state` is `active`, `drained` or `forgotten`.
+            "CREATE TABLE IF NOT EXISTS cluster_ingesters (
+            node TEXT PRIMARY KEY,
+            instance TEXT NOT NULL,
+            epoch BIGINT NOT NULL,
+            state TEXT NOT NULL,
+            http TEXT NOT NULL,
+            cluster TEXT NOT NULL,
+            renewed_at BIGINT NOT NULL,
+            lease_us BIGINT NOT NULL)",
+        ],
+    ),
 ];
 
 /// The newest migration version this build knows.

@@ -2,8 +2,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use kansoku_core::{FieldType, OrgId, StreamKey, StreamName, StreamSchema, StreamType};
+use std::time::Duration;
+
 use kansoku_meta::{
-    DashboardFolder, DashboardRow, Error, FileEntry, MetaStore, OrgQuotas, Role, SavedView, User,
+    Checkpoint, ClaimOutcome, DashboardFolder, DashboardRow, Error, FileEntry, IngesterState,
+    LeaseClaim, MetaStore, OrgQuotas, Role, SavedView, User,
 };
 
 async fn stores() -> Vec<(&'static str, MetaStore, tempfile::TempDir)> {
@@ -174,7 +177,7 @@ async fn manifest_lists_by_time_and_publishes_with_checkpoint() {
                     file("a.parquet", &stream, 0, 99),
                     file("b.parquet", &stream, 100, 199),
                 ],
-                Some(("n1", 7)),
+                Some(Checkpoint::unleased("n1", 7)),
             )
             .await
             .unwrap();
@@ -358,15 +361,24 @@ async fn a_swap_replaces_files_atomically_and_queues_the_old_objects() {
         );
         // A retried publish of a checkpoint already committed changes nothing.
         store
-            .publish_files(&[file("old.parquet", &stream, 0, 10)], Some(("n1", 3)))
+            .publish_files(
+                &[file("old.parquet", &stream, 0, 10)],
+                Some(Checkpoint::unleased("n1", 3)),
+            )
             .await
             .unwrap();
         store
-            .publish_files(&[file("old.parquet", &stream, 0, 10)], Some(("n1", 3)))
+            .publish_files(
+                &[file("old.parquet", &stream, 0, 10)],
+                Some(Checkpoint::unleased("n1", 3)),
+            )
             .await
             .unwrap();
         store
-            .publish_files(&[file("older.parquet", &stream, 0, 10)], Some(("n1", 2)))
+            .publish_files(
+                &[file("older.parquet", &stream, 0, 10)],
+                Some(Checkpoint::unleased("n1", 2)),
+            )
             .await
             .unwrap();
         assert_eq!(
@@ -658,5 +670,302 @@ async fn pipelines_are_stored_versioned_and_removed_with_their_stream() {
             .unwrap();
         store.delete_stream(&key).await.unwrap();
         assert_eq!(store.get_pipeline(&key).await.unwrap(), None, "{backend}");
+    }
+}
+
+fn claim<'a>(instance: &'a str, previous: Option<&'a str>, lease: Duration) -> LeaseClaim<'a> {
+    LeaseClaim {
+        node: "ingester-0",
+        instance,
+        previous_instance: previous,
+        http: "10.0.0.1:5080",
+        cluster: "10.0.0.1:5082",
+        lease,
+    }
+}
+
+const LEASE: Duration = Duration::from_secs(30);
+
+#[tokio::test]
+async fn an_ingester_lease_is_claimed_renewed_taken_over_and_fences_the_old_instance() {
+    for (backend, store, _dir) in stores().await {
+        let stream = key("leased");
+        store.ensure_stream(&stream).await.unwrap();
+        let db_now = store.db_now().await.unwrap();
+        assert!(
+            (db_now - kansoku_meta::now_micros()).abs() < 60_000_000,
+            "{backend}: the database clock reads {db_now}"
+        );
+        assert_eq!(
+            store
+                .claim_ingester(&claim("a", None, LEASE))
+                .await
+                .unwrap(),
+            ClaimOutcome::Claimed { epoch: 1 },
+            "{backend}"
+        );
+        // Another process without this volume's instance file waits for the lease.
+        let ClaimOutcome::Held {
+            instance,
+            remaining,
+        } = store
+            .claim_ingester(&claim("b", None, LEASE))
+            .await
+            .unwrap()
+        else {
+            panic!("{backend}: a live lease was taken over");
+        };
+        assert_eq!(instance, "a", "{backend}");
+        assert!(
+            remaining > Duration::from_secs(20) && remaining <= LEASE,
+            "{backend}: {remaining:?} left"
+        );
+        assert!(
+            store.renew_ingester("ingester-0", "a").await.unwrap(),
+            "{backend}"
+        );
+        // The volume's next process names its predecessor: it takes the row at once.
+        assert_eq!(
+            store
+                .claim_ingester(&claim("b", Some("a"), LEASE))
+                .await
+                .unwrap(),
+            ClaimOutcome::Claimed { epoch: 2 },
+            "{backend}"
+        );
+        assert!(
+            !store.renew_ingester("ingester-0", "a").await.unwrap(),
+            "{backend}"
+        );
+        assert!(
+            store.renew_ingester("ingester-0", "b").await.unwrap(),
+            "{backend}"
+        );
+
+        // The fenced instance cannot commit a flush; nothing of it becomes visible.
+        let fenced = Checkpoint {
+            node: "ingester-0",
+            segment: 4,
+            instance: Some("a"),
+            last: false,
+        };
+        let refused = store
+            .publish_files(&[file("late.parquet", &stream, 0, 10)], Some(fenced))
+            .await;
+        assert!(
+            matches!(refused, Err(Error::Fenced { ref instance, .. }) if instance == "a"),
+            "{backend}: {refused:?}"
+        );
+        assert!(
+            store.list_files(&stream, 0, 100).await.unwrap().is_empty(),
+            "{backend}"
+        );
+        assert_eq!(
+            store.wal_checkpoint("ingester-0").await.unwrap(),
+            None,
+            "{backend}"
+        );
+
+        // The holder commits; its drain's last flush marks the row drained in the same step.
+        let holder = Checkpoint {
+            instance: Some("b"),
+            ..fenced
+        };
+        store
+            .publish_files(&[file("b1.parquet", &stream, 0, 10)], Some(holder))
+            .await
+            .unwrap();
+        assert_eq!(
+            store.wal_checkpoint("ingester-0").await.unwrap(),
+            Some(4),
+            "{backend}"
+        );
+        // Now the fenced instance's checkpoint looks committed: it is still refused, not
+        // taken for a harmless retry (which would let it delete its WAL).
+        let refused = store
+            .publish_files(&[file("late.parquet", &stream, 0, 10)], Some(fenced))
+            .await;
+        assert!(
+            matches!(refused, Err(Error::Fenced { .. })),
+            "{backend}: {refused:?}"
+        );
+        let row = store.ingester("ingester-0").await.unwrap().unwrap();
+        assert_eq!(
+            (row.instance.as_str(), row.epoch, row.state),
+            ("b", 2, IngesterState::Active)
+        );
+        assert_eq!(
+            store.unflushed_ingesters().await.unwrap().len(),
+            1,
+            "{backend}"
+        );
+        let last = Checkpoint {
+            segment: 5,
+            last: true,
+            ..holder
+        };
+        store
+            .publish_files(&[file("b2.parquet", &stream, 0, 10)], Some(last))
+            .await
+            .unwrap();
+        let row = store.ingester("ingester-0").await.unwrap().unwrap();
+        assert_eq!(row.state, IngesterState::Drained, "{backend}");
+        assert!(
+            store.unflushed_ingesters().await.unwrap().is_empty(),
+            "{backend}"
+        );
+
+        // A drained row is free for anyone.
+        assert_eq!(
+            store
+                .claim_ingester(&claim("c", None, Duration::ZERO))
+                .await
+                .unwrap(),
+            ClaimOutcome::Claimed { epoch: 3 },
+            "{backend}"
+        );
+        // The holder's own lease length decides when its row lapses, not the claimer's: c's
+        // lease of zero has lapsed for d; d's lease of 30 s has not for e, which asks for zero.
+        assert_eq!(
+            store
+                .claim_ingester(&claim("d", None, LEASE))
+                .await
+                .unwrap(),
+            ClaimOutcome::Claimed { epoch: 4 },
+            "{backend}"
+        );
+        assert!(
+            matches!(
+                store
+                    .claim_ingester(&claim("e", None, Duration::ZERO))
+                    .await
+                    .unwrap(),
+                ClaimOutcome::Held { ref instance, .. } if instance == "d"
+            ),
+            "{backend}"
+        );
+        let row = store.ingester("ingester-0").await.unwrap().unwrap();
+        assert_eq!(
+            (
+                row.instance.as_str(),
+                row.state,
+                row.http.as_str(),
+                row.cluster.as_str(),
+                row.lease_us
+            ),
+            (
+                "d",
+                IngesterState::Active,
+                "10.0.0.1:5080",
+                "10.0.0.1:5082",
+                30_000_000
+            ),
+            "{backend}"
+        );
+
+        // Forgetting a node removes it from the set queries read and fences its holder; the
+        // row stays, so the next claim continues the epochs (file names must never repeat).
+        assert!(
+            store.forget_ingester("ingester-0").await.unwrap(),
+            "{backend}"
+        );
+        assert!(
+            !store.forget_ingester("unknown-node").await.unwrap(),
+            "{backend}"
+        );
+        let row = store.ingester("ingester-0").await.unwrap().unwrap();
+        assert_eq!(row.state, IngesterState::Forgotten, "{backend}");
+        assert!(
+            store.unflushed_ingesters().await.unwrap().is_empty(),
+            "{backend}"
+        );
+        assert!(
+            !store.renew_ingester("ingester-0", "d").await.unwrap(),
+            "{backend}"
+        );
+        let forgotten = Checkpoint {
+            node: "ingester-0",
+            segment: 9,
+            instance: Some("d"),
+            last: false,
+        };
+        assert!(
+            matches!(
+                store
+                    .publish_files(&[file("d.parquet", &stream, 0, 10)], Some(forgotten))
+                    .await,
+                Err(Error::Fenced { .. })
+            ),
+            "{backend}"
+        );
+        assert_eq!(
+            store
+                .claim_ingester(&claim("f", None, LEASE))
+                .await
+                .unwrap(),
+            ClaimOutcome::Claimed { epoch: 5 },
+            "{backend}"
+        );
+    }
+}
+
+/// Races `instances` claims of one node; returns each outcome.
+async fn race(store: &MetaStore, instances: &[String]) -> Vec<kansoku_meta::Result<ClaimOutcome>> {
+    futures::future::join_all(instances.iter().map(|instance| {
+        let store = store.clone();
+        async move { store.claim_ingester(&claim(instance, None, LEASE)).await }
+    }))
+    .await
+}
+
+/// Exactly one claim won, every other one was told who holds the row.
+fn one_winner(
+    backend: &str,
+    instances: &[String],
+    outcomes: &[kansoku_meta::Result<ClaimOutcome>],
+) -> String {
+    let winners: Vec<&String> = instances
+        .iter()
+        .zip(outcomes)
+        .filter(|(_, outcome)| matches!(outcome, Ok(ClaimOutcome::Claimed { .. })))
+        .map(|(instance, _)| instance)
+        .collect();
+    assert_eq!(winners.len(), 1, "{backend}: {outcomes:?}");
+    for outcome in outcomes {
+        match outcome {
+            Ok(ClaimOutcome::Claimed { .. }) => {}
+            Ok(ClaimOutcome::Held { instance, .. }) => {
+                assert_eq!(instance, winners[0], "{backend}: {outcomes:?}")
+            }
+            Err(error) => panic!("{backend}: a claim failed: {error}"),
+        }
+    }
+    winners[0].clone()
+}
+
+#[tokio::test]
+async fn concurrent_claims_of_one_node_leave_exactly_one_holder() {
+    for (backend, store, _dir) in stores().await {
+        // A new row.
+        let first: Vec<String> = (0..8).map(|i| format!("first-{i}")).collect();
+        let outcomes = race(&store, &first).await;
+        let winner = one_winner(backend, &first, &outcomes);
+        let row = store.ingester("ingester-0").await.unwrap().unwrap();
+        assert_eq!(row.instance, winner, "{backend}");
+        // A lapsed row (its holder's lease was zero).
+        store.forget_ingester("ingester-0").await.unwrap();
+        assert_eq!(
+            store
+                .claim_ingester(&claim("short", None, Duration::ZERO))
+                .await
+                .unwrap(),
+            ClaimOutcome::Claimed { epoch: 2 },
+            "{backend}"
+        );
+        let second: Vec<String> = (0..8).map(|i| format!("second-{i}")).collect();
+        let outcomes = race(&store, &second).await;
+        let winner = one_winner(backend, &second, &outcomes);
+        let row = store.ingester("ingester-0").await.unwrap().unwrap();
+        assert_eq!((row.instance, row.epoch), (winner, 3), "{backend}");
     }
 }

@@ -1,7 +1,7 @@
 //! Starting and stopping a node.
 //!
 //! ```text
-//! data dir → node id → metadata DB (migrations) → bootstrap (default org, root user)
+//! data dir → volume lock (DATA_DIR/wal/node.lock: one process per data directory) → node id → metadata DB (migrations) → bootstrap (default org, root user)
 //!   → object store → HTTP listening (health answers, the rest 503 "starting")
 //!   → WAL replay → ready
 //!   → syslog and forward listeners serve (bound before the replay, so a taken port stops
@@ -41,6 +41,8 @@ pub struct Node {
     syslog: crate::accept::Stopper,
     forward: crate::accept::Stopper,
     shutdown: tokio::sync::watch::Sender<bool>,
+    /// Held until the node has stopped: released last, after the final flush.
+    volume: kansoku_cluster::VolumeLock,
 }
 
 impl Node {
@@ -54,6 +56,7 @@ impl Node {
             ready.ingester.shutdown().await?;
         }
         self.app.meta.close().await;
+        drop(self.volume);
         Ok(())
     }
 }
@@ -66,6 +69,7 @@ pub async fn start(config: Config) -> anyhow::Result<Node> {
             config.data_dir.display()
         )
     })?;
+    let volume = lock_volume(config.data_dir.join("wal")).await?;
     let node_id = node_id(&config)?;
     let meta = MetaStore::connect(&config.meta_dsn()).await?;
     bootstrap(&meta, &config).await?;
@@ -213,7 +217,17 @@ pub async fn start(config: Config) -> anyhow::Result<Node> {
         syslog,
         forward,
         shutdown,
+        volume,
     })
+}
+
+/// Takes the data directory's volume lock before anything reads or writes the WAL: a second
+/// process on the same directory stops here, naming the lock file.
+async fn lock_volume(wal_dir: std::path::PathBuf) -> anyhow::Result<kansoku_cluster::VolumeLock> {
+    let volume =
+        tokio::task::spawn_blocking(move || kansoku_cluster::VolumeLock::acquire(&wal_dir))
+            .await??;
+    Ok(volume)
 }
 
 /// Runs a node until SIGTERM or SIGINT.
