@@ -154,18 +154,12 @@ fn a_second_process_on_the_same_data_directory_is_refused() {
     let data = dir.path().join("data");
     let first = Process::start(&data, &[]);
     let mut second = Process::spawn(&data, Some(ROOT_PASSWORD), &[]);
-    let started = std::time::Instant::now();
-    let status = loop {
-        if let Some(status) = second.child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "a second process kept running on the same WAL; log:\n{}",
-            second.log_text()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    support::wait_for(
+        "the second process to exit",
+        Duration::from_secs(60),
+        || second.child.try_wait().unwrap().is_some(),
+    );
+    let status = second.child.wait().unwrap();
     assert!(!status.success());
     let log = second.log_text();
     assert!(log.contains("locked by another kansoku process"), "{log}");
