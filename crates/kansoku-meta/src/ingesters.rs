@@ -4,8 +4,9 @@
 //! One row per node id. A process claims its node's row with a compare-and-set before it
 //! listens, renews it every few seconds, and names itself in every flush's manifest transaction
 //! ([`Checkpoint::instance`]), so a process whose lease was taken over (fenced) can never
-//! commit. (`kansoku-cluster` drives this; the server does not take leases yet.) Lease times are the database's clock, never a node's: see [`MetaStore::db_now`].
-//! The design is in ARCHITECTURE.md, "Design for the roles".
+//! commit. (`kansoku-cluster` drives this; the server does not take leases yet.) Lease times
+//! are the database's clock, never a node's: see [`MetaStore::db_now`]. The design is in
+//! ARCHITECTURE.md, "Design for the roles".
 
 use std::fmt;
 use std::str::FromStr;

@@ -1,7 +1,8 @@
 //! Starting and stopping a node.
 //!
 //! ```text
-//! data dir → volume lock (DATA_DIR/wal/node.lock: one process per data directory) → node id → metadata DB (migrations) → bootstrap (default org, root user)
+//! data dir → volume lock (DATA_DIR/wal/node.lock: one process per data directory)
+//!   → node id → metadata DB (migrations) → bootstrap (default org, root user)
 //!   → object store → HTTP listening (health answers, the rest 503 "starting")
 //!   → WAL replay → ready
 //!   → syslog and forward listeners serve (bound before the replay, so a taken port stops

@@ -260,28 +260,19 @@ async fn a_full_node_answers_a_loki_push_with_a_retryable_refusal() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_node_answers_a_large_loki_push_instead_of_resetting_it() {
     let server = TestServer::start_overloaded().await;
-    // 48 MB: more than loopback's socket buffers take in (a smaller unread body sits in them
-    // and the reset never shows), less than KANSOKU_MAX_BODY_BYTES.
-    let values: Vec<Value> = (0..12_000)
-        .map(|i| {
-            json!([
-                now_nanos().to_string(),
-                format!("line {i} {}", "x".repeat(4_000))
-            ])
-        })
+    let line = "x".repeat(4_000);
+    let values: Vec<Value> = (0..LARGER_THAN_SOCKET_BUFFERS / line.len())
+        .map(|i| json!([now_nanos().to_string(), format!("line {i} {line}")]))
         .collect();
-    let body = json!({"streams": [{"stream": {"o2_stream_name": "full"}, "values": values}]});
-    for _ in 0..3 {
-        let refused = server
+    let body =
+        json!({"streams": [{"stream": {"o2_stream_name": "full"}, "values": values}]}).to_string();
+    assert_refusals_are_answered(|| {
+        server
             .root(Method::POST, PUSH)
             .header("content-type", "application/json")
-            .body(body.to_string())
-            .send()
-            .await
-            .expect("the refusal arrives as an HTTP answer");
-        assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
-        assert!(refused.headers().contains_key("retry-after"));
-    }
+            .body(body.clone())
+    })
+    .await;
     server.repair_store().await;
     server.stop().await;
 }

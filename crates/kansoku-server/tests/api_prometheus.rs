@@ -641,23 +641,17 @@ async fn a_full_node_answers_remote_write_with_503_and_retry_after() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_node_answers_a_large_remote_write_instead_of_resetting_it() {
     let server = TestServer::start_overloaded().await;
-    // Refused before decoding: the bytes need not be a valid request. 48 MB: more than
-    // loopback's socket buffers take in (a smaller unread body sits in them and the reset never
-    // shows), less than KANSOKU_MAX_BODY_BYTES.
-    let body = vec![0x5au8; 48 * 1024 * 1024];
-    for _ in 0..3 {
-        let refused = server
+    // Refused before decoding: the bytes need not be a valid request.
+    let body = vec![0x5au8; LARGER_THAN_SOCKET_BUFFERS];
+    assert_refusals_are_answered(|| {
+        server
             .root(Method::POST, &format!("{API}/write"))
             .header("content-type", "application/x-protobuf")
             .header("content-encoding", "snappy")
             .header("x-prometheus-remote-write-version", "0.1.0")
             .body(body.clone())
-            .send()
-            .await
-            .expect("the refusal arrives as an HTTP answer");
-        assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
-        assert!(refused.headers().contains_key("retry-after"));
-    }
+    })
+    .await;
     server.repair_store().await;
     server.stop().await;
 }

@@ -228,15 +228,18 @@ pub fn decompress(encoding: Encoding, raw: &[u8], max: usize) -> Result<Vec<u8>,
 /// Longest a refused request's body is read for.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Passes `body` on when `admission` is `Ok`. Otherwise reads and discards the body (at most
-/// `KANSOKU_MAX_BODY_BYTES`, for at most 10 s) before answering the refusal, so a client that is
-/// still sending receives the 503 and its `Retry-After` instead of a reset connection.
+/// Admission control of an HTTP ingest route (every route with a body calls this rather than
+/// `Ingester::check_admission`): passes `body` on when `ingester` admits `org`. Otherwise reads
+/// and discards the body (at most `KANSOKU_MAX_BODY_BYTES`, for at most 10 s) before answering
+/// the refusal, so a client that is still sending receives the 503 and its `Retry-After`
+/// instead of a reset connection.
 pub async fn admit(
-    admission: Result<(), kansoku_ingest::Error>,
+    ingester: &kansoku_ingest::Ingester,
+    org: &kansoku_core::OrgId,
     body: Body,
     limits: &BodyLimits,
 ) -> Result<Body, ApiError> {
-    let Err(refusal) = admission else {
+    let Err(refusal) = ingester.check_admission(org).await else {
         return Ok(body);
     };
     let drain = async {

@@ -68,7 +68,7 @@ async fn run_bulk(
     let started = Instant::now();
     let org = OrgId::parse(&org)?;
     let ingester = app.ingester()?;
-    let body = admit(ingester.check_admission(&org).await, body, &app.body_limits).await?;
+    let body = admit(ingester, &org, body, &app.body_limits).await?;
     app.ensure_org_for_ingest(&access, &org).await?;
     let body = read_body(&headers, body, &app.body_limits).await?;
     let report = ingester
@@ -173,7 +173,7 @@ async fn single_document(
 ) -> Result<Response, ApiError> {
     let org = OrgId::parse(&org)?;
     let ingester = app.ingester()?;
-    let body = admit(ingester.check_admission(&org).await, body, &app.body_limits).await?;
+    let body = admit(ingester, &org, body, &app.body_limits).await?;
     app.ensure_org_for_ingest(&access, &org).await?;
     let body = read_body(&headers, body, &app.body_limits).await?;
     // A document may be pretty-printed over several lines; a bulk line must be one line.

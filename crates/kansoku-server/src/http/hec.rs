@@ -204,7 +204,7 @@ async fn ingest(
         HecAnswer::new(StatusCode::FORBIDDEN, 4, "the token names no organization")
     })?;
     let ingester = app.ingester()?;
-    let body = admit(ingester.check_admission(&org).await, body, &app.body_limits).await?;
+    let body = admit(ingester, &org, body, &app.body_limits).await?;
     app.ensure_org_for_ingest(&access, &org).await?;
     let body = read_body(&headers, body, &app.body_limits).await?;
     if hec::is_empty(&body.bytes) {

@@ -54,7 +54,7 @@ async fn ingest(
     let org = OrgId::parse(&org)?;
     let stream = StreamName::normalise(&stream)?;
     let ingester = app.ingester()?;
-    let body = admit(ingester.check_admission(&org).await, body, &app.body_limits).await?;
+    let body = admit(ingester, &org, body, &app.body_limits).await?;
     app.ensure_org_for_ingest(&access, &org).await?;
     let body = read_body(&headers, body, &app.body_limits).await?;
     let report = ingester

@@ -137,7 +137,7 @@ async fn export(
 ) -> Result<Response, ApiError> {
     let org = OrgId::parse(&org)?;
     let ingester = app.ingester()?;
-    let body = admit(ingester.check_admission(&org).await, body, &app.body_limits).await?;
+    let body = admit(ingester, &org, body, &app.body_limits).await?;
     app.ensure_org_for_ingest(&access, &org).await?;
     let body = read_body(&headers, body, &app.body_limits).await?;
     let stream = headers

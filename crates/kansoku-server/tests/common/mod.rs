@@ -291,6 +291,24 @@ impl TestServer {
     }
 }
 
+/// Bodies of admission-refusal tests are larger than this: more than loopback's socket buffers
+/// take in (a smaller unread body sits in them and a reset never shows), less than
+/// `KANSOKU_MAX_BODY_BYTES`.
+pub const LARGER_THAN_SOCKET_BUFFERS: usize = 48 * 1024 * 1024;
+
+/// Sends the request `make` builds three times to a node that refuses it at admission: each
+/// refusal must arrive as a 503 with `Retry-After`, not as a reset connection.
+pub async fn assert_refusals_are_answered(make: impl Fn() -> RequestBuilder) {
+    for _ in 0..3 {
+        let refused = make()
+            .send()
+            .await
+            .expect("the refusal arrives as an HTTP answer");
+        assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(refused.headers().contains_key("retry-after"));
+    }
+}
+
 /// `secs` since the epoch as `YYYY-MM-DDTHH:MM:SSZ` (proleptic Gregorian, UTC).
 pub fn rfc3339_utc(secs: i64) -> String {
     let days = secs.div_euclid(86_400);

@@ -54,8 +54,7 @@ async fn store(
     remote_write::check_encoding(header_text(&headers, header::CONTENT_ENCODING))
         .map_err(kansoku_ingest::Error::from)?;
     let ingester = app.ingester()?;
-    // A refusal drains the body first: a sender still writing it gets the 503, not a reset.
-    let body = admit(ingester.check_admission(&org).await, body, &app.body_limits).await?;
+    let body = admit(ingester, &org, body, &app.body_limits).await?;
     app.ensure_org_for_ingest(&access, &org).await?;
     let compressed = read_raw_body(&headers, body, &app.body_limits).await?;
     let stream = StreamName::normalise(DEFAULT_STREAM)?;
