@@ -18,39 +18,12 @@ fn main() -> ExitCode {
             print_config(&config);
             ExitCode::SUCCESS
         }
-        Command::Apply(args) => {
-            let runtime = match tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            {
-                Ok(runtime) => runtime,
-                Err(error) => {
-                    report(&anyhow::anyhow!("cannot start the async runtime: {error}"));
-                    return ExitCode::FAILURE;
-                }
-            };
-            match runtime.block_on(kansoku_server::apply_cli::apply(&args)) {
-                Ok(lines) => {
-                    print_lines(&lines);
-                    ExitCode::SUCCESS
-                }
-                Err(error) => {
-                    report(&error);
-                    ExitCode::FAILURE
-                }
-            }
-        }
+        Command::Apply(args) => run_client(kansoku_server::apply_cli::apply(&args)),
+        Command::Cluster(args) => run_client(kansoku_server::cluster_cli::run(&args)),
         Command::Serve(config) => {
             kansoku_server::telemetry::init(config.log_format, &config.log);
-            let runtime = match tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-            {
-                Ok(runtime) => runtime,
-                Err(error) => {
-                    report(&anyhow::anyhow!("cannot start the async runtime: {error}"));
-                    return ExitCode::FAILURE;
-                }
+            let Some(runtime) = runtime(tokio::runtime::Builder::new_multi_thread()) else {
+                return ExitCode::FAILURE;
             };
             match runtime.block_on(kansoku_server::serve(*config)) {
                 Ok(()) => ExitCode::SUCCESS,
@@ -59,6 +32,34 @@ fn main() -> ExitCode {
                     ExitCode::FAILURE
                 }
             }
+        }
+    }
+}
+
+/// The runtime `builder` makes, with I/O and timers; `None` (reported) when it cannot start.
+fn runtime(mut builder: tokio::runtime::Builder) -> Option<tokio::runtime::Runtime> {
+    match builder.enable_all().build() {
+        Ok(runtime) => Some(runtime),
+        Err(error) => {
+            report(&anyhow::anyhow!("cannot start the async runtime: {error}"));
+            None
+        }
+    }
+}
+
+/// Runs a client sub-command on a small runtime and prints its lines.
+fn run_client(call: impl std::future::Future<Output = anyhow::Result<Vec<String>>>) -> ExitCode {
+    let Some(runtime) = runtime(tokio::runtime::Builder::new_current_thread()) else {
+        return ExitCode::FAILURE;
+    };
+    match runtime.block_on(call) {
+        Ok(lines) => {
+            print_lines(&lines);
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            report(&error);
+            ExitCode::FAILURE
         }
     }
 }

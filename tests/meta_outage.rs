@@ -2,7 +2,10 @@
 //! again, and the SQLite file held under an exclusive lock by another process. Writes keep being
 //! acknowledged (the WAL holds them), what needs the database answers 503 + `Retry-After` (never
 //! a partial answer), `/readyz` says so, flushes wait and retry, and afterwards every acknowledged
-//! record is found exactly once — also after a SIGKILL.
+//! record is found exactly once — also after a SIGKILL. On PostgreSQL a node leases its id: cut
+//! off for half the lease it refuses writes (it cannot know whether another process took its
+//! id), and a process whose id was taken over exits without flushing, leaving its WAL to the
+//! next holder.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -19,7 +22,8 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use support::postgres::PrivatePostgres;
 use support::{
-    Answer, Http, Process, ROOT, ROOT_PASSWORD, count_files, search_count, stored_ids, wait_for,
+    Answer, Http, Process, ROOT, ROOT_PASSWORD, binary, count_files, search_count, stored_ids,
+    wait_for,
 };
 
 fn ingest(http: &Http, base: &str, prefix: &str) -> Answer {
@@ -57,20 +61,57 @@ const QUIET: [(&str, &str); 2] = [
     ("KANSOKU_COMPACT_ENABLED", "false"),
 ];
 
+/// A private PostgreSQL and a data directory for one node.
+struct OnPostgres {
+    postgres: PrivatePostgres,
+    dsn: String,
+    _dir: tempfile::TempDir,
+    data: std::path::PathBuf,
+}
+
+impl OnPostgres {
+    fn start() -> OnPostgres {
+        let postgres = PrivatePostgres::start();
+        let dsn = postgres.dsn();
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        OnPostgres {
+            postgres,
+            dsn,
+            _dir: dir,
+            data,
+        }
+    }
+
+    /// The node's settings: this database, a lease of `lease`, then `settings` (later ones
+    /// win).
+    fn env<'a>(
+        &'a self,
+        lease: &'a str,
+        settings: &[(&'a str, &'a str)],
+    ) -> Vec<(&'a str, &'a str)> {
+        let mut env = vec![
+            ("KANSOKU_META_DSN", self.dsn.as_str()),
+            ("KANSOKU_NODE_LEASE", lease),
+        ];
+        env.extend_from_slice(settings);
+        env
+    }
+}
+
 #[test]
 fn a_postgresql_crash_and_restart_loses_nothing_acknowledged() {
-    let postgres = PrivatePostgres::start();
-    let dsn = postgres.dsn();
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let env = [QUIET[0], QUIET[1], ("KANSOKU_META_DSN", dsn.as_str())];
-    let process = Process::start(&data, &env);
+    let setup = OnPostgres::start();
+    let (postgres, data) = (&setup.postgres, &setup.data);
+    // A lease long enough that the outage below (11 s) stays within half of it.
+    let env = setup.env("60s", &QUIET);
+    let process = Process::start(data, &env);
     let http = Http::new();
     let base = process.base();
 
     assert_eq!(ingest(&http, &base, "before").status, 200);
     wait_for("the first flush", Duration::from_secs(60), || {
-        count_files(&data, "parquet") > 0
+        count_files(data, "parquet") > 0
     });
 
     // Down: writes still land in the WAL; what needs the database is refused, retryably.
@@ -108,11 +149,168 @@ fn a_postgresql_crash_and_restart_loses_nothing_acknowledged() {
     assert_eq!(body["hits"][0]["n"], 400, "{body}");
 
     process.kill();
-    let process = Process::start(&data, &env);
+    let process = Process::start(data, &env);
     assert_exactly_once(
         &http,
         &process.base(),
         &["before", "during", "later", "after"],
+    );
+    drop(process);
+}
+
+fn ready_reason(http: &Http, base: &str) -> String {
+    http.get_json(&format!("{base}/readyz"))["reason"]
+        .as_str()
+        .unwrap_or("")
+        .to_string()
+}
+
+#[test]
+fn writes_are_refused_while_the_lease_cannot_be_renewed() {
+    let setup = OnPostgres::start();
+    let (postgres, data) = (&setup.postgres, &setup.data);
+    let env = setup.env("4s", &QUIET);
+    let process = Process::start(data, &env);
+    let http = Http::new();
+    let base = process.base();
+    assert_eq!(ingest(&http, &base, "before").status, 200);
+
+    // Half the lease without a renewal: another process may hold the id now, so nothing is
+    // acknowledged, retryably, and the node says why.
+    postgres.crash();
+    wait_for(
+        "/readyz to report the unrenewed lease",
+        Duration::from_secs(30),
+        || ready_reason(&http, &base).contains("lease"),
+    );
+    let refused = ingest(&http, &base, "refused");
+    assert_eq!(refused.status, 503, "{refused:?}");
+    assert!(refused.retry_after.is_some(), "{refused:?}");
+    assert!(refused.body.contains("lease"), "{refused:?}");
+
+    // A renewal succeeds again: writes are taken.
+    postgres.restart();
+    wait_for(
+        "the node to be ready again",
+        Duration::from_secs(120),
+        || http.get_json(&format!("{base}/readyz"))["status"] == "ready",
+    );
+    assert_eq!(ingest(&http, &base, "after").status, 200);
+
+    process.kill();
+    let process = Process::start(data, &env);
+    assert_exactly_once(&http, &process.base(), &["before", "after"]);
+    drop(process);
+}
+
+/// Runs `sql` on the private server's `postgres` database with psql.
+fn psql(postgres: &PrivatePostgres, sql: &str) {
+    let status = Command::new("psql")
+        .args(["-h", "127.0.0.1", "-U", "postgres", "-d", "postgres"])
+        .args(["-v", "ON_ERROR_STOP=1", "-q", "-c", sql])
+        .arg("-p")
+        .arg(postgres.port.to_string())
+        .status()
+        .unwrap();
+    assert!(status.success(), "psql failed: {sql}");
+}
+
+/// Whether a file whose name starts with `prefix` is under `dir`, at any depth.
+fn has_file_named(dir: &std::path::Path, prefix: &str) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    entries.flatten().any(|entry| {
+        let path = entry.path();
+        if path.is_dir() {
+            has_file_named(&path, prefix)
+        } else {
+            entry.file_name().to_string_lossy().starts_with(prefix)
+        }
+    })
+}
+
+#[test]
+fn a_process_whose_id_is_taken_over_exits_and_its_wal_goes_to_the_next_holder() {
+    let setup = OnPostgres::start();
+    let (postgres, data) = (&setup.postgres, &setup.data);
+    let env = setup.env(
+        "3s",
+        &[
+            QUIET[1],
+            ("KANSOKU_FLUSH_INTERVAL", "3600s"),
+            ("KANSOKU_NODE_ID", "ingester-0"),
+        ],
+    );
+    let mut process = Process::start(data, &env);
+    let http = Http::new();
+    assert_eq!(ingest(&http, &process.base(), "acked").status, 200);
+
+    // Another process takes the id over: this one stops at its next renewal, flushing nothing.
+    psql(
+        postgres,
+        "UPDATE cluster_ingesters SET instance = 'intruder', epoch = epoch + 1, renewed_at = renewed_at + 5000000 WHERE node = 'ingester-0'",
+    );
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = process.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "a fenced process kept running; log:\n{}",
+            process.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(!status.success(), "{status:?}");
+    assert!(
+        process.log_text().contains("fenced"),
+        "{}",
+        process.log_text()
+    );
+    assert_eq!(count_files(data, "parquet"), 0);
+
+    // The next process on this volume waits for the other's lease to lapse, takes the id at
+    // the next epoch and replays the WAL: nothing acknowledged is lost.
+    let process = Process::start(data, &env);
+    assert!(
+        process
+            .log_text()
+            .contains("waiting for its lease to lapse"),
+        "{}",
+        process.log_text()
+    );
+    assert_exactly_once(&http, &process.base(), &["acked"]);
+    assert_eq!(
+        http.put_status(
+            &format!("{}/node/flush", process.base()),
+            ROOT,
+            ROOT_PASSWORD
+        ),
+        200
+    );
+    assert!(has_file_named(data, "e3.ingester-0-"));
+
+    // `kansoku cluster` shows the lease, and refuses to forget a node that holds it.
+    let cluster = |args: &[&str]| {
+        Command::new(binary())
+            .arg("cluster")
+            .args(args)
+            .args(["--url", &process.base(), "--user", ROOT])
+            .args(["--password", ROOT_PASSWORD])
+            .output()
+            .unwrap()
+    };
+    let listed = cluster(&["ingesters"]);
+    let text = String::from_utf8_lossy(&listed.stdout);
+    assert!(listed.status.success(), "{listed:?}");
+    assert!(text.contains("ingester-0\tactive\t3\t"), "{text}");
+    let refused = cluster(&["forget-node", "ingester-0"]);
+    assert!(!refused.status.success(), "{refused:?}");
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("may be running"),
+        "{refused:?}"
     );
     drop(process);
 }

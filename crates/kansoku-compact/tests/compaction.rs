@@ -83,7 +83,7 @@ async fn flush_file(
         hour: hour_start(encoded.file.min_ts),
         values: Vec::new(),
     };
-    let path = data_file_path(stream, &group, &flush_file_stem("n1", segment));
+    let path = data_file_path(stream, &group, &flush_file_stem("n1", None, segment));
     let (rows, min_ts, max_ts) = (encoded.file.rows, encoded.file.min_ts, encoded.file.max_ts);
     let uploaded = data_file::upload(&fixture.store, &path, encoded)
         .await

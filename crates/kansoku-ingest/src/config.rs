@@ -43,6 +43,19 @@ pub struct IngestConfig {
     pub dedup_window: Duration,
     /// Most record ids remembered by this node.
     pub dedup_max_ids: usize,
+    /// The lease this process holds on `node_id` (scale-out on PostgreSQL), or none (a single
+    /// process on its own database). Every flush commits only while the lease names this
+    /// instance, and flushed files carry its epoch.
+    pub lease: Option<LeaseIdentity>,
+}
+
+/// The instance and epoch of the lease a process holds on its node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaseIdentity {
+    /// This process's instance id.
+    pub instance: String,
+    /// The epoch of its claim (never reused for the node).
+    pub epoch: i64,
 }
 
 impl IngestConfig {
@@ -67,6 +80,7 @@ impl IngestConfig {
             bulk_strip_date_suffix: true,
             dedup_window: Duration::from_secs(600),
             dedup_max_ids: 2_000_000,
+            lease: None,
         }
     }
 }

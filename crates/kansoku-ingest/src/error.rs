@@ -39,6 +39,17 @@ pub enum Error {
         /// Suggested delay.
         retry_after_secs: u64,
     },
+    /// The node's lease went unrenewed for half its length (the metadata database is
+    /// unreachable): another instance may have taken the node over, so nothing is acknowledged.
+    #[error(
+        "this node cannot renew its lease in the metadata database, so it cannot be sure it still owns its write-ahead log; writes are refused until a renewal succeeds (nothing was stored; send them again, to another node if there is one)"
+    )]
+    LeaseUnsure,
+    /// Another instance took over this node's lease: this process stops writing and exits.
+    #[error(
+        "another process took over this node's id; this one is stopping (nothing was stored; send the data again)"
+    )]
+    Fenced,
     /// The node is still replaying its WAL or shutting down.
     #[error("ingester is not ready ({0}); retry shortly")]
     NotReady(&'static str),
@@ -76,7 +87,9 @@ impl CodedError for Error {
             Error::InvalidBody(_) | Error::InvalidName(_) => ErrorCode::BadRequest,
             Error::UnsupportedBody(_) => ErrorCode::UnsupportedMediaType,
             Error::BodyTooLarge(_) => ErrorCode::PayloadTooLarge,
-            Error::Overloaded { .. } | Error::NotReady(_) => ErrorCode::Unavailable,
+            Error::Overloaded { .. } | Error::NotReady(_) | Error::LeaseUnsure | Error::Fenced => {
+                ErrorCode::Unavailable
+            }
             Error::QuotaExceeded { .. } => ErrorCode::TooManyRequests,
             Error::Wal(e) => e.code(),
             Error::Meta(e) => e.code(),
@@ -93,7 +106,8 @@ impl CodedError for Error {
             | Error::QuotaExceeded {
                 retry_after_secs, ..
             } => Some(*retry_after_secs),
-            Error::NotReady(_) => Some(1),
+            Error::NotReady(_) | Error::Fenced => Some(1),
+            Error::LeaseUnsure => Some(5),
             Error::Wal(_) | Error::Meta(_) | Error::Storage(_) => Some(5),
             _ => None,
         }

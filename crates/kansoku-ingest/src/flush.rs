@@ -62,6 +62,7 @@ impl Ingester {
     }
 
     pub(crate) async fn flush_cycle_locked(&self, force: bool) -> Result<()> {
+        self.gate.check_flush()?;
         if force || self.freeze_due() {
             self.freeze().await?;
         }
@@ -173,15 +174,27 @@ impl Ingester {
             .map_err(|_| Error::Internal("wal segment id out of range".to_string()))?;
         // The ids of the flushed records leave the WAL with its segments: persist them first.
         self.write_dedup_snapshot().await;
-        self.meta
+        let published = self
+            .meta
             .publish_files(
                 &entries,
-                Some(kansoku_meta::Checkpoint::unleased(
-                    &self.config.node_id,
-                    checkpoint,
-                )),
+                Some(kansoku_meta::Checkpoint {
+                    node: &self.config.node_id,
+                    segment: checkpoint,
+                    instance: self
+                        .config
+                        .lease
+                        .as_ref()
+                        .map(|lease| lease.instance.as_str()),
+                    last: false,
+                }),
             )
-            .await?;
+            .await;
+        if let Err(kansoku_meta::Error::Fenced { .. }) = &published {
+            // Learnt here before the lease's renewal did: stop at once.
+            self.set_write_gate(crate::WriteGate::Fenced);
+        }
+        published?;
         self.memtable.remove_frozen(frozen.id);
         let dir = self.config.wal_dir.clone();
         let last = frozen.last_segment;

@@ -22,6 +22,7 @@ use crate::catalog::{Catalog, CatalogDefaults};
 use crate::config::IngestConfig;
 use crate::dedup::{DedupIndex, DedupMetrics};
 use crate::error::{DiscardReason, Error, Result};
+use crate::gate::WriteGate;
 use crate::memtable::{MemBatch, Memtable};
 use crate::metrics::{IngestMetrics, reason_labels, stream_labels};
 use crate::pipeline::{self, BulkOptions, JsonFormat};
@@ -95,6 +96,8 @@ pub struct Ingester {
     /// The record ids stored lately, per stream (`crate::dedup`).
     pub(crate) dedup: Arc<DedupIndex>,
     accepting: AtomicBool,
+    /// What the node's lease allows (`crate::gate`).
+    pub(crate) gate: crate::gate::GateCell,
     shutdown: watch::Sender<bool>,
     committed: broadcast::Sender<Arc<CommittedBatch>>,
 }
@@ -134,6 +137,7 @@ impl Ingester {
         // Every stored file of this node holds segments before the first one written now.
         let memtable = Arc::new(Memtable::new(
             &config.node_id,
+            config.lease.as_ref().map(|lease| lease.epoch),
             replayed.next_segment.saturating_sub(1),
         ));
         let restored = replayed.batches.len();
@@ -176,6 +180,7 @@ impl Ingester {
             quotas: crate::quota::Quotas::new(config_quotas),
             dedup,
             accepting: AtomicBool::new(true),
+            gate: crate::gate::GateCell::open(),
             shutdown,
             committed: broadcast::channel(COMMITTED_CAPACITY).0,
         });
@@ -330,6 +335,8 @@ impl Ingester {
 
     /// Refuses new work when buffers are full or the node is stopping.
     fn check_node_admission(&self) -> Result<()> {
+        // The gate first: a fenced node also stops accepting, and should say why.
+        self.gate.check_write()?;
         if !self.accepting.load(Ordering::Acquire) {
             return Err(Error::NotReady("shutting down"));
         }
@@ -661,6 +668,8 @@ impl Ingester {
         }
         {
             let _generation = self.generation.read().await;
+            // Checked again here: the lease may have become unsure since admission.
+            self.gate.check_write()?;
             if !self.accepting.load(Ordering::Acquire) {
                 return Err(Error::NotReady("shutting down"));
             }
@@ -754,11 +763,44 @@ impl Ingester {
         Ok(paths)
     }
 
-    /// Stops accepting writes, stops the background flusher and flushes what is in memory.
+    /// Stops accepting writes, stops the background flusher and flushes what is in memory; with
+    /// a lease, then marks the node drained.
     pub async fn shutdown(&self) -> Result<()> {
         self.accepting.store(false, Ordering::Release);
         let _ = self.shutdown.send(true);
-        self.flush_cycle(true).await
+        if self.gate.get() == WriteGate::Fenced {
+            // The WAL belongs to the instance that took the node over.
+            return Err(Error::Fenced);
+        }
+        self.flush_cycle(true).await?;
+        // Everything acknowledged is committed now, and nothing more can be (writes closed
+        // before the forced freeze took the generation lock): the lease row says so.
+        let Some(lease) = &self.config.lease else {
+            return Ok(());
+        };
+        if !self
+            .meta
+            .mark_ingester_drained(&self.config.node_id, &lease.instance)
+            .await?
+        {
+            return Err(Error::Fenced);
+        }
+        Ok(())
+    }
+
+    /// Moves the write gate as the node's lease says (`crate::gate`); `Fenced` is final and
+    /// also stops the background flusher.
+    pub fn set_write_gate(&self, gate: WriteGate) {
+        self.gate.set(gate);
+        if gate == WriteGate::Fenced {
+            self.accepting.store(false, Ordering::Release);
+            let _ = self.shutdown.send(true);
+        }
+    }
+
+    /// The write gate's position.
+    pub fn write_gate(&self) -> WriteGate {
+        self.gate.get()
     }
 
     /// Stops writes and the background flusher *without* flushing, leaving the WAL as a crash

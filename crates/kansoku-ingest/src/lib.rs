@@ -21,6 +21,7 @@ pub mod decode;
 pub mod dedup;
 mod error;
 mod flush;
+mod gate;
 mod ingester;
 pub mod memtable;
 pub mod metrics;
@@ -36,8 +37,9 @@ pub mod timestamp;
 pub mod transform;
 pub mod walrec;
 
-pub use config::IngestConfig;
+pub use config::{IngestConfig, LeaseIdentity};
 pub use error::{DiscardReason, Error, RecordError, Result};
+pub use gate::WriteGate;
 pub use ingester::{CommittedBatch, FlushFailure, Ingester};
 pub use pipeline::JsonFormat;
 pub use report::{BulkItem, BulkReport, IngestReport, StreamReport};

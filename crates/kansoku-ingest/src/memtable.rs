@@ -145,12 +145,15 @@ struct State {
 pub struct Memtable {
     state: RwLock<State>,
     node_id: String,
+    /// The epoch of the lease this process holds on the node, if any: flushed files' names
+    /// carry it (`kansoku_storage::layout::flush_file_stem`).
+    epoch: Option<i64>,
 }
 
 impl Memtable {
-    /// An empty table for node `node_id`, whose stored files hold WAL segments up to
-    /// `flushed_through` at most.
-    pub fn new(node_id: &str, flushed_through: u64) -> Memtable {
+    /// An empty table for node `node_id` (held at lease `epoch`, if any), whose stored files
+    /// hold WAL segments up to `flushed_through` at most.
+    pub fn new(node_id: &str, epoch: Option<i64>, flushed_through: u64) -> Memtable {
         Memtable {
             state: RwLock::new(State {
                 active: Generation::new(),
@@ -159,6 +162,7 @@ impl Memtable {
                 frozen_through: flushed_through,
             }),
             node_id: node_id.to_string(),
+            epoch,
         }
     }
 
@@ -220,7 +224,7 @@ impl Memtable {
             return None;
         }
         let generation = std::mem::replace(&mut state.active, Generation::new());
-        let stem = flush_file_stem(&self.node_id, last_segment);
+        let stem = flush_file_stem(&self.node_id, self.epoch, last_segment);
         let files = generation
             .streams
             .iter()
@@ -346,7 +350,7 @@ mod tests {
 
     #[test]
     fn snapshots_see_active_and_frozen_data_with_pending_paths() {
-        let table = Memtable::new("n1", 0);
+        let table = Memtable::new("n1", None, 0);
         table.insert([(key("a"), batch(vec![1, 2])), (key("b"), batch(vec![5]))]);
         let id = table.freeze(7, &HashMap::new()).unwrap();
         table.insert([(key("a"), batch(vec![MICROS_PER_HOUR + 1]))]);
@@ -373,7 +377,7 @@ mod tests {
 
     #[test]
     fn files_of_data_that_was_active_at_the_snapshot_are_covered() {
-        let table = Memtable::new("n1", 3);
+        let table = Memtable::new("n1", None, 3);
         table.insert([(key("a"), batch(vec![1]))]);
         // The snapshot reads the row while it is active...
         let snapshot = table.snapshot(&key("a"), 0, i64::MAX);
@@ -397,7 +401,7 @@ mod tests {
 
     #[test]
     fn batches_spanning_hours_get_one_path_per_hour() {
-        let table = Memtable::new("n1", 0);
+        let table = Memtable::new("n1", None, 0);
         table.insert([(key("a"), batch(vec![1, 2 * MICROS_PER_HOUR + 1]))]);
         table.freeze(1, &HashMap::new()).unwrap();
         let frozen = table.oldest_frozen().unwrap();
@@ -410,7 +414,7 @@ mod tests {
 
     #[test]
     fn dropping_a_stream_removes_it_everywhere() {
-        let table = Memtable::new("n1", 0);
+        let table = Memtable::new("n1", None, 0);
         table.insert([(key("a"), batch(vec![1])), (key("b"), batch(vec![1]))]);
         table.freeze(1, &HashMap::new());
         table.insert([(key("a"), batch(vec![2]))]);

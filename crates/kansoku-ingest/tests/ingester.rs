@@ -7,7 +7,7 @@ use std::sync::Arc;
 use arrow::datatypes::DataType;
 use bytes::Bytes;
 use kansoku_core::{StreamName, StreamType};
-use kansoku_ingest::{Error, JsonFormat};
+use kansoku_ingest::{Error, JsonFormat, WriteGate};
 use kansoku_testkit::Backend;
 
 mod common;
@@ -161,6 +161,64 @@ async fn unflushed_records_come_back_after_a_crash_exactly_once() {
         assert!(ids.values().all(|count| *count == 1));
         node.ingester.shutdown().await.unwrap();
     }
+}
+
+#[tokio::test]
+async fn the_write_gate_refuses_writes_while_unsure_and_stops_everything_once_fenced() {
+    use kansoku_core::CodedError;
+    let env = Env::new(Backend::Embedded).await;
+    let node = env.start(env.config()).await;
+    let now = now_secs();
+    let record = |id: &str| format!(r#"{{"id":"{id}","_timestamp":{now}}}"#);
+    let refusal = |node: &Node| {
+        let ingester = Arc::clone(&node.ingester);
+        async move {
+            ingester
+                .ingest_json(
+                    org(),
+                    StreamType::Logs,
+                    StreamName::normalise("app").unwrap(),
+                    JsonFormat::Lines,
+                    Bytes::from_static(b"{\"id\":\"refused\"}"),
+                )
+                .await
+                .unwrap_err()
+        }
+    };
+    ingest_lines(&node, "app", &[record("1")]).await;
+
+    // Unsure: nothing is acknowledged, retryably; flushes go on; a renewal opens writes again.
+    node.ingester.set_write_gate(WriteGate::Unsure);
+    let refused = refusal(&node).await;
+    assert!(matches!(refused, Error::LeaseUnsure), "{refused:?}");
+    assert_eq!(refused.code(), kansoku_core::ErrorCode::Unavailable);
+    assert_eq!(refused.retry_after_secs(), Some(5));
+    node.ingester.flush_now().await.unwrap();
+    node.ingester.set_write_gate(WriteGate::Open);
+    ingest_lines(&node, "app", &[record("2")]).await;
+
+    // Fenced, for good: no write, no flush, no final flush; the WAL keeps record 2.
+    node.ingester.set_write_gate(WriteGate::Fenced);
+    let refused = refusal(&node).await;
+    assert!(matches!(refused, Error::Fenced), "{refused:?}");
+    assert!(matches!(
+        node.ingester.flush_now().await,
+        Err(Error::Fenced)
+    ));
+    node.ingester.set_write_gate(WriteGate::Open);
+    assert_eq!(node.ingester.write_gate(), WriteGate::Fenced);
+    assert!(matches!(node.ingester.shutdown().await, Err(Error::Fenced)));
+    drop(node);
+
+    // Whoever holds the node next replays it: every acknowledged record, once.
+    let node = env.start(env.config()).await;
+    let ids = counted(&visible_batches(&node, &key("app")).await, "id");
+    assert_eq!(
+        ids,
+        HashMap::from([("1".into(), 1), ("2".into(), 1)]),
+        "{ids:?}"
+    );
+    node.ingester.shutdown().await.unwrap();
 }
 
 #[tokio::test]

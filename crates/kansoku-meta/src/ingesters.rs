@@ -4,7 +4,7 @@
 //! One row per node id. A process claims its node's row with a compare-and-set before it
 //! listens, renews it every few seconds, and names itself in every flush's manifest transaction
 //! ([`Checkpoint::instance`]), so a process whose lease was taken over (fenced) can never
-//! commit. (`kansoku-cluster` drives this; the server does not take leases yet.) Lease times
+//! commit. (`kansoku-cluster` drives this; `kansoku serve` takes a lease on PostgreSQL.) Lease times
 //! are the database's clock, never a node's: see [`MetaStore::db_now`]. The design is in
 //! ARCHITECTURE.md, "Design for the roles".
 
@@ -56,7 +56,7 @@ pub struct IngesterRow {
     pub node: String,
     /// The process that holds the lease (a UUID drawn at each start).
     pub instance: String,
-    /// Bumped at each takeover, never reset (flush file names are to carry it).
+    /// Bumped at each takeover, never reset (flush file names carry it).
     pub epoch: i64,
     /// Whether it may hold unflushed records.
     pub state: IngesterState,
@@ -104,6 +104,22 @@ pub enum ClaimOutcome {
         /// The holder.
         instance: String,
         /// Time left on its lease (zero if it lapsed between the two reads).
+        remaining: Duration,
+    },
+}
+
+/// The answer to [`MetaStore::forget_ingester`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ForgetOutcome {
+    /// The row is forgotten now.
+    Forgotten,
+    /// No node has that id.
+    Missing,
+    /// Its holder's lease is live: the node may be running.
+    Live {
+        /// The holder.
+        instance: String,
+        /// Time left on its lease.
         remaining: Duration,
     },
 }
@@ -257,6 +273,22 @@ impl MetaStore {
         Ok(renewed.rows_affected() == 1)
     }
 
+    /// Marks `node` drained for `instance`, whose memory is flushed and whose writes are
+    /// closed (the end of a clean stop): queries stop reading its fresh data, and any process
+    /// may claim the id at once. `false`: another instance holds the lease.
+    pub async fn mark_ingester_drained(&self, node: &str, instance: &str) -> Result<bool> {
+        let drained = sqlx::query(
+            "UPDATE cluster_ingesters SET state = 'drained'
+             WHERE node = $1 AND instance = $2 AND state <> 'forgotten'",
+        )
+        .bind(node)
+        .bind(instance)
+        .execute(self.pool())
+        .await
+        .map_err(Error::query("mark ingester drained"))?;
+        Ok(drained.rows_affected() == 1)
+    }
+
     /// `node`'s row, if any.
     pub async fn ingester(&self, node: &str) -> Result<Option<IngesterRow>> {
         let raw: Option<RawRow> = sqlx::query_as(trusted(format!(
@@ -272,27 +304,57 @@ impl MetaStore {
     /// Every node that may hold records the manifest does not list yet (every active row), by
     /// node id. Queries read fresh data from each of them.
     pub async fn unflushed_ingesters(&self) -> Result<Vec<IngesterRow>> {
+        self.select_ingesters("WHERE state = 'active'").await
+    }
+
+    /// Marks `node` forgotten (an admin accepting the loss of a volume's unflushed records):
+    /// queries stop waiting for it, and the row stays so that the next claim continues its
+    /// epochs. Refused while its holder's lease is live (the node may be running: stop it
+    /// first, or wait for the lease to lapse); should the holder still be running, cut off,
+    /// it is fenced at its next renewal.
+    pub async fn forget_ingester(&self, node: &str) -> Result<ForgetOutcome> {
+        let now = now_sql(self.dialect());
+        let forgotten = sqlx::query(trusted(format!(
+            "UPDATE cluster_ingesters SET state = 'forgotten', instance = ''
+             WHERE node = $1 AND (state <> 'active' OR renewed_at + lease_us <= {now})"
+        )))
+        .bind(node)
+        .execute(self.pool())
+        .await
+        .map_err(Error::query("forget ingester"))?;
+        if forgotten.rows_affected() == 1 {
+            return Ok(ForgetOutcome::Forgotten);
+        }
+        let held: Option<(String, i64)> = sqlx::query_as(trusted(format!(
+            "SELECT instance, renewed_at + lease_us - {now} FROM cluster_ingesters WHERE node = $1"
+        )))
+        .bind(node)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(Error::query("read ingester lease"))?;
+        Ok(match held {
+            None => ForgetOutcome::Missing,
+            Some((instance, remaining)) => ForgetOutcome::Live {
+                instance,
+                remaining: Duration::from_micros(u64::try_from(remaining).unwrap_or(0)),
+            },
+        })
+    }
+
+    /// Every row, by node id (the admin's view of the cluster's ingesters).
+    pub async fn list_ingesters(&self) -> Result<Vec<IngesterRow>> {
+        self.select_ingesters("").await
+    }
+
+    /// The rows matching `filter` (a constant `WHERE` clause of this module, or `""`), by node.
+    async fn select_ingesters(&self, filter: &'static str) -> Result<Vec<IngesterRow>> {
         let raw: Vec<RawRow> = sqlx::query_as(trusted(format!(
-            "SELECT {ROW_COLUMNS} FROM cluster_ingesters WHERE state = 'active' ORDER BY node"
+            "SELECT {ROW_COLUMNS} FROM cluster_ingesters {filter} ORDER BY node"
         )))
         .fetch_all(self.pool())
         .await
         .map_err(Error::query("list ingesters"))?;
         raw.into_iter().map(row_of).collect()
-    }
-
-    /// Marks `node` forgotten (an admin accepting the loss of a volume's unflushed records):
-    /// queries stop waiting for it, its holder is fenced, and the row stays so that the next
-    /// claim continues its epochs. `true` if the row existed.
-    pub async fn forget_ingester(&self, node: &str) -> Result<bool> {
-        let forgotten = sqlx::query(
-            "UPDATE cluster_ingesters SET state = 'forgotten', instance = '' WHERE node = $1",
-        )
-        .bind(node)
-        .execute(self.pool())
-        .await
-        .map_err(Error::query("forget ingester"))?;
-        Ok(forgotten.rows_affected() == 1)
     }
 }
 

@@ -52,7 +52,9 @@ pub use audit::AuditEntry;
 pub use dashboards::{DashboardFolder, DashboardRow};
 pub use deletions::DeletionReason;
 pub use error::{Error, Result};
-pub use ingesters::{Checkpoint, ClaimOutcome, IngesterRow, IngesterState, LeaseClaim};
+pub use ingesters::{
+    Checkpoint, ClaimOutcome, ForgetOutcome, IngesterRow, IngesterState, LeaseClaim,
+};
 pub use manifest::{FileEntry, StreamStats};
 pub use metrics::MetricMetadata;
 pub use orgs::{Org, OrgQuotas};

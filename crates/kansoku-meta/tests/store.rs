@@ -5,8 +5,8 @@ use kansoku_core::{FieldType, OrgId, StreamKey, StreamName, StreamSchema, Stream
 use std::time::Duration;
 
 use kansoku_meta::{
-    Checkpoint, ClaimOutcome, DashboardFolder, DashboardRow, Error, FileEntry, IngesterState,
-    LeaseClaim, MetaStore, OrgQuotas, Role, SavedView, User,
+    Checkpoint, ClaimOutcome, DashboardFolder, DashboardRow, Error, FileEntry, ForgetOutcome,
+    IngesterState, LeaseClaim, MetaStore, OrgQuotas, Role, SavedView, User,
 };
 
 async fn stores() -> Vec<(&'static str, MetaStore, tempfile::TempDir)> {
@@ -863,16 +863,37 @@ async fn an_ingester_lease_is_claimed_renewed_taken_over_and_fences_the_old_inst
             "{backend}"
         );
 
+        // A node whose lease is live cannot be forgotten: it may be running.
+        assert!(
+            matches!(
+                store.forget_ingester("ingester-0").await.unwrap(),
+                ForgetOutcome::Live { ref instance, remaining }
+                    if instance == "d" && remaining > Duration::from_secs(20)
+            ),
+            "{backend}"
+        );
+        assert_eq!(
+            store.forget_ingester("unknown-node").await.unwrap(),
+            ForgetOutcome::Missing,
+            "{backend}"
+        );
+        // d's volume restarts with a lease of zero, which lapses at once.
+        assert_eq!(
+            store
+                .claim_ingester(&claim("d2", Some("d"), Duration::ZERO))
+                .await
+                .unwrap(),
+            ClaimOutcome::Claimed { epoch: 5 },
+            "{backend}"
+        );
         // Forgetting a node removes it from the set queries read and fences its holder; the
         // row stays, so the next claim continues the epochs (file names must never repeat).
-        assert!(
+        assert_eq!(
             store.forget_ingester("ingester-0").await.unwrap(),
+            ForgetOutcome::Forgotten,
             "{backend}"
         );
-        assert!(
-            !store.forget_ingester("unknown-node").await.unwrap(),
-            "{backend}"
-        );
+        assert_eq!(store.list_ingesters().await.unwrap().len(), 1, "{backend}");
         let row = store.ingester("ingester-0").await.unwrap().unwrap();
         assert_eq!(row.state, IngesterState::Forgotten, "{backend}");
         assert!(
@@ -880,13 +901,13 @@ async fn an_ingester_lease_is_claimed_renewed_taken_over_and_fences_the_old_inst
             "{backend}"
         );
         assert!(
-            !store.renew_ingester("ingester-0", "d").await.unwrap(),
+            !store.renew_ingester("ingester-0", "d2").await.unwrap(),
             "{backend}"
         );
         let forgotten = Checkpoint {
             node: "ingester-0",
             segment: 9,
-            instance: Some("d"),
+            instance: Some("d2"),
             last: false,
         };
         assert!(
@@ -903,9 +924,26 @@ async fn an_ingester_lease_is_claimed_renewed_taken_over_and_fences_the_old_inst
                 .claim_ingester(&claim("f", None, LEASE))
                 .await
                 .unwrap(),
-            ClaimOutcome::Claimed { epoch: 5 },
+            ClaimOutcome::Claimed { epoch: 6 },
             "{backend}"
         );
+        // A clean stop marks its own row drained, never another instance's.
+        assert!(
+            !store
+                .mark_ingester_drained("ingester-0", "d2")
+                .await
+                .unwrap(),
+            "{backend}"
+        );
+        assert!(
+            store
+                .mark_ingester_drained("ingester-0", "f")
+                .await
+                .unwrap(),
+            "{backend}"
+        );
+        let row = store.ingester("ingester-0").await.unwrap().unwrap();
+        assert_eq!(row.state, IngesterState::Drained, "{backend}");
     }
 }
 
@@ -952,11 +990,11 @@ async fn concurrent_claims_of_one_node_leave_exactly_one_holder() {
         let winner = one_winner(backend, &first, &outcomes);
         let row = store.ingester("ingester-0").await.unwrap().unwrap();
         assert_eq!(row.instance, winner, "{backend}");
-        // A lapsed row (its holder's lease was zero).
-        store.forget_ingester("ingester-0").await.unwrap();
+        // A row of this volume's previous instance, taken with a lease of zero: it lapses at
+        // once.
         assert_eq!(
             store
-                .claim_ingester(&claim("short", None, Duration::ZERO))
+                .claim_ingester(&claim("short", Some(&winner), Duration::ZERO))
                 .await
                 .unwrap(),
             ClaimOutcome::Claimed { epoch: 2 },

@@ -3,8 +3,10 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::Args;
+
+use crate::remote::{Body, ServerArgs};
 
 /// Arguments of `kansoku apply`.
 #[derive(Debug, Clone, Args)]
@@ -12,18 +14,12 @@ pub struct ApplyArgs {
     /// The YAML (or JSON) file of templates, destinations and alerts; `-` reads standard input.
     #[arg(short = 'f', long = "filename")]
     pub file: PathBuf,
-    /// The server's address.
-    #[arg(long, env = "KANSOKU_URL", default_value = "http://127.0.0.1:5080")]
-    pub url: String,
     /// The organisation.
     #[arg(long, env = "KANSOKU_ORG", default_value = "default")]
     pub org: String,
-    /// User (e-mail) to authenticate as.
-    #[arg(long, env = "KANSOKU_USER")]
-    pub user: String,
-    /// That user's password.
-    #[arg(long, env = "KANSOKU_PASSWORD", hide_env_values = true)]
-    pub password: String,
+    /// The server and credentials.
+    #[command(flatten)]
+    pub server: ServerArgs,
 }
 
 /// Sends the file; returns the lines to print (one per object).
@@ -37,35 +33,17 @@ pub async fn apply(args: &ApplyArgs) -> anyhow::Result<Vec<String>> {
         std::fs::read_to_string(&args.file)
             .with_context(|| format!("cannot read {}", args.file.display()))?
     };
-    let url = format!(
-        "{}/api/{}/alerts/apply",
-        args.url.trim_end_matches('/'),
-        args.org
-    );
-    let response = reqwest_tls::Client::builder()
-        .timeout(std::time::Duration::from_secs(60))
-        .build()?
-        .post(&url)
-        .basic_auth(&args.user, Some(&args.password))
-        .header("content-type", "application/yaml")
-        .body(text)
-        .send()
-        .await
-        .with_context(|| format!("cannot reach {url}"))?;
-    let status = response.status();
-    let text = response
-        .text()
-        .await
-        .with_context(|| format!("{url} answered {status} without a readable body"))?;
-    let body: serde_json::Value = serde_json::from_str(&text)
-        .with_context(|| format!("{url} answered {status} without JSON"))?;
-    if !status.is_success() {
-        let message = body
-            .get("message")
-            .and_then(serde_json::Value::as_str)
-            .unwrap_or("no message");
-        bail!("{status}: {message}");
-    }
+    let body = args
+        .server
+        .call(
+            reqwest_tls::Method::POST,
+            &format!("/api/{}/alerts/apply", args.org),
+            Some(Body {
+                content_type: "application/yaml",
+                text,
+            }),
+        )
+        .await?;
     let changes = body
         .get("changes")
         .and_then(serde_json::Value::as_array)

@@ -31,7 +31,12 @@ pub enum Command {
     Config(Box<Config>),
     /// Apply an alerts-as-code file to a running server (creates and updates, never deletes).
     Apply(crate::apply_cli::ApplyArgs),
+    /// Inspect or change a running cluster's ingesters (root).
+    Cluster(crate::cluster_cli::ClusterArgs),
 }
+
+/// The shortest `KANSOKU_NODE_LEASE`.
+const MIN_NODE_LEASE: Duration = Duration::from_secs(1);
 
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -75,6 +80,11 @@ pub struct Config {
     /// Default: sqlite://DATA_DIR/meta.sqlite.
     #[arg(long, env = "KANSOKU_META_DSN", hide_env_values = true)]
     pub meta_dsn: Option<String>,
+    /// On PostgreSQL, how long this node's lease on its id outlives its last renewal (renewed
+    /// every sixth of it). Writes are refused (503) after half of it without a renewal; a
+    /// process taking over the id of one that died waits for all of it.
+    #[arg(long, env = "KANSOKU_NODE_LEASE", default_value = "30s", value_parser = parse_duration)]
+    pub node_lease: Duration,
     /// S3 bucket for stored files; when unset, files go to DATA_DIR/storage.
     #[arg(long, env = "KANSOKU_S3_BUCKET")]
     pub s3_bucket: Option<String>,
@@ -363,7 +373,25 @@ impl Config {
                 self.query_timeout.as_secs()
             ));
         }
+        if self.node_lease < MIN_NODE_LEASE {
+            return Err(format!(
+                "KANSOKU_NODE_LEASE ({:?}) is below {MIN_NODE_LEASE:?}: renewals every sixth of it \
+                 would outpace the metadata database",
+                self.node_lease
+            ));
+        }
         self.compact("").check()
+    }
+
+    /// The lease this node takes on its id on a shared (PostgreSQL) metadata database.
+    pub fn lease(&self, node_id: &str, http: std::net::SocketAddr) -> kansoku_cluster::LeaseConfig {
+        kansoku_cluster::LeaseConfig {
+            node: node_id.to_string(),
+            http: http.to_string(),
+            cluster: String::new(),
+            lease: self.node_lease,
+            renew_every: self.node_lease / 6,
+        }
     }
 
     /// The compactor's configuration.
@@ -464,6 +492,10 @@ impl Config {
             (
                 "KANSOKU_META_DSN".into(),
                 kansoku_meta::redact_dsn(&self.meta_dsn()),
+            ),
+            (
+                "KANSOKU_NODE_LEASE".into(),
+                format!("{}s", self.node_lease.as_secs_f64()),
             ),
             (
                 "KANSOKU_S3_BUCKET".into(),

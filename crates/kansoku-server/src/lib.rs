@@ -10,18 +10,24 @@
 //! - [`forward`]: the Fluentd forward listener;
 //! - [`accept`]: what those TCP listeners share (connection cap, graceful stop, retries);
 //! - [`run`]: start-up (bootstrap, WAL replay) and graceful shutdown;
-//! - [`apply_cli`]: the `kansoku apply -f FILE` client.
+//! - [`lease`]: the node's lease on its id on PostgreSQL (kansoku-cluster), mounted on the
+//!   ingester's write gate;
+//! - [`apply_cli`], [`cluster_cli`]: the `kansoku apply -f FILE` and `kansoku cluster` clients,
+//!   over [`remote`].
 
 pub mod accept;
 pub mod app;
 pub mod apply_cli;
 pub mod auth;
 pub mod bootstrap;
+pub mod cluster_cli;
 pub mod config;
 pub mod forward;
 pub mod http;
+pub mod lease;
 pub mod otlp;
 pub mod process;
+pub mod remote;
 pub mod run;
 pub mod syslog;
 pub mod telemetry;

@@ -4,11 +4,14 @@
 //! data dir → volume lock (DATA_DIR/wal/node.lock: one process per data directory)
 //!   → node id → metadata DB (migrations) → bootstrap (default org, root user)
 //!   → object store → HTTP listening (health answers, the rest 503 "starting")
-//!   → WAL replay → ready
+//!   → on PostgreSQL: the node's lease (waits while another live instance holds the id;
+//!     crate::lease) → WAL replay → ready
 //!   → syslog and forward listeners serve (bound before the replay, so a taken port stops
 //!     the start)
 //! SIGTERM/SIGINT → stop accepting connections, finish requests and syslog batches → flush
 //!   memory to Parquet → exit
+//! lease fenced (another instance took the id) → stop without flushing, WAL left as it is
+//!   → exit with an error
 //! ```
 
 use std::net::SocketAddr;
@@ -24,6 +27,7 @@ use tokio::net::TcpListener;
 use crate::app::{App, Ready};
 use crate::bootstrap::{bootstrap, node_id};
 use crate::config::Config;
+use crate::lease::MountedLease;
 
 /// A running node (for tests and the binary).
 pub struct Node {
@@ -42,23 +46,46 @@ pub struct Node {
     syslog: crate::accept::Stopper,
     forward: crate::accept::Stopper,
     shutdown: tokio::sync::watch::Sender<bool>,
+    /// The lease on this node's id (PostgreSQL only).
+    lease: Option<MountedLease>,
     /// Held until the node has stopped: released last, after the final flush.
-    volume: kansoku_cluster::VolumeLock,
+    volume: Arc<kansoku_cluster::VolumeLock>,
 }
 
 impl Node {
     /// Stops accepting requests, flushes, and returns when done.
+    /// A fenced node stops without flushing: its WAL belongs to the instance that took over.
     pub async fn stop(self) -> anyhow::Result<()> {
         let _ = self.shutdown.send(true);
         tokio::join!(self.syslog.stop(), self.forward.stop());
         self.server.await??;
         let _ = self.grpc.await;
-        if let Some(ready) = self.app.ready() {
-            ready.ingester.shutdown().await?;
+        let fenced = self.lease.as_ref().is_some_and(MountedLease::is_fenced);
+        let flushed = match self.app.ready() {
+            Some(ready) if fenced => {
+                ready
+                    .ingester
+                    .set_write_gate(kansoku_ingest::WriteGate::Fenced);
+                Ok(())
+            }
+            Some(ready) => ready.ingester.shutdown().await,
+            None => Ok(()),
+        };
+        if let Some(lease) = self.lease {
+            lease.stop();
         }
         self.app.meta.close().await;
         drop(self.volume);
+        flushed?;
         Ok(())
+    }
+
+    /// Resolves once another instance has taken this node's id over (never without a lease).
+    pub async fn fenced(&self) {
+        match &self.lease {
+            Some(lease) => lease.fenced().await,
+            None => std::future::pending().await,
+        }
     }
 }
 
@@ -70,7 +97,7 @@ pub async fn start(config: Config) -> anyhow::Result<Node> {
             config.data_dir.display()
         )
     })?;
-    let volume = lock_volume(config.data_dir.join("wal")).await?;
+    let volume = Arc::new(lock_volume(config.data_dir.join("wal")).await?);
     let node_id = node_id(&config)?;
     let meta = MetaStore::connect(&config.meta_dsn()).await?;
     bootstrap(&meta, &config).await?;
@@ -137,17 +164,42 @@ pub async fn start(config: Config) -> anyhow::Result<Node> {
         })
     };
     tracing::info!(%grpc_addr, "listening for gRPC (OTLP)");
+    let lease = if meta.dialect() == kansoku_meta::Dialect::Postgres {
+        let claimed = MountedLease::claim(
+            &meta,
+            Arc::clone(&volume),
+            &config.lease(&node_id, http_addr),
+        )
+        .await;
+        match claimed {
+            Ok(lease) => Some(lease),
+            Err(error) => {
+                server.abort();
+                grpc.abort();
+                return Err(error);
+            }
+        }
+    } else {
+        None
+    };
+    let mut ingest_config = config.ingest(&node_id);
+    ingest_config.lease = lease.as_ref().map(MountedLease::identity);
     let mut registry = Registry::default();
     app.request_log.register(&mut registry);
-    let ingester = match Ingester::start(config.ingest(&node_id), meta, store, &mut registry).await
-    {
+    let ingester = match Ingester::start(ingest_config, meta, store, &mut registry).await {
         Ok(ingester) => ingester,
         Err(error) => {
             server.abort();
             grpc.abort();
+            if let Some(lease) = lease {
+                lease.stop();
+            }
             return Err(error.into());
         }
     };
+    if let Some(lease) = &lease {
+        lease.gate(Arc::clone(&ingester));
+    }
     let syslog = syslog.serve(
         Arc::clone(&ingester),
         config.max_record_bytes,
@@ -218,6 +270,7 @@ pub async fn start(config: Config) -> anyhow::Result<Node> {
         syslog,
         forward,
         shutdown,
+        lease,
         volume,
     })
 }
@@ -235,7 +288,19 @@ async fn lock_volume(wal_dir: std::path::PathBuf) -> anyhow::Result<kansoku_clus
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     config.check_consistency().map_err(anyhow::Error::msg)?;
     let node = start(config).await?;
-    wait_for_signal().await;
+    tokio::select! {
+        _ = wait_for_signal() => {}
+        _ = node.fenced() => {
+            tracing::error!("another process took over this node's id: stopping without flushing; the WAL stays for the process that holds the id");
+            let node_id = node.app.node_id.clone();
+            if let Err(error) = node.stop().await {
+                tracing::debug!(%error, "stopping a fenced node");
+            }
+            anyhow::bail!(
+                "fenced: another process holds node {node_id}'s lease (same KANSOKU_NODE_ID on two volumes, or this one was cut off from PostgreSQL for longer than KANSOKU_NODE_LEASE)"
+            );
+        }
+    }
     tracing::info!("shutting down: finishing requests and flushing data");
     node.stop().await?;
     tracing::info!("stopped");

@@ -56,9 +56,17 @@ pub fn stream_prefix(stream: &StreamKey) -> String {
     )
 }
 
-/// The deterministic file stem of a flush: writing node and last WAL segment.
-pub fn flush_file_stem(node: &str, last_segment: u64) -> String {
-    format!("{node}-{last_segment:016x}")
+/// The deterministic file stem of a flush: writing node and last WAL segment, and the epoch of
+/// the writer's lease when it holds one (`e{epoch}.{node}-{segment:016x}`; node ids hold no
+/// `.`, so this never reads as another node's name). Two instances that held one node at
+/// different epochs never write the same name: a fenced instance's late upload cannot replace
+/// a file its successor committed. Names without the epoch (a single process without a lease,
+/// and every file written before leases) stay as they were.
+pub fn flush_file_stem(node: &str, epoch: Option<i64>, last_segment: u64) -> String {
+    match epoch {
+        Some(epoch) => format!("e{epoch}.{node}-{last_segment:016x}"),
+        None => format!("{node}-{last_segment:016x}"),
+    }
 }
 
 /// Prefix of the names of files written by compaction. Node ids hold only letters, digits, `-`
@@ -137,7 +145,7 @@ mod tests {
             values: Vec::new(),
         };
         assert_eq!(
-            data_file_path(&stream, &plain, &flush_file_stem("node1", 42)),
+            data_file_path(&stream, &plain, &flush_file_stem("node1", None, 42)),
             "files/default/logs/k8s/2020/03/02/09/node1-000000000000002a.parquet"
         );
         let partitioned = PartitionGroup {
@@ -165,13 +173,21 @@ mod tests {
 
     #[test]
     fn flush_segments_are_read_back_from_paths() {
-        let stem = flush_file_stem("node-a-1", 42);
-        assert_eq!(
-            flush_segment(&format!(
-                "files/default/logs/k8s/2020/03/02/09/{stem}.parquet"
-            )),
-            Some(42)
-        );
+        for epoch in [None, Some(1), Some(12_345)] {
+            let stem = flush_file_stem("node-a-1", epoch, 42);
+            assert_eq!(
+                flush_segment(&format!(
+                    "files/default/logs/k8s/2020/03/02/09/{stem}.parquet"
+                )),
+                Some(42)
+            );
+        }
+        assert_eq!(flush_file_stem("n1", Some(3), 5), "e3.n1-0000000000000005");
+        // A node named like the compactor's prefix still writes flush files.
+        assert!(!is_compacted(&format!(
+            "files/x/{}.parquet",
+            flush_file_stem("compacted", Some(2), 5)
+        )));
         assert_eq!(flush_segment("files/x/n-1.parquet"), None);
         assert_eq!(flush_segment("files/x/node1-000000000000002a.idx"), None);
         let compacted = format!("files/x/{}.parquet", compacted_file_stem("node1", 42, 0));

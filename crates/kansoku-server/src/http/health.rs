@@ -21,6 +21,15 @@ pub async fn readyz(State(app): State<App>) -> Response {
     let Some(ready) = app.ready() else {
         return not_ready("replaying the write-ahead log");
     };
+    match ready.ingester.write_gate() {
+        kansoku_ingest::WriteGate::Open => {}
+        kansoku_ingest::WriteGate::Unsure => {
+            return not_ready("cannot renew this node's lease in the metadata database");
+        }
+        kansoku_ingest::WriteGate::Fenced => {
+            return not_ready("another process took over this node's id");
+        }
+    }
     if !ready.ingester.is_accepting() {
         return not_ready("shutting down");
     }

@@ -5,6 +5,7 @@
 pub mod alerts;
 pub mod audit;
 pub mod body;
+pub mod cluster;
 pub mod dashboards;
 pub mod error;
 pub mod es;
@@ -407,7 +408,12 @@ pub fn router(app: App) -> Router {
         .route("/metrics", metrics_route)
         .route("/node/flush", with(Root, put(health::flush)))
         .route("/node/compact", with(Root, put(health::compact)))
-        .route("/node/audit", with(Root, get(audit::list_installation)));
+        .route("/node/audit", with(Root, get(audit::list_installation)))
+        .route("/node/cluster/ingesters", with(Root, get(cluster::list)))
+        .route(
+            "/node/cluster/ingesters/{node}/forget",
+            with(Root, post(cluster::forget)),
+        );
 
     Router::new()
         .merge(ingest)

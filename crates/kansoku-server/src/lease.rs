@@ -1,0 +1,98 @@
+//! Mounting the node's lease (`kansoku-cluster`) on a node whose metadata database is shared
+//! (PostgreSQL): claimed before the WAL is replayed, renewed for the life of the process, its
+//! health turned into the ingester's write gate.
+//!
+//! ```text
+//! claim (waits while another live instance holds the id) → renewal task
+//!   Held   → gate Open
+//!   Unsure → gate Unsure (writes 503 until a renewal succeeds)
+//!   Fenced → gate Fenced (no write, freeze or flush), the process stops without flushing
+//!            and exits with an error
+//! ```
+
+use std::sync::Arc;
+
+use kansoku_cluster::{Lease, LeaseConfig, LeaseHealth, VolumeLock};
+use kansoku_ingest::{Ingester, LeaseIdentity, WriteGate};
+use kansoku_meta::MetaStore;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// A lease this process holds, with its renewal running.
+pub struct MountedLease {
+    lease: Lease,
+    health: watch::Receiver<LeaseHealth>,
+    renewal: JoinHandle<()>,
+}
+
+impl MountedLease {
+    /// Claims the node's lease (waiting, however long, while another live instance holds it)
+    /// and starts renewing it.
+    pub async fn claim(
+        meta: &MetaStore,
+        volume: Arc<VolumeLock>,
+        config: &LeaseConfig,
+    ) -> anyhow::Result<MountedLease> {
+        let lease = kansoku_cluster::acquire_lease(meta, volume, config).await?;
+        let (health, renewal) = kansoku_cluster::spawn_renewal(meta.clone(), lease.clone(), config);
+        Ok(MountedLease {
+            lease,
+            health,
+            renewal,
+        })
+    }
+
+    /// What the write path needs to know of the lease.
+    pub fn identity(&self) -> LeaseIdentity {
+        LeaseIdentity {
+            instance: self.lease.instance.clone(),
+            epoch: self.lease.epoch,
+        }
+    }
+
+    /// Sets `ingester`'s write gate from the lease's health, now and at every change, until
+    /// the lease is fenced.
+    pub fn gate(&self, ingester: Arc<Ingester>) {
+        let mut health = self.health.clone();
+        tokio::spawn(async move {
+            loop {
+                let current = *health.borrow_and_update();
+                ingester.set_write_gate(gate_of(current));
+                if current == LeaseHealth::Fenced || health.changed().await.is_err() {
+                    return;
+                }
+            }
+        });
+    }
+
+    /// Resolves once the lease is fenced (never, while it is not).
+    pub async fn fenced(&self) {
+        let mut health = self.health.clone();
+        if health
+            .wait_for(|health| *health == LeaseHealth::Fenced)
+            .await
+            .is_err()
+        {
+            std::future::pending::<()>().await;
+        }
+    }
+
+    /// Whether the lease is fenced now.
+    pub fn is_fenced(&self) -> bool {
+        *self.health.borrow() == LeaseHealth::Fenced
+    }
+
+    /// Stops renewing (the process is stopping; its last flush has renewed it once more).
+    pub fn stop(self) {
+        self.renewal.abort();
+    }
+}
+
+/// The write gate a lease health calls for.
+pub fn gate_of(health: LeaseHealth) -> WriteGate {
+    match health {
+        LeaseHealth::Held => WriteGate::Open,
+        LeaseHealth::Unsure => WriteGate::Unsure,
+        LeaseHealth::Fenced => WriteGate::Fenced,
+    }
+}

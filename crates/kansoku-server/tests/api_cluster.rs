@@ -1,0 +1,236 @@
+//! `GET /node/cluster/ingesters` and `POST /node/cluster/ingesters/{node}/forget`, with the lease
+//! a node takes on its id on PostgreSQL: listed while it runs, its epoch in flushed file names,
+//! drained by a clean stop, forgotten by root only when it is not running (audited), and fenced
+//! when another process takes the id over — writes refused, nothing flushed, `/readyz` saying
+//! why.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use kansoku_meta::{ClaimOutcome, LeaseClaim, MetaStore};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+const LEASE: Duration = Duration::from_secs(3);
+
+async fn start_node(dsn: &str, node: &str) -> TestServer {
+    let (dsn, node) = (dsn.to_string(), node.to_string());
+    TestServer::start_with(move |config| leased(config, &dsn, &node)).await
+}
+
+fn leased(config: &mut kansoku_server::Config, dsn: &str, node: &str) {
+    config.meta_dsn = Some(dsn.to_string());
+    config.node_id = Some(node.to_string());
+    config.node_lease = LEASE;
+}
+
+async fn send(request: reqwest::RequestBuilder) -> (StatusCode, Value) {
+    json_of(request.send().await.unwrap()).await
+}
+
+/// The rows of `GET /node/cluster/ingesters`, by node id.
+async fn ingesters(server: &TestServer) -> Vec<Value> {
+    let (status, body) = send(server.root(Method::GET, "/node/cluster/ingesters")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["ingesters"].as_array().unwrap().clone()
+}
+
+fn forget_path(node: &str) -> String {
+    format!("/node/cluster/ingesters/{node}/forget")
+}
+
+/// The names of every Parquet file under `dir`.
+fn parquet_names(dir: &std::path::Path) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(next) = pending.pop() {
+        for entry in std::fs::read_dir(&next).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.extension().is_some_and(|ext| ext == "parquet") {
+                names.push(entry.file_name().to_string_lossy().into_owned());
+            }
+        }
+    }
+    names.sort();
+    names
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn root_lists_the_leases_and_forgets_only_nodes_that_are_not_running() {
+    let dsn = kansoku_testkit::fresh_postgres_dsn().await;
+    let first = start_node(&dsn, "ingester-0").await;
+    let second = start_node(&dsn, "ingester-1").await;
+
+    let rows = ingesters(&first).await;
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(rows[0]["node"], "ingester-0");
+    assert_eq!(rows[0]["state"], "active");
+    assert_eq!(rows[0]["epoch"], 1);
+    assert_eq!(rows[0]["lease_live"], true);
+    assert_eq!(
+        rows[0]["http"],
+        first.node.as_ref().unwrap().http_addr.to_string()
+    );
+    assert_eq!(rows[1]["node"], "ingester-1");
+
+    // Only root reads or changes the cluster.
+    let (admin, password) = first.create_user("default", "admin@x.io", "admin").await;
+    for (method, path) in [
+        (Method::GET, "/node/cluster/ingesters".to_string()),
+        (Method::POST, forget_path("ingester-1")),
+    ] {
+        let refused = first
+            .as_user(&admin, &password, method.clone(), &path)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN, "{path}");
+        let anonymous = first.anonymous(method, &path).send().await.unwrap();
+        assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED, "{path}");
+    }
+
+    // A running node cannot be forgotten; an unknown one is not found.
+    let (status, body) = send(first.root(Method::POST, &forget_path("ingester-1"))).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("may be running"),
+        "{body}"
+    );
+    let (status, body) = send(first.root(Method::POST, &forget_path("ingester-9"))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+
+    // Flushed files carry the writer's epoch.
+    first
+        .ingest("default", "leased", &[json!({"n": 1}), json!({"n": 2})])
+        .await;
+    first.flush().await;
+    let names = parquet_names(first.dir.path());
+    assert!(!names.is_empty());
+    assert!(
+        names.iter().all(|name| name.starts_with("e1.ingester-0-")),
+        "{names:?}"
+    );
+
+    // A clean stop flushes and marks the node drained: nothing of it is waiting anywhere.
+    let mut second = second;
+    let second_dir = std::mem::replace(&mut second.dir, tempfile::tempdir().unwrap());
+    second.node.take().unwrap().stop().await.unwrap();
+    let rows = ingesters(&first).await;
+    assert_eq!(rows[1]["state"], "drained", "{rows:?}");
+    assert_eq!(rows[1]["lease_live"], false, "{rows:?}");
+    let (status, body) = send(first.root(Method::POST, &forget_path("ingester-1"))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["state"], "forgotten");
+    let rows = ingesters(&first).await;
+    assert_eq!(rows[1]["state"], "forgotten", "{rows:?}");
+    assert_eq!(rows[1]["lease_live"], false, "{rows:?}");
+    let (status, audit) = send(first.root(Method::GET, "/node/audit")).await;
+    assert_eq!(status, StatusCode::OK, "{audit}");
+    assert!(
+        audit["list"].as_array().unwrap().iter().any(|entry| {
+            entry["route"] == "/node/cluster/ingesters/{node}/forget"
+                && entry["path"] == "/node/cluster/ingesters/ingester-1/forget"
+                && entry["actor"] == ROOT
+        }),
+        "{audit}"
+    );
+
+    // A forgotten node that comes back takes its id at once, at the next epoch.
+    let mut config = test_config(second_dir.path());
+    leased(&mut config, &dsn, "ingester-1");
+    let second = TestServer::start_config(config, second_dir).await;
+    let rows = ingesters(&first).await;
+    assert_eq!(
+        (&rows[1]["state"], &rows[1]["epoch"]),
+        (&json!("active"), &json!(2)),
+        "{rows:?}"
+    );
+    second.stop().await;
+    first.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_whose_id_is_taken_over_stops_writing_and_flushing() {
+    let dsn = kansoku_testkit::fresh_postgres_dsn().await;
+    let mut server = start_node(&dsn, "ingester-0").await;
+    server
+        .ingest("default", "leased", &[json!({"n": 1}), json!({"n": 2})])
+        .await;
+    let wal = server.dir.path().join("wal");
+    let wal_before = directory_listing(&wal);
+
+    // Another process claims the id as if it had restarted on this volume.
+    let instance = std::fs::read_to_string(wal.join("instance")).unwrap();
+    let intruder = MetaStore::connect(&dsn).await.unwrap();
+    let claimed = intruder
+        .claim_ingester(&LeaseClaim {
+            node: "ingester-0",
+            instance: "intruder",
+            previous_instance: Some(instance.trim()),
+            http: "127.0.0.1:1",
+            cluster: "",
+            lease: LEASE,
+        })
+        .await
+        .unwrap();
+    assert_eq!(claimed, ClaimOutcome::Claimed { epoch: 2 });
+    tokio::time::timeout(
+        Duration::from_secs(30),
+        server.node.as_ref().unwrap().fenced(),
+    )
+    .await
+    .expect("the node learns it was fenced within a few renewals");
+
+    // Nothing is acknowledged or flushed any more, and the node says why.
+    let refused = server
+        .root(Method::POST, "/api/default/leased/_multi")
+        .body("{\"n\": 3}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(refused.headers().contains_key("retry-after"));
+    let (_, body) = json_of(refused).await;
+    assert!(
+        body["message"].as_str().unwrap().contains("took over"),
+        "{body}"
+    );
+    let flush = server
+        .root(Method::PUT, "/node/flush")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(flush.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let (status, ready) = send(server.anonymous(Method::GET, "/readyz")).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{ready}");
+    assert!(
+        ready["reason"].as_str().unwrap().contains("took over"),
+        "{ready}"
+    );
+
+    // Stopping flushes nothing: the WAL is left as it was for the process holding the id.
+    server.node.take().unwrap().stop().await.unwrap();
+    assert_eq!(directory_listing(&wal), wal_before);
+    assert!(parquet_names(server.dir.path()).is_empty());
+}
+
+/// `(name, length)` of every file in `dir`.
+fn directory_listing(dir: &std::path::Path) -> Vec<(String, u64)> {
+    let mut files: Vec<(String, u64)> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|entry| {
+            (
+                entry.file_name().to_string_lossy().into_owned(),
+                entry.metadata().unwrap().len(),
+            )
+        })
+        .collect();
+    files.sort();
+    files
+}
