@@ -29,9 +29,12 @@ pub enum Error {
         /// The OS error.
         source: std::io::Error,
     },
-    /// The instance file holds something that is not an instance id.
-    #[error("{} does not hold an instance id; remove it to start afresh", path.display())]
-    CorruptInstance {
+    /// The volume file holds something that is not a volume id.
+    #[error(
+        "{} does not hold a volume id; restore it (the id in the node's lease row, `kansoku cluster ingesters`), or remove it if this volume's node was forgotten",
+        path.display()
+    )]
+    CorruptVolumeId {
         /// The file.
         path: PathBuf,
     },
@@ -41,6 +44,9 @@ pub enum Error {
         /// How long it waited.
         after: std::time::Duration,
     },
+    /// The registry (NATS) failed: unreachable, timed out, or refused an operation.
+    #[error("node registry: {0}")]
+    Registry(String),
     /// The metadata database failed.
     #[error(transparent)]
     Meta(#[from] kansoku_meta::Error),
@@ -50,8 +56,9 @@ impl CodedError for Error {
     fn code(&self) -> ErrorCode {
         match self {
             Error::VolumeInUse { .. } => ErrorCode::Conflict,
-            Error::Io { .. } | Error::CorruptInstance { .. } => ErrorCode::Internal,
+            Error::Io { .. } | Error::CorruptVolumeId { .. } => ErrorCode::Internal,
             Error::RenewalTimedOut { .. } => ErrorCode::Timeout,
+            Error::Registry(_) => ErrorCode::Unavailable,
             Error::Meta(inner) => inner.code(),
         }
     }

@@ -9,6 +9,9 @@ use tokio::task::JoinHandle;
 
 use crate::{Error, Result, VolumeLock};
 
+/// How often a claim that keeps waiting says so.
+const WAIT_WARNING_EVERY: Duration = Duration::from_secs(60);
+
 /// How a node holds its lease.
 #[derive(Debug, Clone)]
 pub struct LeaseConfig {
@@ -64,6 +67,17 @@ pub enum LeaseHealth {
     Fenced,
 }
 
+/// What the renewal reports after each attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LeaseStatus {
+    /// The lease's health.
+    pub health: LeaseHealth,
+    /// Until when the lease is sure (half its length after the last renewal that succeeded,
+    /// counted from when it was sent): writes must stop then even if no report arrives — a
+    /// stalled process must not go on acknowledging on the strength of an old report.
+    pub sure_until: Instant,
+}
+
 /// The health after a renewal attempt: `renewed` is its answer (`Ok(false)`: the row names
 /// another instance), `since_last_renewal` the time since the last one that succeeded.
 pub fn health_after(
@@ -79,62 +93,55 @@ pub fn health_after(
     }
 }
 
-/// Claims `config.node`'s lease for a new instance and records that instance beside the WAL.
-/// Takes the row at once when it names `volume`'s previous instance (or is drained, or lapsed);
-/// otherwise waits, logging, until the holder's lease lapses — never gives up, as a restarted
-/// pod must not crash-loop while its predecessor's lease runs out.
+/// Claims `config.node`'s lease for a new instance of `volume`. Takes the row at once when it
+/// names this volume (its previous process is gone: the volume lock proves it), or is drained
+/// or forgotten; otherwise waits, logging, until the other volume's node drains or root forgets
+/// it — never gives up (a restarted pod must not crash-loop), and never takes the id over just
+/// because a lease lapsed (that volume's WAL may hold acknowledged records).
 pub async fn acquire_lease(
     meta: &MetaStore,
     volume: Arc<VolumeLock>,
     config: &LeaseConfig,
 ) -> Result<Lease> {
-    let previous = blocking({
-        let volume = Arc::clone(&volume);
-        move || volume.previous_instance()
-    })
-    .await?;
+    let volume_id = blocking(move || volume.volume_id()).await?;
     let instance = uuid::Uuid::new_v4().to_string();
     let claim = LeaseClaim {
         node: &config.node,
         instance: &instance,
-        previous_instance: previous.as_deref(),
+        volume: &volume_id,
         http: &config.http,
         cluster: &config.cluster,
         lease: config.lease,
     };
+    let mut last_warning: Option<Instant> = None;
     let (epoch, claimed_at) = loop {
         let sent = Instant::now();
-        match meta.claim_ingester(&claim).await {
-            Ok(ClaimOutcome::Claimed { epoch }) => break (epoch, sent),
-            Ok(ClaimOutcome::Held {
-                instance: holder,
-                remaining,
-            }) => {
-                tracing::warn!(
+        let outcome = meta.claim_ingester(&claim).await;
+        if let Ok(ClaimOutcome::Claimed { epoch }) = outcome {
+            break (epoch, sent);
+        }
+        if last_warning.is_none_or(|at| at.elapsed() >= WAIT_WARNING_EVERY) {
+            last_warning = Some(Instant::now());
+            match outcome {
+                Ok(ClaimOutcome::Held {
+                    instance: holder,
+                    remaining,
+                }) => tracing::warn!(
                     node = %config.node,
                     holder = %holder,
-                    remaining_ms = remaining.as_millis() as u64,
-                    "node id held by another instance; waiting for its lease to lapse"
-                );
-                tokio::time::sleep(
-                    remaining
-                        .min(config.renew_every)
-                        .max(Duration::from_millis(10)),
-                )
-                .await;
-            }
-            Err(error) => {
-                tracing::warn!(node = %config.node, %error, "cannot claim the node's lease yet");
-                tokio::time::sleep(config.renew_every).await;
+                    lease_left_s = remaining.as_secs(),
+                    "node id held by another volume's process: waiting until it stops cleanly, \
+                     or until root forgets it (kansoku cluster forget-node) once its lease lapsed"
+                ),
+                Err(error) => {
+                    tracing::warn!(node = %config.node, %error, "cannot claim the node's lease yet")
+                }
+                Ok(ClaimOutcome::Claimed { .. }) => {}
             }
         }
+        tokio::time::sleep(config.renew_every).await;
     };
-    blocking({
-        let instance = instance.clone();
-        move || volume.record_instance(&instance)
-    })
-    .await?;
-    tracing::info!(node = %config.node, %instance, epoch, "node lease claimed");
+    tracing::info!(node = %config.node, %instance, epoch, volume = %volume_id, "node lease claimed");
     Ok(Lease {
         node: config.node.clone(),
         instance,
@@ -144,7 +151,7 @@ pub async fn acquire_lease(
 }
 
 /// Renews `lease` every `config.renew_every` until `Fenced` or until every receiver is gone;
-/// the receiver reports the [`LeaseHealth`] after each attempt. An attempt that takes longer
+/// the receiver reports the [`LeaseStatus`] after each attempt. An attempt that takes longer
 /// than `renew_every` counts as failed, and a success counts from when it was sent (the
 /// database may have run it at once and answered late), so `Unsure` is reported no later than
 /// about half the lease plus two periods after the last renewal the database ran.
@@ -152,10 +159,13 @@ pub fn spawn_renewal(
     meta: MetaStore,
     lease: Lease,
     config: &LeaseConfig,
-) -> (watch::Receiver<LeaseHealth>, JoinHandle<()>) {
-    let (sender, receiver) = watch::channel(LeaseHealth::Held);
+) -> (watch::Receiver<LeaseStatus>, JoinHandle<()>) {
     let every = config.renew_every;
     let length = config.lease;
+    let (sender, receiver) = watch::channel(LeaseStatus {
+        health: LeaseHealth::Held,
+        sure_until: lease.claimed_at + length / 2,
+    });
     let task = tokio::spawn(async move {
         let mut last_renewal = lease.claimed_at;
         loop {
@@ -184,7 +194,11 @@ pub fn spawn_renewal(
                     "another instance took over this node's lease: fenced"
                 );
             }
-            if sender.send(health).is_err() || health == LeaseHealth::Fenced {
+            let status = LeaseStatus {
+                health,
+                sure_until: last_renewal + length / 2,
+            };
+            if sender.send(status).is_err() || health == LeaseHealth::Fenced {
                 return;
             }
         }
@@ -211,7 +225,7 @@ mod tests {
     const LEASE: Duration = Duration::from_secs(30);
 
     fn unreachable() -> Result<bool> {
-        Err(Error::CorruptInstance { path: "x".into() })
+        Err(Error::CorruptVolumeId { path: "x".into() })
     }
 
     #[test]

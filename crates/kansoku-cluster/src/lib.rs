@@ -6,24 +6,32 @@
 //! ```text
 //! VolumeLock::acquire(wal dir)     exclusive flock on DATA_DIR/wal/node.lock: one process per volume
 //! acquire_lease(meta, volume, …)   claims the node's `cluster_ingesters` row (kansoku-meta):
-//!                                  at once if it names this volume's previous instance, else
-//!                                  waits until the holder's lease lapses; records the new
-//!                                  instance beside the WAL
-//! spawn_renewal(…)                 renews every few seconds and reports LeaseHealth: Held,
-//!                                  Unsure (no renewal for half the lease: answer writes 503),
-//!                                  Fenced (another instance took over: stop writing)
+//!                                  at once if it names this volume (DATA_DIR/wal/volume) or
+//!                                  is drained or forgotten, else waits until it is
+//! spawn_renewal(…)                 renews every few seconds and reports LeaseStatus: the
+//!                                  health — Held, Unsure (no renewal for half the lease:
+//!                                  answer writes 503), Fenced (another instance took over:
+//!                                  stop writing) — and until when the lease is sure
 //! ```
 //!
+//! and the liveness view beside it, in NATS ([`registry`]): each node puts a signed
+//! ([`signed`]) announcement of its roles and addresses every few seconds; readers watch and
+//! rescan the bucket.
+//!
 //! A flush that names the instance in its `kansoku_meta::Checkpoint` is refused by the manifest
-//! transaction itself once the process is fenced. `kansoku serve` mounts only the volume lock so
-//! far; taking and renewing the lease, passing the instance to flushes and acting on the health
-//! come with the roles. Still to come here as well: the NATS registry and events, fresh data over
-//! Arrow Flight, the router's targets, drain.
+//! transaction itself once the process is fenced. `kansoku serve` takes the volume lock, and on
+//! PostgreSQL the lease (its server crate turns the health into the ingester's write gate) and,
+//! with `KANSOKU_NATS_URL`, a place in the registry. Still to come here: cache-invalidation
+//! events, fresh data over Arrow Flight, the router's targets, drain.
 
 mod error;
 mod lease;
+pub mod registry;
+pub mod signed;
 mod volume;
 
 pub use error::{Error, Result};
-pub use lease::{Lease, LeaseConfig, LeaseHealth, acquire_lease, health_after, spawn_renewal};
+pub use lease::{
+    Lease, LeaseConfig, LeaseHealth, LeaseStatus, acquire_lease, health_after, spawn_renewal,
+};
 pub use volume::VolumeLock;

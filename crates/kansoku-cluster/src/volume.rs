@@ -1,9 +1,10 @@
-//! The volume lock and the instance file beside the WAL.
+//! The volume lock and the volume id beside the WAL.
 //!
 //! `DATA_DIR/wal/node.lock` is held with an exclusive `flock` for the life of the process: two
-//! processes on one WAL would corrupt it, and holding the lock is what proves that the process
-//! named in `DATA_DIR/wal/instance` (the volume's previous one) is gone, so its lease row can be
-//! taken at once. The instance file holds one line, the instance id (a UUID).
+//! processes on one WAL would corrupt it, and holding the lock is what proves that the volume's
+//! previous process is gone, so a lease row naming this volume can be taken at once.
+//! `DATA_DIR/wal/volume` holds one line, the volume's id (a UUID drawn when the volume is first
+//! used, never changed).
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::Write;
@@ -12,8 +13,8 @@ use std::path::{Path, PathBuf};
 use crate::{Error, Result};
 
 const LOCK_FILE: &str = "node.lock";
-const INSTANCE_FILE: &str = "instance";
-const LONGEST_INSTANCE: usize = 64;
+const VOLUME_FILE: &str = "volume";
+const LONGEST_ID: usize = 64;
 
 /// This process's exclusive hold on a WAL directory, released when dropped (or when the
 /// process dies: the kernel drops a dead process's flock).
@@ -57,12 +58,19 @@ impl VolumeLock {
         }
     }
 
-    /// The instance id this volume's previous process recorded, if any.
-    pub fn previous_instance(&self) -> Result<Option<String>> {
-        let path = self.dir.join(INSTANCE_FILE);
-        let raw = match std::fs::read_to_string(&path) {
-            Ok(raw) => raw,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+    /// This volume's id: read from the volume file, or drawn and recorded durably (written
+    /// aside, fsynced, renamed, directory fsynced) when there is none yet. Blocking.
+    pub fn volume_id(&self) -> Result<String> {
+        let path = self.dir.join(VOLUME_FILE);
+        match std::fs::read_to_string(&path) {
+            Ok(raw) => {
+                let id = raw.trim();
+                if !is_id(id) {
+                    return Err(Error::CorruptVolumeId { path });
+                }
+                return Ok(id.to_string());
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
             Err(source) => {
                 return Err(Error::Io {
                     what: "read",
@@ -70,37 +78,32 @@ impl VolumeLock {
                     source,
                 });
             }
-        };
-        let instance = raw.trim();
-        if !is_instance_id(instance) {
-            return Err(Error::CorruptInstance { path });
         }
-        Ok(Some(instance.to_string()))
+        let id = uuid::Uuid::new_v4().to_string();
+        self.record(&path, &id)?;
+        Ok(id)
     }
 
-    /// Records `instance` as this volume's process, durably (written aside, fsynced, renamed,
-    /// directory fsynced). Blocking.
-    pub fn record_instance(&self, instance: &str) -> Result<()> {
-        let path = self.dir.join(INSTANCE_FILE);
-        let staged = self.dir.join(format!("{INSTANCE_FILE}.tmp"));
+    fn record(&self, path: &Path, id: &str) -> Result<()> {
+        let staged = self.dir.join(format!("{VOLUME_FILE}.tmp"));
         let io = |what: &'static str, path: &Path| {
             let path = path.to_path_buf();
             move |source: std::io::Error| Error::Io { what, path, source }
         };
         let mut file = File::create(&staged).map_err(io("create", &staged))?;
-        file.write_all(format!("{instance}\n").as_bytes())
+        file.write_all(format!("{id}\n").as_bytes())
             .map_err(io("write", &staged))?;
         file.sync_all().map_err(io("fsync", &staged))?;
-        std::fs::rename(&staged, &path).map_err(io("rename", &path))?;
+        std::fs::rename(&staged, path).map_err(io("rename", path))?;
         File::open(&self.dir)
             .and_then(|dir| dir.sync_all())
             .map_err(io("fsync", &self.dir))
     }
 }
 
-fn is_instance_id(raw: &str) -> bool {
+fn is_id(raw: &str) -> bool {
     !raw.is_empty()
-        && raw.len() <= LONGEST_INSTANCE
+        && raw.len() <= LONGEST_ID
         && raw
             .bytes()
             .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-')
@@ -125,25 +128,30 @@ mod tests {
     }
 
     #[test]
-    fn the_instance_file_round_trips_and_rejects_garbage() {
+    fn the_volume_id_is_drawn_once_and_garbage_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let lock = VolumeLock::acquire(dir.path()).unwrap();
-        assert_eq!(lock.previous_instance().unwrap(), None);
-        lock.record_instance("3f1c0d9e-1111-4a2b-8c3d-000000000001")
-            .unwrap();
+        let id = lock.volume_id().unwrap();
+        assert!(is_id(&id), "{id}");
+        assert_eq!(lock.volume_id().unwrap(), id);
+        drop(lock);
         assert_eq!(
-            lock.previous_instance().unwrap().as_deref(),
-            Some("3f1c0d9e-1111-4a2b-8c3d-000000000001")
+            VolumeLock::acquire(dir.path())
+                .unwrap()
+                .volume_id()
+                .unwrap(),
+            id
         );
-        std::fs::write(dir.path().join(INSTANCE_FILE), "not an id; rm -rf /").unwrap();
+        let lock = VolumeLock::acquire(dir.path()).unwrap();
+        std::fs::write(dir.path().join(VOLUME_FILE), "not an id; rm -rf /").unwrap();
         assert!(matches!(
-            lock.previous_instance(),
-            Err(Error::CorruptInstance { .. })
+            lock.volume_id(),
+            Err(Error::CorruptVolumeId { .. })
         ));
-        std::fs::write(dir.path().join(INSTANCE_FILE), "").unwrap();
+        std::fs::write(dir.path().join(VOLUME_FILE), "").unwrap();
         assert!(matches!(
-            lock.previous_instance(),
-            Err(Error::CorruptInstance { .. })
+            lock.volume_id(),
+            Err(Error::CorruptVolumeId { .. })
         ));
     }
 }

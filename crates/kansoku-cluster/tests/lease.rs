@@ -1,13 +1,14 @@
 //! Ingester leases against the machine's PostgreSQL: a restart on the same volume takes its
-//! row at once, another volume with the same node id waits for the lease to lapse, and the
-//! process it replaces learns it was fenced and can no longer commit a flush.
+//! row at once; another volume with the same node id waits — also once the lease lapsed —
+//! until root forgets the node, and the process it replaces then learns it was fenced and can
+//! no longer commit a flush.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use kansoku_cluster::{LeaseConfig, LeaseHealth, VolumeLock, acquire_lease, spawn_renewal};
-use kansoku_meta::{Checkpoint, Error as MetaError, IngesterState, MetaStore};
+use kansoku_meta::{Checkpoint, Error as MetaError, ForgetOutcome, IngesterState, MetaStore};
 
 /// Bounds every wait of these tests; none of them asserts a duration.
 const PATIENCE: Duration = Duration::from_secs(60);
@@ -34,7 +35,7 @@ fn lock(dir: &std::path::Path) -> Arc<VolumeLock> {
 async fn a_restart_on_the_same_volume_takes_its_row_at_once() {
     let meta = postgres().await;
     let volume_dir = tempfile::tempdir().unwrap();
-    // A lease far longer than the test: only the instance file can explain an immediate claim.
+    // A lease far longer than the test: only the volume id can explain an immediate claim.
     let config = config(Duration::from_secs(3600));
 
     let first = tokio::time::timeout(
@@ -68,7 +69,7 @@ async fn a_restart_on_the_same_volume_takes_its_row_at_once() {
 }
 
 #[tokio::test]
-async fn another_volume_waits_for_the_lease_and_fences_the_holder() {
+async fn another_volume_waits_until_the_node_is_forgotten_and_fences_the_holder() {
     let meta = postgres().await;
     let stream = kansoku_core::StreamKey::new(
         kansoku_core::OrgId::parse("default").unwrap(),
@@ -82,22 +83,37 @@ async fn another_volume_waits_for_the_lease_and_fences_the_holder() {
     let old = acquire_lease(&meta, lock(old_dir.path()), &config)
         .await
         .unwrap();
-    // The old holder stops renewing (a frozen or partitioned process): no renewal task.
-    let new = tokio::time::timeout(
-        PATIENCE,
-        acquire_lease(&meta, lock(new_dir.path()), &config),
-    )
-    .await
-    .expect("the lapsed lease was never taken over")
-    .unwrap();
+    // The old holder stops renewing (a frozen or partitioned process): no renewal task. The
+    // other volume keeps waiting well past the lapse: the old volume's WAL may hold records.
+    let claiming = {
+        let (meta, volume, config) = (meta.clone(), lock(new_dir.path()), config.clone());
+        tokio::spawn(async move { acquire_lease(&meta, volume, &config).await })
+    };
+    tokio::time::sleep(config.lease * 3).await;
+    assert!(
+        !claiming.is_finished(),
+        "a lapsed lease handed the id to another volume"
+    );
+    assert_eq!(
+        meta.forget_ingester("ingester-0").await.unwrap(),
+        ForgetOutcome::Forgotten
+    );
+    let new = tokio::time::timeout(PATIENCE, claiming)
+        .await
+        .expect("the forgotten node's id was never taken")
+        .unwrap()
+        .unwrap();
     assert_eq!(new.epoch, old.epoch + 1);
 
     // When the old process resumes, its renewal reports it fenced.
     let (mut health, task) = spawn_renewal(meta.clone(), old.clone(), &config);
-    tokio::time::timeout(PATIENCE, health.wait_for(|h| *h == LeaseHealth::Fenced))
-        .await
-        .expect("the fenced process never learnt it")
-        .unwrap();
+    tokio::time::timeout(
+        PATIENCE,
+        health.wait_for(|status| status.health == LeaseHealth::Fenced),
+    )
+    .await
+    .expect("the fenced process never learnt it")
+    .unwrap();
     tokio::time::timeout(PATIENCE, task).await.unwrap().unwrap();
 
     // And its late flush cannot commit, while the new holder's can.
@@ -138,7 +154,7 @@ async fn another_volume_waits_for_the_lease_and_fences_the_holder() {
             .await
             .expect("no renewal was attempted")
             .unwrap();
-        assert_eq!(*health.borrow_and_update(), LeaseHealth::Held);
+        assert_eq!(health.borrow_and_update().health, LeaseHealth::Held);
     }
     task.abort();
 }

@@ -88,6 +88,7 @@ impl Ingester {
 
     /// Seals the current WAL segment and freezes the data written to it.
     pub(crate) async fn freeze(&self) -> Result<()> {
+        self.gate.check_flush()?;
         let _generation = self.generation.write().await;
         let (has_data, _) = self.memtable.active_state();
         if !has_data {
@@ -107,6 +108,7 @@ impl Ingester {
     }
 
     async fn flush_frozen(&self, frozen: Frozen) -> Result<()> {
+        self.gate.check_flush()?;
         let started = Instant::now();
         let mut entries = Vec::new();
         for (key, buffer) in &frozen.streams {
@@ -172,6 +174,8 @@ impl Ingester {
         }
         let checkpoint = i64::try_from(frozen.last_segment)
             .map_err(|_| Error::Internal("wal segment id out of range".to_string()))?;
+        // Fenced while uploading: nothing more of this flush touches the WAL directory.
+        self.gate.check_flush()?;
         // The ids of the flushed records leave the WAL with its segments: persist them first.
         self.write_dedup_snapshot().await;
         let published = self

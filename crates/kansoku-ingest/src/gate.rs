@@ -5,7 +5,8 @@
 //! lease (a single process on SQLite) stays [`WriteGate::Open`].
 //!
 //! ```text
-//! Open    writes are admitted and acknowledged
+//! Open    writes are admitted and acknowledged — until the lease's sureness deadline, which
+//!         is checked on every write, whatever was last reported
 //! Unsure  the lease went unrenewed for half its length: another instance may hold it, so
 //!         nothing is acknowledged (503, retryable) until a renewal succeeds; flushes go on
 //!         (the manifest transaction checks the lease itself)
@@ -13,7 +14,10 @@
 //!         the WAL is left as it is for the instance that replays it; the process exits
 //! ```
 
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use tokio::sync::watch;
 
 use crate::error::{Error, Result};
 
@@ -28,35 +32,69 @@ pub enum WriteGate {
     Fenced,
 }
 
-/// The gate's current position, shared by writers and the flusher.
+/// No deadline: a node without a lease.
+const NO_DEADLINE: u64 = u64::MAX;
+
+/// The gate's position, shared by writers and the flusher, and the deadline of the lease's
+/// sureness: an `Open` gate whose deadline passed refuses writes as `Unsure`, so a process
+/// that stalled (and whose renewal could not report in time) never acknowledges on the
+/// strength of an old report.
 #[derive(Debug)]
-pub(crate) struct GateCell(AtomicU8);
+pub(crate) struct GateCell {
+    gate: watch::Sender<WriteGate>,
+    /// µs after `base` until which the lease is sure ([`NO_DEADLINE`] without a lease).
+    sure_until: AtomicU64,
+    base: Instant,
+}
 
 impl GateCell {
     pub(crate) fn open() -> GateCell {
-        GateCell(AtomicU8::new(0))
-    }
-
-    pub(crate) fn get(&self) -> WriteGate {
-        match self.0.load(Ordering::Acquire) {
-            0 => WriteGate::Open,
-            1 => WriteGate::Unsure,
-            _ => WriteGate::Fenced,
+        GateCell {
+            gate: watch::channel(WriteGate::Open).0,
+            sure_until: AtomicU64::new(NO_DEADLINE),
+            base: Instant::now(),
         }
     }
 
+    /// The position, with a passed deadline counting as `Unsure`.
+    pub(crate) fn get(&self) -> WriteGate {
+        let gate = *self.gate.borrow();
+        if gate == WriteGate::Open && self.deadline_passed() {
+            return WriteGate::Unsure;
+        }
+        gate
+    }
+
     /// Moves the gate; `Fenced` is final.
-    pub(crate) fn set(&self, gate: WriteGate) {
-        let value = match gate {
-            WriteGate::Open => 0,
-            WriteGate::Unsure => 1,
-            WriteGate::Fenced => 2,
-        };
-        let _ = self
-            .0
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |current| {
-                (current != 2).then_some(value)
-            });
+    pub(crate) fn set(&self, next: WriteGate) {
+        self.gate.send_if_modified(|current| {
+            if *current == WriteGate::Fenced || *current == next {
+                return false;
+            }
+            *current = next;
+            true
+        });
+    }
+
+    /// The lease is sure until `at` (and no longer, whatever the gate says).
+    pub(crate) fn set_sure_until(&self, at: Instant) {
+        let micros = u64::try_from(at.saturating_duration_since(self.base).as_micros())
+            .unwrap_or(NO_DEADLINE - 1);
+        self.sure_until.store(micros, Ordering::Release);
+    }
+
+    /// Every move of the gate (not the deadline's passing).
+    pub(crate) fn subscribe(&self) -> watch::Receiver<WriteGate> {
+        self.gate.subscribe()
+    }
+
+    fn deadline_passed(&self) -> bool {
+        let deadline = self.sure_until.load(Ordering::Acquire);
+        if deadline == NO_DEADLINE {
+            return false;
+        }
+        let now = u64::try_from(self.base.elapsed().as_micros()).unwrap_or(u64::MAX);
+        now > deadline
     }
 
     /// `Ok` when writes may be acknowledged.
@@ -71,7 +109,7 @@ impl GateCell {
     /// `Ok` unless fenced: freezing, flushing and deleting must not touch the WAL or the
     /// manifest any more.
     pub(crate) fn check_flush(&self) -> Result<()> {
-        match self.get() {
+        match *self.gate.borrow() {
             WriteGate::Fenced => Err(Error::Fenced),
             WriteGate::Open | WriteGate::Unsure => Ok(()),
         }
@@ -91,10 +129,28 @@ mod tests {
         assert!(gate.check_flush().is_ok());
         gate.set(WriteGate::Open);
         assert!(gate.check_write().is_ok());
+        let mut changes = gate.subscribe();
         gate.set(WriteGate::Fenced);
+        assert!(changes.has_changed().unwrap());
+        assert_eq!(*changes.borrow_and_update(), WriteGate::Fenced);
         gate.set(WriteGate::Open);
+        assert!(!changes.has_changed().unwrap());
         assert_eq!(gate.get(), WriteGate::Fenced);
         assert!(matches!(gate.check_write(), Err(Error::Fenced)));
         assert!(matches!(gate.check_flush(), Err(Error::Fenced)));
+    }
+
+    #[test]
+    fn an_open_gate_refuses_writes_once_the_lease_is_no_longer_sure() {
+        let gate = GateCell::open();
+        gate.set_sure_until(Instant::now() + std::time::Duration::from_secs(3600));
+        assert!(gate.check_write().is_ok());
+        // The renewal that would have reported it never came: the deadline alone decides.
+        gate.set_sure_until(Instant::now() - std::time::Duration::from_millis(1));
+        assert_eq!(gate.get(), WriteGate::Unsure);
+        assert!(matches!(gate.check_write(), Err(Error::LeaseUnsure)));
+        assert!(gate.check_flush().is_ok());
+        gate.set_sure_until(Instant::now() + std::time::Duration::from_secs(3600));
+        assert!(gate.check_write().is_ok());
     }
 }

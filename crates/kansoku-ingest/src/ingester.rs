@@ -798,9 +798,20 @@ impl Ingester {
         }
     }
 
-    /// The write gate's position.
+    /// The lease this process holds is sure until `at`: writes are refused after it unless a
+    /// later call moves it (`crate::gate`).
+    pub fn set_lease_sure_until(&self, at: std::time::Instant) {
+        self.gate.set_sure_until(at);
+    }
+
+    /// The write gate's position (an open gate past its deadline counts as unsure).
     pub fn write_gate(&self) -> WriteGate {
         self.gate.get()
+    }
+
+    /// Every move of the write gate, e.g. to learn that a flush found the node fenced.
+    pub fn write_gate_changes(&self) -> watch::Receiver<WriteGate> {
+        self.gate.subscribe()
     }
 
     /// Stops writes and the background flusher *without* flushing, leaving the WAL as a crash

@@ -2,7 +2,10 @@
 //! may still hold records that are not in the manifest.
 //!
 //! One row per node id. A process claims its node's row with a compare-and-set before it
-//! listens, renews it every few seconds, and names itself in every flush's manifest transaction
+//! replays its WAL — at once when the row is its own volume's, or drained, or forgotten; never
+//! from another volume just because a lease lapsed (that volume's WAL may hold acknowledged
+//! records, and the checkpoint the new holder moves would make its replay delete them) —
+//! renews it every few seconds, and names itself in every flush's manifest transaction
 //! ([`Checkpoint::instance`]), so a process whose lease was taken over (fenced) can never
 //! commit. (`kansoku-cluster` drives this; `kansoku serve` takes a lease on PostgreSQL.) Lease times
 //! are the database's clock, never a node's: see [`MetaStore::db_now`]. The design is in
@@ -56,6 +59,8 @@ pub struct IngesterRow {
     pub node: String,
     /// The process that holds the lease (a UUID drawn at each start).
     pub instance: String,
+    /// The holder's volume (`DATA_DIR/wal/volume`, drawn once per volume).
+    pub volume: String,
     /// Bumped at each takeover, never reset (flush file names carry it).
     pub epoch: i64,
     /// Whether it may hold unflushed records.
@@ -78,10 +83,9 @@ pub struct LeaseClaim<'a> {
     pub node: &'a str,
     /// This process's new instance id.
     pub instance: &'a str,
-    /// The instance id last written beside this volume's WAL, if any: a row naming it belongs to
-    /// this volume's previous process, which is gone (the volume lock proves it), so the row is
-    /// taken at once.
-    pub previous_instance: Option<&'a str>,
+    /// This volume's id: a row naming it belongs to this volume's previous process, which is
+    /// gone (the volume lock proves it), so the row is taken at once.
+    pub volume: &'a str,
     /// Public HTTP address.
     pub http: &'a str,
     /// Cluster address.
@@ -99,11 +103,12 @@ pub enum ClaimOutcome {
         /// The new epoch.
         epoch: i64,
     },
-    /// Another live instance holds it; try again after `remaining`.
+    /// Another volume's instance holds it: it is taken only once that node drained, or root
+    /// forgot it (allowed once `remaining` has passed).
     Held {
         /// The holder.
         instance: String,
-        /// Time left on its lease (zero if it lapsed between the two reads).
+        /// Time left on its lease (zero once it lapsed).
         remaining: Duration,
     },
 }
@@ -150,15 +155,27 @@ impl<'a> Checkpoint<'a> {
     }
 }
 
-const ROW_COLUMNS: &str = "node, instance, epoch, state, http, cluster, renewed_at, lease_us";
+const ROW_COLUMNS: &str =
+    "node, instance, epoch, state, http, cluster, renewed_at, lease_us, volume";
 
-type RawRow = (String, String, i64, String, String, String, i64, i64);
+type RawRow = (
+    String,
+    String,
+    i64,
+    String,
+    String,
+    String,
+    i64,
+    i64,
+    String,
+);
 
 fn row_of(raw: RawRow) -> Result<IngesterRow> {
-    let (node, instance, epoch, state, http, cluster, renewed_at, lease_us) = raw;
+    let (node, instance, epoch, state, http, cluster, renewed_at, lease_us, volume) = raw;
     Ok(IngesterRow {
         node,
         instance,
+        volume,
         epoch,
         state: parse_enum(&state, "ingester state")?,
         http,
@@ -195,13 +212,13 @@ impl MetaStore {
             .map_err(Error::query("read database clock"))
     }
 
-    /// Claims `claim.node`'s lease: creates the row, or takes it over when it names this volume's
-    /// previous instance, is not active (drained, forgotten), or its holder's lease lapsed —
-    /// bumping the epoch and setting `state = active` in the same compare-and-set.
+    /// Claims `claim.node`'s lease: creates the row, or takes it over when it names this volume
+    /// or is not active (drained, forgotten) — bumping the epoch and setting `state = active` in
+    /// the same compare-and-set. A lapsed lease of another volume is not enough (module doc).
     pub async fn claim_ingester(&self, claim: &LeaseClaim<'_>) -> Result<ClaimOutcome> {
         let now = now_sql(self.dialect());
         let inserted = sqlx::query(trusted(format!(
-            "INSERT INTO cluster_ingesters ({ROW_COLUMNS}) VALUES ($1, $2, 1, 'active', $3, $4, {now}, $5)
+            "INSERT INTO cluster_ingesters ({ROW_COLUMNS}) VALUES ($1, $2, 1, 'active', $3, $4, {now}, $5, $6)
              ON CONFLICT (node) DO NOTHING"
         )))
         .bind(claim.node)
@@ -209,28 +226,27 @@ impl MetaStore {
         .bind(claim.http)
         .bind(claim.cluster)
         .bind(micros(claim.lease))
+        .bind(claim.volume)
         .execute(self.pool())
         .await
         .map_err(Error::query("claim ingester lease"))?;
         if inserted.rows_affected() == 1 {
             return Ok(ClaimOutcome::Claimed { epoch: 1 });
         }
-        // '' never names an instance, so without a previous instance only the other two
-        // conditions can match.
         // fetch_all, not fetch_optional: SQLite commits an autocommit statement when it is
         // reset, and only a statement run to its end reports a failed commit.
         let taken: Vec<i64> = sqlx::query_scalar(trusted(format!(
             "UPDATE cluster_ingesters
              SET instance = $2, epoch = epoch + 1, state = 'active', http = $3, cluster = $4,
-                 renewed_at = {now}, lease_us = $6
-             WHERE node = $1 AND (instance = $5 OR state <> 'active' OR renewed_at + lease_us <= {now})
+                 renewed_at = {now}, lease_us = $6, volume = $5
+             WHERE node = $1 AND (volume = $5 OR state <> 'active')
              RETURNING epoch"
         )))
         .bind(claim.node)
         .bind(claim.instance)
         .bind(claim.http)
         .bind(claim.cluster)
-        .bind(claim.previous_instance.unwrap_or(""))
+        .bind(claim.volume)
         .bind(micros(claim.lease))
         .fetch_all(self.pool())
         .await

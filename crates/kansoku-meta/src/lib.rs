@@ -15,7 +15,7 @@
 //! | `stream_pipelines` | a stream's ingest pipeline (its JSON document) and its edit count |
 //! | `file_manifest` | one row per Parquet file: stream, time range, rows, sizes, schema version |
 //! | `wal_checkpoints` | per node, the last WAL segment whose data is in the manifest |
-//! | `cluster_ingesters` | per node, the lease of the process that may write its data (instance, epoch, state), on the database's clock |
+//! | `cluster_ingesters` | per node, the lease of the process that may write its data (instance, volume, epoch, state), on the database's clock |
 //! | `audit_log` | every administrative change that succeeded: when, org, who, route, path, status |
 //! | `file_deletions` | objects to delete once a grace period passed (replaced, expired, orphaned) |
 //! | `alert_objects`, `alert_states`, `alert_history` | alert templates, destinations and rules (JSON), their schedule, their evaluations |

@@ -236,6 +236,14 @@ const MIGRATIONS: &[(i64, &[&str])] = &[
             lease_us BIGINT NOT NULL)",
         ],
     ),
+    (
+        11,
+        &[
+            // The volume (its WAL) of the row's holder: a claim from the same volume takes the
+            // row at once; another volume only once the row is drained or forgotten.
+            "ALTER TABLE cluster_ingesters ADD COLUMN volume TEXT NOT NULL DEFAULT ''",
+        ],
+    ),
 ];
 
 /// The newest migration version this build knows.

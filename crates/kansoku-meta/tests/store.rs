@@ -673,11 +673,11 @@ async fn pipelines_are_stored_versioned_and_removed_with_their_stream() {
     }
 }
 
-fn claim<'a>(instance: &'a str, previous: Option<&'a str>, lease: Duration) -> LeaseClaim<'a> {
+fn claim<'a>(instance: &'a str, volume: &'a str, lease: Duration) -> LeaseClaim<'a> {
     LeaseClaim {
         node: "ingester-0",
         instance,
-        previous_instance: previous,
+        volume,
         http: "10.0.0.1:5080",
         cluster: "10.0.0.1:5082",
         lease,
@@ -698,18 +698,18 @@ async fn an_ingester_lease_is_claimed_renewed_taken_over_and_fences_the_old_inst
         );
         assert_eq!(
             store
-                .claim_ingester(&claim("a", None, LEASE))
+                .claim_ingester(&claim("a", "volume-1", LEASE))
                 .await
                 .unwrap(),
             ClaimOutcome::Claimed { epoch: 1 },
             "{backend}"
         );
-        // Another process without this volume's instance file waits for the lease.
+        // A process on another volume waits.
         let ClaimOutcome::Held {
             instance,
             remaining,
         } = store
-            .claim_ingester(&claim("b", None, LEASE))
+            .claim_ingester(&claim("b", "volume-2", LEASE))
             .await
             .unwrap()
         else {
@@ -724,10 +724,10 @@ async fn an_ingester_lease_is_claimed_renewed_taken_over_and_fences_the_old_inst
             store.renew_ingester("ingester-0", "a").await.unwrap(),
             "{backend}"
         );
-        // The volume's next process names its predecessor: it takes the row at once.
+        // The volume's next process takes the row at once (its lock proves "a" is gone).
         assert_eq!(
             store
-                .claim_ingester(&claim("b", Some("a"), LEASE))
+                .claim_ingester(&claim("b", "volume-1", LEASE))
                 .await
                 .unwrap(),
             ClaimOutcome::Claimed { epoch: 2 },
@@ -815,39 +815,69 @@ async fn an_ingester_lease_is_claimed_renewed_taken_over_and_fences_the_old_inst
             "{backend}"
         );
 
-        // A drained row is free for anyone.
+        // A drained row is free for any volume.
         assert_eq!(
             store
-                .claim_ingester(&claim("c", None, Duration::ZERO))
+                .claim_ingester(&claim("c", "volume-3", Duration::ZERO))
                 .await
                 .unwrap(),
             ClaimOutcome::Claimed { epoch: 3 },
             "{backend}"
         );
-        // The holder's own lease length decides when its row lapses, not the claimer's: c's
-        // lease of zero has lapsed for d; d's lease of 30 s has not for e, which asks for zero.
+        // A lapsed lease does not hand the id to another volume: that volume's WAL may hold
+        // acknowledged records.
+        let held = store
+            .claim_ingester(&claim("d", "volume-4", LEASE))
+            .await
+            .unwrap();
+        assert!(
+            matches!(held, ClaimOutcome::Held { ref instance, remaining }
+                if instance == "c" && remaining == Duration::ZERO),
+            "{backend}: {held:?}"
+        );
+        // Root forgets it (allowed: its lease lapsed): queries stop waiting for it, its holder
+        // is fenced, and the other volume takes the id at the next epoch.
         assert_eq!(
-            store
-                .claim_ingester(&claim("d", None, LEASE))
-                .await
-                .unwrap(),
-            ClaimOutcome::Claimed { epoch: 4 },
+            store.forget_ingester("ingester-0").await.unwrap(),
+            ForgetOutcome::Forgotten,
             "{backend}"
         );
         assert!(
+            store.unflushed_ingesters().await.unwrap().is_empty(),
+            "{backend}"
+        );
+        assert!(
+            !store.renew_ingester("ingester-0", "c").await.unwrap(),
+            "{backend}"
+        );
+        let forgotten = Checkpoint {
+            node: "ingester-0",
+            segment: 9,
+            instance: Some("c"),
+            last: false,
+        };
+        assert!(
             matches!(
                 store
-                    .claim_ingester(&claim("e", None, Duration::ZERO))
-                    .await
-                    .unwrap(),
-                ClaimOutcome::Held { ref instance, .. } if instance == "d"
+                    .publish_files(&[file("c.parquet", &stream, 0, 10)], Some(forgotten))
+                    .await,
+                Err(Error::Fenced { .. })
             ),
+            "{backend}"
+        );
+        assert_eq!(
+            store
+                .claim_ingester(&claim("d", "volume-4", LEASE))
+                .await
+                .unwrap(),
+            ClaimOutcome::Claimed { epoch: 4 },
             "{backend}"
         );
         let row = store.ingester("ingester-0").await.unwrap().unwrap();
         assert_eq!(
             (
                 row.instance.as_str(),
+                row.volume.as_str(),
                 row.state,
                 row.http.as_str(),
                 row.cluster.as_str(),
@@ -855,6 +885,7 @@ async fn an_ingester_lease_is_claimed_renewed_taken_over_and_fences_the_old_inst
             ),
             (
                 "d",
+                "volume-4",
                 IngesterState::Active,
                 "10.0.0.1:5080",
                 "10.0.0.1:5082",
@@ -877,67 +908,19 @@ async fn an_ingester_lease_is_claimed_renewed_taken_over_and_fences_the_old_inst
             ForgetOutcome::Missing,
             "{backend}"
         );
-        // d's volume restarts with a lease of zero, which lapses at once.
-        assert_eq!(
-            store
-                .claim_ingester(&claim("d2", Some("d"), Duration::ZERO))
-                .await
-                .unwrap(),
-            ClaimOutcome::Claimed { epoch: 5 },
-            "{backend}"
-        );
-        // Forgetting a node removes it from the set queries read and fences its holder; the
-        // row stays, so the next claim continues the epochs (file names must never repeat).
-        assert_eq!(
-            store.forget_ingester("ingester-0").await.unwrap(),
-            ForgetOutcome::Forgotten,
-            "{backend}"
-        );
         assert_eq!(store.list_ingesters().await.unwrap().len(), 1, "{backend}");
-        let row = store.ingester("ingester-0").await.unwrap().unwrap();
-        assert_eq!(row.state, IngesterState::Forgotten, "{backend}");
-        assert!(
-            store.unflushed_ingesters().await.unwrap().is_empty(),
-            "{backend}"
-        );
-        assert!(
-            !store.renew_ingester("ingester-0", "d2").await.unwrap(),
-            "{backend}"
-        );
-        let forgotten = Checkpoint {
-            node: "ingester-0",
-            segment: 9,
-            instance: Some("d2"),
-            last: false,
-        };
-        assert!(
-            matches!(
-                store
-                    .publish_files(&[file("d.parquet", &stream, 0, 10)], Some(forgotten))
-                    .await,
-                Err(Error::Fenced { .. })
-            ),
-            "{backend}"
-        );
-        assert_eq!(
-            store
-                .claim_ingester(&claim("f", None, LEASE))
-                .await
-                .unwrap(),
-            ClaimOutcome::Claimed { epoch: 6 },
-            "{backend}"
-        );
+
         // A clean stop marks its own row drained, never another instance's.
         assert!(
             !store
-                .mark_ingester_drained("ingester-0", "d2")
+                .mark_ingester_drained("ingester-0", "c")
                 .await
                 .unwrap(),
             "{backend}"
         );
         assert!(
             store
-                .mark_ingester_drained("ingester-0", "f")
+                .mark_ingester_drained("ingester-0", "d")
                 .await
                 .unwrap(),
             "{backend}"
@@ -951,7 +934,10 @@ async fn an_ingester_lease_is_claimed_renewed_taken_over_and_fences_the_old_inst
 async fn race(store: &MetaStore, instances: &[String]) -> Vec<kansoku_meta::Result<ClaimOutcome>> {
     futures::future::join_all(instances.iter().map(|instance| {
         let store = store.clone();
-        async move { store.claim_ingester(&claim(instance, None, LEASE)).await }
+        async move {
+            let volume = format!("volume-of-{instance}");
+            store.claim_ingester(&claim(instance, &volume, LEASE)).await
+        }
     }))
     .await
 }
@@ -990,14 +976,21 @@ async fn concurrent_claims_of_one_node_leave_exactly_one_holder() {
         let winner = one_winner(backend, &first, &outcomes);
         let row = store.ingester("ingester-0").await.unwrap().unwrap();
         assert_eq!(row.instance, winner, "{backend}");
-        // A row of this volume's previous instance, taken with a lease of zero: it lapses at
-        // once.
+        // The winner's volume restarts, then stops cleanly: the drained row is free again.
+        let volume = format!("volume-of-{winner}");
         assert_eq!(
             store
-                .claim_ingester(&claim("short", Some(&winner), Duration::ZERO))
+                .claim_ingester(&claim("short", &volume, Duration::ZERO))
                 .await
                 .unwrap(),
             ClaimOutcome::Claimed { epoch: 2 },
+            "{backend}"
+        );
+        assert!(
+            store
+                .mark_ingester_drained("ingester-0", "short")
+                .await
+                .unwrap(),
             "{backend}"
         );
         let second: Vec<String> = (0..8).map(|i| format!("second-{i}")).collect();

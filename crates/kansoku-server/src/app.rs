@@ -34,6 +34,8 @@ pub struct Ready {
     pub promql: kansoku_promql::Engine,
     /// Compaction, retention and deferred deletion of stored files.
     pub compactor: Arc<kansoku_compact::Compactor>,
+    /// The nodes the cluster's registry shows (`None` without `KANSOKU_NATS_URL`).
+    pub registered: Option<tokio::sync::watch::Receiver<kansoku_cluster::registry::Members>>,
 }
 
 /// Everything handlers need; cheap to clone.

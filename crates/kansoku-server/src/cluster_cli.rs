@@ -47,11 +47,12 @@ pub async fn run(args: &ClusterArgs) -> anyhow::Result<Vec<String>> {
                 .and_then(serde_json::Value::as_array)
                 .cloned()
                 .unwrap_or_default();
-            let mut lines = vec!["NODE\tSTATE\tEPOCH\tRENEWED\tLEASE\tHTTP".to_string()];
+            let mut lines =
+                vec!["NODE\tSTATE\tEPOCH\tRENEWED\tLEASE\tREGISTERED\tHTTP".to_string()];
             lines.extend(rows.iter().map(|row| {
                 let text = |name: &str| row.get(name).map_or(String::new(), plain);
                 format!(
-                    "{}\t{}\t{}\t{}s ago\t{}\t{}",
+                    "{}\t{}\t{}\t{}s ago\t{}\t{}\t{}",
                     text("node"),
                     text("state"),
                     text("epoch"),
@@ -61,12 +62,24 @@ pub async fn run(args: &ClusterArgs) -> anyhow::Result<Vec<String>> {
                     } else {
                         "lapsed"
                     },
+                    match row.get("registered") {
+                        Some(serde_json::Value::Bool(true)) => "yes",
+                        Some(serde_json::Value::Bool(false)) => "no",
+                        _ => "-",
+                    },
                     text("http"),
                 )
             }));
             Ok(lines)
         }
         ClusterAction::ForgetNode { node, server } => {
+            if node.is_empty()
+                || !node
+                    .bytes()
+                    .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_')
+            {
+                anyhow::bail!("{node:?} is not a node id (letters, digits, '-' and '_')");
+            }
             let body = server
                 .call(
                     reqwest_tls::Method::POST,

@@ -85,6 +85,21 @@ pub struct Config {
     /// process taking over the id of one that died waits for all of it.
     #[arg(long, env = "KANSOKU_NODE_LEASE", default_value = "30s", value_parser = parse_duration)]
     pub node_lease: Duration,
+    /// The host other nodes reach this one at (a pod's IP or DNS name). Default: the HTTP
+    /// listen address, or the host name when that is a wildcard.
+    #[arg(long, env = "KANSOKU_ADVERTISE_HOST")]
+    pub advertise_host: Option<String>,
+    /// NATS server of the cluster's node registry: `nats://[USER:PASSWORD@]HOST:4222`
+    /// (`tls://…` for TLS). Unset: no registry.
+    #[arg(long, env = "KANSOKU_NATS_URL", hide_env_values = true)]
+    pub nats_url: Option<String>,
+    /// Names the NATS bucket (`{prefix}_nodes`) and subjects, so clusters can share a server.
+    #[arg(long, env = "KANSOKU_NATS_PREFIX", default_value = "kansoku")]
+    pub nats_prefix: String,
+    /// The secret the cluster's nodes share (signs registry entries); a comma list while one
+    /// is rotated (the first signs). Required with KANSOKU_NATS_URL.
+    #[arg(long, env = "KANSOKU_CLUSTER_SECRET", hide_env_values = true)]
+    pub cluster_secret: Option<String>,
     /// S3 bucket for stored files; when unset, files go to DATA_DIR/storage.
     #[arg(long, env = "KANSOKU_S3_BUCKET")]
     pub s3_bucket: Option<String>,
@@ -380,14 +395,63 @@ impl Config {
                 self.node_lease
             ));
         }
+        self.registry()?;
         self.compact("").check()
+    }
+
+    /// The node registry's settings, when `KANSOKU_NATS_URL` is set.
+    pub fn registry(&self) -> Result<Option<kansoku_cluster::registry::RegistryConfig>, String> {
+        let Some(url) = self
+            .nats_url
+            .as_deref()
+            .filter(|url| !url.trim().is_empty())
+        else {
+            return Ok(None);
+        };
+        if !kansoku_cluster::registry::is_valid_prefix(&self.nats_prefix) {
+            return Err(format!(
+                "KANSOKU_NATS_PREFIX ({:?}) must be 1 to 32 letters, digits, '_' or '-'",
+                self.nats_prefix
+            ));
+        }
+        let Some(secret) = self.cluster_secret.as_deref() else {
+            return Err(
+                "KANSOKU_NATS_URL is set but KANSOKU_CLUSTER_SECRET is not: the nodes of a cluster sign what they tell each other with a shared secret"
+                    .to_string(),
+            );
+        };
+        let secret = kansoku_cluster::signed::ClusterSecret::parse(secret)?;
+        Ok(Some(
+            kansoku_cluster::registry::RegistryConfig::with_defaults(
+                url,
+                &self.nats_prefix,
+                secret,
+            ),
+        ))
+    }
+
+    /// The `host:port` other nodes reach this node's HTTP listener at (bound to `bound`).
+    pub fn advertised_http(&self, bound: std::net::SocketAddr) -> String {
+        let host = match self.advertise_host.as_deref().map(str::trim) {
+            Some(host) if !host.is_empty() => host.to_string(),
+            _ if !bound.ip().is_unspecified() => bound.ip().to_string(),
+            _ => std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .map(|name| name.trim().to_string())
+                .ok()
+                .filter(|name| !name.is_empty())
+                .unwrap_or_else(|| "localhost".to_string()),
+        };
+        if host.contains(':') && !host.starts_with('[') {
+            return format!("[{host}]:{}", bound.port());
+        }
+        format!("{host}:{}", bound.port())
     }
 
     /// The lease this node takes on its id on a shared (PostgreSQL) metadata database.
     pub fn lease(&self, node_id: &str, http: std::net::SocketAddr) -> kansoku_cluster::LeaseConfig {
         kansoku_cluster::LeaseConfig {
             node: node_id.to_string(),
-            http: http.to_string(),
+            http: self.advertised_http(http),
             cluster: String::new(),
             lease: self.node_lease,
             renew_every: self.node_lease / 6,
@@ -496,6 +560,23 @@ impl Config {
             (
                 "KANSOKU_NODE_LEASE".into(),
                 format!("{}s", self.node_lease.as_secs_f64()),
+            ),
+            (
+                "KANSOKU_ADVERTISE_HOST".into(),
+                self.advertise_host
+                    .clone()
+                    .unwrap_or_else(|| "(listen address or host name)".into()),
+            ),
+            (
+                "KANSOKU_NATS_URL".into(),
+                self.nats_url
+                    .as_deref()
+                    .map_or_else(|| "(unset)".to_string(), kansoku_meta::redact_dsn),
+            ),
+            ("KANSOKU_NATS_PREFIX".into(), self.nats_prefix.clone()),
+            (
+                "KANSOKU_CLUSTER_SECRET".into(),
+                secret(self.cluster_secret.as_deref().unwrap_or("")),
             ),
             (
                 "KANSOKU_S3_BUCKET".into(),

@@ -12,7 +12,7 @@
 
 use std::sync::Arc;
 
-use kansoku_cluster::{Lease, LeaseConfig, LeaseHealth, VolumeLock};
+use kansoku_cluster::{Lease, LeaseConfig, LeaseHealth, LeaseStatus, VolumeLock};
 use kansoku_ingest::{Ingester, LeaseIdentity, WriteGate};
 use kansoku_meta::MetaStore;
 use tokio::sync::watch;
@@ -21,7 +21,7 @@ use tokio::task::JoinHandle;
 /// A lease this process holds, with its renewal running.
 pub struct MountedLease {
     lease: Lease,
-    health: watch::Receiver<LeaseHealth>,
+    status: watch::Receiver<LeaseStatus>,
     renewal: JoinHandle<()>,
 }
 
@@ -34,10 +34,10 @@ impl MountedLease {
         config: &LeaseConfig,
     ) -> anyhow::Result<MountedLease> {
         let lease = kansoku_cluster::acquire_lease(meta, volume, config).await?;
-        let (health, renewal) = kansoku_cluster::spawn_renewal(meta.clone(), lease.clone(), config);
+        let (status, renewal) = kansoku_cluster::spawn_renewal(meta.clone(), lease.clone(), config);
         Ok(MountedLease {
             lease,
-            health,
+            status,
             renewal,
         })
     }
@@ -50,15 +50,17 @@ impl MountedLease {
         }
     }
 
-    /// Sets `ingester`'s write gate from the lease's health, now and at every change, until
-    /// the lease is fenced.
+    /// Sets `ingester`'s write gate and its deadline from the lease's status, now and at
+    /// every report, until the lease is fenced. Should this task fall behind, the deadline
+    /// passes and writes stop on their own.
     pub fn gate(&self, ingester: Arc<Ingester>) {
-        let mut health = self.health.clone();
+        let mut status = self.status.clone();
         tokio::spawn(async move {
             loop {
-                let current = *health.borrow_and_update();
-                ingester.set_write_gate(gate_of(current));
-                if current == LeaseHealth::Fenced || health.changed().await.is_err() {
+                let current = *status.borrow_and_update();
+                ingester.set_lease_sure_until(current.sure_until);
+                ingester.set_write_gate(gate_of(current.health));
+                if current.health == LeaseHealth::Fenced || status.changed().await.is_err() {
                     return;
                 }
             }
@@ -67,9 +69,9 @@ impl MountedLease {
 
     /// Resolves once the lease is fenced (never, while it is not).
     pub async fn fenced(&self) {
-        let mut health = self.health.clone();
-        if health
-            .wait_for(|health| *health == LeaseHealth::Fenced)
+        let mut status = self.status.clone();
+        if status
+            .wait_for(|status| status.health == LeaseHealth::Fenced)
             .await
             .is_err()
         {
@@ -79,11 +81,13 @@ impl MountedLease {
 
     /// Whether the lease is fenced now.
     pub fn is_fenced(&self) -> bool {
-        *self.health.borrow() == LeaseHealth::Fenced
+        self.status.borrow().health == LeaseHealth::Fenced
     }
+}
 
-    /// Stops renewing (the process is stopping; its last flush has renewed it once more).
-    pub fn stop(self) {
+impl Drop for MountedLease {
+    /// Stops renewing (the process is stopping, or its start failed).
+    fn drop(&mut self) {
         self.renewal.abort();
     }
 }

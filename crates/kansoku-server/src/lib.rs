@@ -11,7 +11,7 @@
 //! - [`accept`]: what those TCP listeners share (connection cap, graceful stop, retries);
 //! - [`run`]: start-up (bootstrap, WAL replay) and graceful shutdown;
 //! - [`lease`]: the node's lease on its id on PostgreSQL (kansoku-cluster), mounted on the
-//!   ingester's write gate;
+//!   ingester's write gate; [`membership`]: its place in the cluster's NATS registry;
 //! - [`apply_cli`], [`cluster_cli`]: the `kansoku apply -f FILE` and `kansoku cluster` clients,
 //!   over [`remote`].
 
@@ -25,6 +25,7 @@ pub mod config;
 pub mod forward;
 pub mod http;
 pub mod lease;
+pub mod membership;
 pub mod otlp;
 pub mod process;
 pub mod remote;

@@ -5,10 +5,12 @@
 //!   → node id → metadata DB (migrations) → bootstrap (default org, root user)
 //!   → object store → HTTP listening (health answers, the rest 503 "starting")
 //!   → on PostgreSQL: the node's lease (waits while another live instance holds the id;
-//!     crate::lease) → WAL replay → ready
+//!     crate::lease) → WAL replay → ready → with KANSOKU_NATS_URL: announced in the registry
+//!     (crate::membership)
 //!   → syslog and forward listeners serve (bound before the replay, so a taken port stops
 //!     the start)
-//! SIGTERM/SIGINT → stop accepting connections, finish requests and syslog batches → flush
+//! SIGTERM/SIGINT → withdrawn from the registry → stop accepting connections, finish requests
+//!   and syslog batches → flush
 //!   memory to Parquet → exit
 //! lease fenced (another instance took the id) → stop without flushing, WAL left as it is
 //!   → exit with an error
@@ -28,6 +30,7 @@ use crate::app::{App, Ready};
 use crate::bootstrap::{bootstrap, node_id};
 use crate::config::Config;
 use crate::lease::MountedLease;
+use crate::membership::{Identity, Membership};
 
 /// A running node (for tests and the binary).
 pub struct Node {
@@ -48,6 +51,8 @@ pub struct Node {
     shutdown: tokio::sync::watch::Sender<bool>,
     /// The lease on this node's id (PostgreSQL only).
     lease: Option<MountedLease>,
+    /// Its place in the cluster's registry (with `KANSOKU_NATS_URL`).
+    membership: Option<Membership>,
     /// Held until the node has stopped: released last, after the final flush.
     volume: Arc<kansoku_cluster::VolumeLock>,
 }
@@ -56,11 +61,18 @@ impl Node {
     /// Stops accepting requests, flushes, and returns when done.
     /// A fenced node stops without flushing: its WAL belongs to the instance that took over.
     pub async fn stop(self) -> anyhow::Result<()> {
+        // Out of the registry first, so that no node sends it anything new.
+        if let Some(membership) = self.membership {
+            membership.stop().await;
+        }
         let _ = self.shutdown.send(true);
         tokio::join!(self.syslog.stop(), self.forward.stop());
         self.server.await??;
         let _ = self.grpc.await;
-        let fenced = self.lease.as_ref().is_some_and(MountedLease::is_fenced);
+        let fenced = self.lease.as_ref().is_some_and(MountedLease::is_fenced)
+            || self.app.ready().is_some_and(|ready| {
+                ready.ingester.write_gate() == kansoku_ingest::WriteGate::Fenced
+            });
         let flushed = match self.app.ready() {
             Some(ready) if fenced => {
                 ready
@@ -71,20 +83,26 @@ impl Node {
             Some(ready) => ready.ingester.shutdown().await,
             None => Ok(()),
         };
-        if let Some(lease) = self.lease {
-            lease.stop();
-        }
+        drop(self.lease);
         self.app.meta.close().await;
         drop(self.volume);
         flushed?;
         Ok(())
     }
 
-    /// Resolves once another instance has taken this node's id over (never without a lease).
+    /// Resolves once another instance has taken this node's id over, as the lease's renewal or
+    /// a flush's manifest transaction found (never without a lease).
     pub async fn fenced(&self) {
-        match &self.lease {
-            Some(lease) => lease.fenced().await,
-            None => std::future::pending().await,
+        let Some(lease) = &self.lease else {
+            return std::future::pending().await;
+        };
+        let Some(ready) = self.app.ready() else {
+            return lease.fenced().await;
+        };
+        let mut gate = ready.ingester.write_gate_changes();
+        tokio::select! {
+            _ = lease.fenced() => {}
+            Ok(_) = gate.wait_for(|gate| *gate == kansoku_ingest::WriteGate::Fenced) => {}
         }
     }
 }
@@ -97,6 +115,7 @@ pub async fn start(config: Config) -> anyhow::Result<Node> {
             config.data_dir.display()
         )
     })?;
+    let nats_registry = config.registry().map_err(anyhow::Error::msg)?;
     let volume = Arc::new(lock_volume(config.data_dir.join("wal")).await?);
     let node_id = node_id(&config)?;
     let meta = MetaStore::connect(&config.meta_dsn()).await?;
@@ -191,9 +210,7 @@ pub async fn start(config: Config) -> anyhow::Result<Node> {
         Err(error) => {
             server.abort();
             grpc.abort();
-            if let Some(lease) = lease {
-                lease.stop();
-            }
+            drop(lease);
             return Err(error.into());
         }
     };
@@ -249,6 +266,19 @@ pub async fn start(config: Config) -> anyhow::Result<Node> {
             ),
         );
     }
+    let membership = nats_registry.map(|nats_registry| {
+        Membership::start(
+            nats_registry,
+            Identity {
+                node: node_id.clone(),
+                instance: lease.as_ref().map_or_else(
+                    || uuid::Uuid::new_v4().to_string(),
+                    |lease| lease.identity().instance,
+                ),
+                http: config.advertised_http(http_addr),
+            },
+        )
+    });
     app.set_ready(Ready {
         ingester: Arc::clone(&ingester),
         engine,
@@ -257,6 +287,7 @@ pub async fn start(config: Config) -> anyhow::Result<Node> {
         metrics,
         promql,
         compactor,
+        registered: membership.as_ref().map(Membership::members),
     });
     tracing::info!("ready");
     Ok(Node {
@@ -271,6 +302,7 @@ pub async fn start(config: Config) -> anyhow::Result<Node> {
         forward,
         shutdown,
         lease,
+        membership,
         volume,
     })
 }

@@ -14,7 +14,8 @@ use kansoku_meta::{ClaimOutcome, LeaseClaim, MetaStore};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-const LEASE: Duration = Duration::from_secs(3);
+/// Renewed every 2 s: a fenced node learns it within a few seconds.
+const LEASE: Duration = Duration::from_secs(12);
 
 async fn start_node(dsn: &str, node: &str) -> TestServer {
     let (dsn, node) = (dsn.to_string(), node.to_string());
@@ -25,6 +26,42 @@ fn leased(config: &mut kansoku_server::Config, dsn: &str, node: &str) {
     config.meta_dsn = Some(dsn.to_string());
     config.node_id = Some(node.to_string());
     config.node_lease = LEASE;
+}
+
+const SECRET: &str = "test-cluster-secret-0123";
+
+/// A node of a cluster with a NATS registry of its own (`prefix`).
+async fn start_registered(dsn: &str, node: &str, prefix: &str) -> TestServer {
+    let (dsn, node, prefix) = (dsn.to_string(), node.to_string(), prefix.to_string());
+    TestServer::start_with(move |config| {
+        leased(config, &dsn, &node);
+        config.nats_url = Some(kansoku_testkit::nats_url());
+        config.nats_prefix = prefix;
+        config.cluster_secret = Some(SECRET.to_string());
+    })
+    .await
+}
+
+/// The node ids the registry shows through `GET /node/cluster/ingesters` once `done` holds
+/// (polled up to 20 s).
+async fn registered_until(server: &TestServer, done: impl Fn(&[String]) -> bool) -> Value {
+    let mut body = Value::Null;
+    for _ in 0..200 {
+        let (status, answer) = send(server.root(Method::GET, "/node/cluster/ingesters")).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        let nodes: Vec<String> = answer["registry"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|node| node["node"].as_str().unwrap().to_string())
+            .collect();
+        if done(&nodes) {
+            return answer;
+        }
+        body = answer;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the registry never showed what was expected: {body}");
 }
 
 async fn send(request: reqwest::RequestBuilder) -> (StatusCode, Value) {
@@ -117,11 +154,23 @@ async fn root_lists_the_leases_and_forgets_only_nodes_that_are_not_running() {
     );
 
     // A clean stop flushes and marks the node drained: nothing of it is waiting anywhere.
+    second
+        .ingest("default", "drained", &[json!({"n": 1}), json!({"n": 2})])
+        .await;
     let mut second = second;
     let second_dir = std::mem::replace(&mut second.dir, tempfile::tempdir().unwrap());
     second.node.take().unwrap().stop().await.unwrap();
     let rows = ingesters(&first).await;
     assert_eq!(rows[1]["state"], "drained", "{rows:?}");
+    // Its records are committed (the manifest lists them) before the row says drained.
+    let meta = MetaStore::connect(&dsn).await.unwrap();
+    let stream = kansoku_core::StreamKey::new(
+        kansoku_core::OrgId::parse("default").unwrap(),
+        kansoku_core::StreamType::Logs,
+        kansoku_core::StreamName::normalise("drained").unwrap(),
+    );
+    let files = meta.list_files(&stream, 0, i64::MAX).await.unwrap();
+    assert_eq!(files.iter().map(|file| file.records).sum::<i64>(), 2);
     assert_eq!(rows[1]["lease_live"], false, "{rows:?}");
     let (status, body) = send(first.root(Method::POST, &forget_path("ingester-1"))).await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -165,13 +214,13 @@ async fn a_node_whose_id_is_taken_over_stops_writing_and_flushing() {
     let wal_before = directory_listing(&wal);
 
     // Another process claims the id as if it had restarted on this volume.
-    let instance = std::fs::read_to_string(wal.join("instance")).unwrap();
+    let volume = std::fs::read_to_string(wal.join("volume")).unwrap();
     let intruder = MetaStore::connect(&dsn).await.unwrap();
     let claimed = intruder
         .claim_ingester(&LeaseClaim {
             node: "ingester-0",
             instance: "intruder",
-            previous_instance: Some(instance.trim()),
+            volume: volume.trim(),
             http: "127.0.0.1:1",
             cluster: "",
             lease: LEASE,
@@ -180,11 +229,26 @@ async fn a_node_whose_id_is_taken_over_stops_writing_and_flushing() {
         .unwrap();
     assert_eq!(claimed, ClaimOutcome::Claimed { epoch: 2 });
     tokio::time::timeout(
-        Duration::from_secs(30),
+        Duration::from_secs(60),
         server.node.as_ref().unwrap().fenced(),
     )
     .await
     .expect("the node learns it was fenced within a few renewals");
+    let mut ready = Value::Null;
+    for _ in 0..100 {
+        ready = send(server.anonymous(Method::GET, "/readyz")).await.1;
+        if ready["reason"]
+            .as_str()
+            .is_some_and(|reason| reason.contains("took over"))
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        ready["reason"].as_str().unwrap().contains("took over"),
+        "{ready}"
+    );
 
     // Nothing is acknowledged or flushed any more, and the node says why.
     let refused = server
@@ -206,12 +270,8 @@ async fn a_node_whose_id_is_taken_over_stops_writing_and_flushing() {
         .await
         .unwrap();
     assert_eq!(flush.status(), StatusCode::SERVICE_UNAVAILABLE);
-    let (status, ready) = send(server.anonymous(Method::GET, "/readyz")).await;
-    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{ready}");
-    assert!(
-        ready["reason"].as_str().unwrap().contains("took over"),
-        "{ready}"
-    );
+    let (status, _) = send(server.anonymous(Method::GET, "/readyz")).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
 
     // Stopping flushes nothing: the WAL is left as it was for the process holding the id.
     server.node.take().unwrap().stop().await.unwrap();
@@ -233,4 +293,57 @@ fn directory_listing(dir: &std::path::Path) -> Vec<(String, u64)> {
         .collect();
     files.sort();
     files
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_announce_themselves_in_the_registry_and_withdraw_when_they_stop() {
+    let dsn = kansoku_testkit::fresh_postgres_dsn().await;
+    let prefix = format!("kt{}", kansoku_testkit::random_suffix());
+    let first = start_registered(&dsn, "ingester-0", &prefix).await;
+    let second = start_registered(&dsn, "ingester-1", &prefix).await;
+
+    let body = registered_until(&first, |nodes| nodes.len() == 2).await;
+    assert_eq!(body["registry"]["enabled"], true);
+    let node = &body["registry"]["nodes"][1];
+    assert_eq!(node["node"], "ingester-1");
+    assert_eq!(node["state"], "active");
+    assert_eq!(node["roles"], json!(["all"]));
+    assert_eq!(
+        node["http"],
+        second.node.as_ref().unwrap().http_addr.to_string()
+    );
+    // The registry's instance is the lease's.
+    assert_eq!(node["instance"], body["ingesters"][1]["instance"]);
+    assert_eq!(body["ingesters"][1]["registered"], true);
+
+    // A clean stop withdraws the node at once (no waiting for its entry to expire).
+    second.stop().await;
+    let body = registered_until(&first, |nodes| nodes == ["ingester-0"]).await;
+    assert_eq!(body["ingesters"][1]["registered"], false);
+    first.stop().await;
+
+    // Without a registry the listing says so.
+    let alone = start_node(&dsn, "ingester-2").await;
+    let (_, body) = send(alone.root(Method::GET, "/node/cluster/ingesters")).await;
+    assert_eq!(body["registry"], json!({"enabled": false}));
+    assert_eq!(body["ingesters"][2]["registered"], Value::Null, "{body}");
+    alone.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registry_without_a_cluster_secret_stops_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = test_config(dir.path());
+    config.nats_url = Some(kansoku_testkit::nats_url());
+    let refused = kansoku_server::start(config.clone()).await.err().unwrap();
+    assert!(
+        refused.to_string().contains("KANSOKU_CLUSTER_SECRET"),
+        "{refused}"
+    );
+    config.cluster_secret = Some("short".to_string());
+    let refused = kansoku_server::start(config).await.err().unwrap();
+    assert!(
+        refused.to_string().contains("at least 16 bytes"),
+        "{refused}"
+    );
 }

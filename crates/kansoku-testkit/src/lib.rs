@@ -18,6 +18,11 @@ pub fn postgres_admin_dsn() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
 }
 
+/// The NATS server (with JetStream) of the tests: `KANSOKU_TEST_NATS_URL`, or the machine's.
+pub fn nats_url() -> String {
+    std::env::var("KANSOKU_TEST_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".to_string())
+}
+
 /// A random lower-case alphanumeric suffix.
 pub fn random_suffix() -> String {
     let mut bytes = [0u8; 8];

@@ -1,11 +1,12 @@
 //! `GET /node/cluster/ingesters` (root: every node that has held a lease on its id, with its
-//! state) and `POST /node/cluster/ingesters/{node}/forget` (root, audited: give up a node whose
+//! state, and the nodes the NATS registry shows) and `POST /node/cluster/ingesters/{node}/forget` (root, audited: give up a node whose
 //! volume is lost for good, accepting the loss of its unflushed records). `kansoku cluster`
 //! calls them.
 
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
+use kansoku_cluster::registry::Members;
 use kansoku_core::ErrorCode;
 use kansoku_meta::{ForgetOutcome, IngesterRow};
 use serde_json::{Value, json};
@@ -17,8 +18,31 @@ use crate::app::App;
 pub async fn list(State(app): State<App>) -> Result<Response, ApiError> {
     let rows = app.meta.list_ingesters().await?;
     let now = app.meta.db_now().await?;
-    let ingesters: Vec<Value> = rows.iter().map(|row| describe(row, now)).collect();
-    Ok(Json(json!({"ingesters": ingesters})).into_response())
+    let registered: Option<Members> = app.ready().and_then(|ready| {
+        ready
+            .registered
+            .as_ref()
+            .map(|members| members.borrow().clone())
+    });
+    let ingesters: Vec<Value> = rows
+        .iter()
+        .map(|row| describe(row, now, registered.as_ref()))
+        .collect();
+    let registry = match &registered {
+        None => json!({"enabled": false}),
+        Some(members) => json!({
+            "enabled": true,
+            "nodes": members.values().map(|node| json!({
+                "node": node.node,
+                "instance": node.instance,
+                "roles": node.roles,
+                "http": node.http,
+                "state": node.state,
+                "load": node.load,
+            })).collect::<Vec<Value>>(),
+        }),
+    };
+    Ok(Json(json!({"ingesters": ingesters, "registry": registry})).into_response())
 }
 
 /// `POST /node/cluster/ingesters/{node}/forget`
@@ -53,7 +77,8 @@ pub async fn forget(
     }
 }
 
-fn describe(row: &IngesterRow, now: i64) -> Value {
+/// One lease row; `registered` says whether the node is in the registry (`null` without one).
+fn describe(row: &IngesterRow, now: i64, registered: Option<&Members>) -> Value {
     let lease_left_us = row
         .renewed_at
         .saturating_add(row.lease_us)
@@ -61,10 +86,12 @@ fn describe(row: &IngesterRow, now: i64) -> Value {
     json!({
         "node": row.node,
         "instance": row.instance,
+        "volume": row.volume,
         "epoch": row.epoch,
         "state": row.state.to_string(),
         "http": row.http,
         "renewed_seconds_ago": now.saturating_sub(row.renewed_at).max(0) / 1_000_000,
         "lease_live": row.state == kansoku_meta::IngesterState::Active && lease_left_us > 0,
+        "registered": registered.map(|members| members.contains_key(&row.node)),
     })
 }
