@@ -46,6 +46,34 @@ impl ErrorCode {
     }
 }
 
+/// Why an ingester refused a write without storing any of it, so that a router may send it to
+/// another ingester (`overloaded`, `draining`) or must hand it back to the sender (`quota`).
+/// Answered in the header [`REFUSAL_HEADER`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Refusal {
+    /// Full, starting, or unsure of its lease: nothing stored; another ingester may take it.
+    Overloaded,
+    /// Stopping (or fenced): nothing stored; another ingester may take it.
+    Draining,
+    /// The organisation is over a quota: nothing stored; retrying elsewhere would multiply the
+    /// per-node quota, so the sender gets the answer.
+    Quota,
+}
+
+/// The response header naming a [`Refusal`].
+pub const REFUSAL_HEADER: &str = "x-kansoku-refusal";
+
+impl Refusal {
+    /// The header's value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Refusal::Overloaded => "overloaded",
+            Refusal::Draining => "draining",
+            Refusal::Quota => "quota",
+        }
+    }
+}
+
 /// An error that knows its [`ErrorCode`].
 pub trait CodedError: std::error::Error + Send + Sync + 'static {
     /// The kind of failure.
@@ -53,6 +81,11 @@ pub trait CodedError: std::error::Error + Send + Sync + 'static {
 
     /// For retryable errors, the suggested delay before retrying, in seconds.
     fn retry_after_secs(&self) -> Option<u64> {
+        None
+    }
+
+    /// For a write refused whole before anything was stored, why (see [`Refusal`]).
+    fn refusal(&self) -> Option<Refusal> {
         None
     }
 }

@@ -18,7 +18,7 @@ pub mod schema;
 pub mod settings;
 pub mod time;
 
-pub use error::{CodedError, ErrorCode};
+pub use error::{CodedError, ErrorCode, REFUSAL_HEADER, Refusal};
 pub use field::FieldType;
 pub use names::{NameError, OrgId, StreamKey, StreamName, StreamType};
 pub use schema::{FieldDef, StreamSchema};

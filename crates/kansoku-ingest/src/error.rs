@@ -1,7 +1,7 @@
 //! Errors of the write path that fail a whole request. Problems with single records are
 //! [`RecordError`]s and reported per record instead.
 
-use kansoku_core::{CodedError, ErrorCode, NameError};
+use kansoku_core::{CodedError, ErrorCode, NameError, Refusal};
 
 /// Result alias of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -109,6 +109,15 @@ impl CodedError for Error {
             Error::NotReady(_) | Error::Fenced => Some(1),
             Error::LeaseUnsure => Some(5),
             Error::Wal(_) | Error::Meta(_) | Error::Storage(_) => Some(5),
+            _ => None,
+        }
+    }
+
+    fn refusal(&self) -> Option<Refusal> {
+        match self {
+            Error::Overloaded { .. } | Error::LeaseUnsure => Some(Refusal::Overloaded),
+            Error::NotReady(_) | Error::Fenced => Some(Refusal::Draining),
+            Error::QuotaExceeded { .. } => Some(Refusal::Quota),
             _ => None,
         }
     }

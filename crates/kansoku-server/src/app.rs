@@ -67,6 +67,8 @@ pub struct AppInner {
     /// The next Splunk HEC `ackId` (ids are only handed out once their events are durable).
     pub hec_ack_ids: std::sync::atomic::AtomicU64,
     ready: OnceLock<Ready>,
+    /// What the start is doing, for `/readyz` until the node is ready.
+    starting: std::sync::RwLock<&'static str>,
     known_orgs: Mutex<HashSet<String>>,
 }
 
@@ -104,9 +106,24 @@ impl App {
                 request_log: RequestLog::default(),
                 hec_ack_ids: std::sync::atomic::AtomicU64::new(0),
                 ready: OnceLock::new(),
+                starting: std::sync::RwLock::new("replaying the write-ahead log"),
                 known_orgs: Mutex::new(HashSet::new()),
             }),
         })
+    }
+
+    /// Says what the start is doing (`/readyz` reports it until the node is ready).
+    pub fn set_starting(&self, what: &'static str) {
+        if let Ok(mut starting) = self.starting.write() {
+            *starting = what;
+        }
+    }
+
+    /// What the start is doing.
+    pub fn starting(&self) -> &'static str {
+        self.starting
+            .read()
+            .map_or("starting", |starting| *starting)
     }
 
     /// Marks the node ready (called once, after WAL replay).
@@ -189,4 +206,5 @@ fn not_ready() -> ApiError {
         "starting up (replaying the WAL); retry shortly",
     )
     .with_retry_after(1)
+    .with_refusal(kansoku_core::Refusal::Overloaded)
 }

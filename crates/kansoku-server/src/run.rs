@@ -184,6 +184,9 @@ pub async fn start(config: Config) -> anyhow::Result<Node> {
     };
     tracing::info!(%grpc_addr, "listening for gRPC (OTLP)");
     let lease = if meta.dialect() == kansoku_meta::Dialect::Postgres {
+        app.set_starting(
+            "claiming this node's lease (the log says if another volume's process holds the id)",
+        );
         let claimed = MountedLease::claim(
             &meta,
             Arc::clone(&volume),
@@ -201,6 +204,7 @@ pub async fn start(config: Config) -> anyhow::Result<Node> {
     } else {
         None
     };
+    app.set_starting("replaying the write-ahead log");
     let mut ingest_config = config.ingest(&node_id);
     ingest_config.lease = lease.as_ref().map(MountedLease::identity);
     let mut registry = Registry::default();

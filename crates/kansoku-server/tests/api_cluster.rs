@@ -259,6 +259,7 @@ async fn a_node_whose_id_is_taken_over_stops_writing_and_flushing() {
         .unwrap();
     assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(refused.headers().contains_key("retry-after"));
+    assert_eq!(refused.headers()["x-kansoku-refusal"], "draining");
     let (_, body) = json_of(refused).await;
     assert!(
         body["message"].as_str().unwrap().contains("took over"),
@@ -346,4 +347,52 @@ async fn a_registry_without_a_cluster_secret_stops_the_start() {
         refused.to_string().contains("at least 16 bytes"),
         "{refused}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_volume_with_the_same_id_waits_until_the_first_stops() {
+    let dsn = kansoku_testkit::fresh_postgres_dsn().await;
+    let first = start_node(&dsn, "ingester-0").await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut config = test_config(dir.path());
+    leased(&mut config, &dsn, "ingester-0");
+    config.http_port = port;
+    let starting = tokio::spawn(kansoku_server::start(config));
+
+    // It answers health checks while it waits, and says why it is not ready.
+    let client = reqwest::Client::new();
+    let mut reason = String::new();
+    for _ in 0..200 {
+        if let Ok(answer) = client
+            .get(format!("http://127.0.0.1:{port}/readyz"))
+            .send()
+            .await
+        {
+            let body: Value = answer.json().await.unwrap_or_default();
+            reason = body["reason"].as_str().unwrap_or("").to_string();
+            if reason.contains("claiming this node's lease") {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(reason.contains("claiming this node's lease"), "{reason}");
+    assert!(!starting.is_finished());
+
+    // The first stops cleanly (drained): the second takes the id at the next epoch.
+    first.stop().await;
+    let second = tokio::time::timeout(Duration::from_secs(60), starting)
+        .await
+        .expect("the second volume never got the drained node's id")
+        .unwrap()
+        .unwrap();
+    let meta = MetaStore::connect(&dsn).await.unwrap();
+    let row = meta.ingester("ingester-0").await.unwrap().unwrap();
+    assert_eq!(
+        (row.epoch, row.state.to_string()),
+        (2, "active".to_string())
+    );
+    second.stop().await.unwrap();
 }

@@ -47,6 +47,8 @@ async fn an_organisation_over_its_rate_waits_and_the_others_do_not() {
     let refused = multi(&server, "default", &records(1)).await;
     assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(retry_after(&refused) >= 1);
+    // A router hands a quota refusal back rather than trying another ingester.
+    assert_eq!(refused.headers()["x-kansoku-refusal"], "quota");
     let body: Value = refused.json().await.unwrap();
     assert!(
         body["message"]

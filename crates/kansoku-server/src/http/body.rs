@@ -138,6 +138,7 @@ async fn reserve(
             "too many request bodies in memory (KANSOKU_MAX_INFLIGHT_BODY_BYTES); retry shortly",
         )
         .with_retry_after(1)
+        .with_refusal(kansoku_core::Refusal::Overloaded)
     };
     let budget = Arc::clone(&limits.budget);
     if !wait {

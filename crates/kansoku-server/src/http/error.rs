@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use kansoku_core::{CodedError, ErrorCode};
+use kansoku_core::{CodedError, ErrorCode, REFUSAL_HEADER, Refusal};
 use serde_json::json;
 
 /// `Retry-After` of a retryable error whose cause gives no better hint.
@@ -22,6 +22,8 @@ pub struct ApiError {
     pub body_code: Option<u32>,
     /// Extra fields for the body (for example the position of a SQL syntax error).
     pub extra: Option<serde_json::Map<String, serde_json::Value>>,
+    /// For a write refused whole with nothing stored, why (`x-kansoku-refusal`).
+    pub refusal: Option<Refusal>,
 }
 
 /// The HTTP status of each error code. No wildcard: a new code must be mapped here.
@@ -52,6 +54,7 @@ impl ApiError {
             retry_after: None,
             body_code: None,
             extra: None,
+            refusal: None,
         }
     }
 
@@ -102,6 +105,7 @@ impl ApiError {
             .then_some(DEFAULT_RETRY_AFTER_SECS)),
             body_code: None,
             extra: None,
+            refusal: error.refusal(),
         }
     }
 
@@ -109,6 +113,28 @@ impl ApiError {
     pub fn with_retry_after(mut self, seconds: u64) -> ApiError {
         self.retry_after = Some(seconds);
         self
+    }
+
+    /// Marks a write refused whole with nothing stored.
+    pub fn with_refusal(mut self, refusal: Refusal) -> ApiError {
+        self.refusal = Some(refusal);
+        self
+    }
+}
+
+/// Adds `Retry-After` and `x-kansoku-refusal` where the error has them.
+pub fn add_retry_headers(
+    headers: &mut axum::http::HeaderMap,
+    retry_after: Option<u64>,
+    refusal: Option<Refusal>,
+) {
+    if let Some(seconds) = retry_after
+        && let Ok(value) = HeaderValue::from_str(&seconds.to_string())
+    {
+        headers.insert(header::RETRY_AFTER, value);
+    }
+    if let Some(refusal) = refusal {
+        headers.insert(REFUSAL_HEADER, HeaderValue::from_static(refusal.as_str()));
     }
 }
 
@@ -188,11 +214,7 @@ impl IntoResponse for ApiError {
         }
         let mut response = (status, Json(body)).into_response();
         let headers = response.headers_mut();
-        if let Some(seconds) = self.retry_after
-            && let Ok(value) = HeaderValue::from_str(&seconds.to_string())
-        {
-            headers.insert(header::RETRY_AFTER, value);
-        }
+        add_retry_headers(headers, self.retry_after, self.refusal);
         if self.code == ErrorCode::Unauthorized {
             headers.insert(
                 header::WWW_AUTHENTICATE,
@@ -221,10 +243,6 @@ pub fn plain_text_error(error: ApiError, too_many_as_unavailable: bool) -> Respo
     )
         .into_response();
     let retry_after = error.retry_after.or(code.is_retryable().then_some(1));
-    if let Some(seconds) = retry_after
-        && let Ok(value) = HeaderValue::from_str(&seconds.to_string())
-    {
-        response.headers_mut().insert(header::RETRY_AFTER, value);
-    }
+    add_retry_headers(response.headers_mut(), retry_after, error.refusal);
     response
 }

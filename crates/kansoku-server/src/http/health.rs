@@ -19,7 +19,7 @@ pub async fn healthz() -> Response {
 /// `GET /readyz`
 pub async fn readyz(State(app): State<App>) -> Response {
     let Some(ready) = app.ready() else {
-        return not_ready("replaying the write-ahead log");
+        return not_ready(app.starting());
     };
     match ready.ingester.write_gate() {
         kansoku_ingest::WriteGate::Open => {}

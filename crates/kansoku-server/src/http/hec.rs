@@ -18,7 +18,7 @@ use axum::Json;
 use axum::body::Body;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kansoku_core::{ErrorCode, OrgId};
 use kansoku_ingest::decode::hec::{self, Defaults, Endpoint, FirstInvalid};
@@ -55,6 +55,7 @@ struct HecAnswer {
     code: u32,
     text: String,
     retry_after: Option<u64>,
+    refusal: Option<kansoku_core::Refusal>,
     extra: Option<(&'static str, Value)>,
 }
 
@@ -65,6 +66,7 @@ impl HecAnswer {
             code,
             text: text.into(),
             retry_after: None,
+            refusal: None,
             extra: None,
         }
     }
@@ -91,6 +93,7 @@ impl From<ApiError> for HecAnswer {
             code,
             text: error.message,
             retry_after: error.retry_after.or(error.code.is_retryable().then_some(1)),
+            refusal: error.refusal,
             extra: None,
         }
     }
@@ -103,11 +106,7 @@ impl IntoResponse for HecAnswer {
             object.insert(name.to_string(), value);
         }
         let mut response = (self.status, Json(body)).into_response();
-        if let Some(seconds) = self.retry_after
-            && let Ok(value) = HeaderValue::from_str(&seconds.to_string())
-        {
-            response.headers_mut().insert(header::RETRY_AFTER, value);
-        }
+        super::error::add_retry_headers(response.headers_mut(), self.retry_after, self.refusal);
         response
     }
 }

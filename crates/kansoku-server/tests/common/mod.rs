@@ -297,7 +297,8 @@ impl TestServer {
 pub const LARGER_THAN_SOCKET_BUFFERS: usize = 48 * 1024 * 1024;
 
 /// Sends the request `make` builds three times to a node that refuses it at admission: each
-/// refusal must arrive as a 503 with `Retry-After`, not as a reset connection.
+/// refusal must arrive as a 503 with `Retry-After` and `x-kansoku-refusal: overloaded`, not as a
+/// reset connection.
 pub async fn assert_refusals_are_answered(make: impl Fn() -> RequestBuilder) {
     for _ in 0..3 {
         let refused = make()
@@ -306,6 +307,8 @@ pub async fn assert_refusals_are_answered(make: impl Fn() -> RequestBuilder) {
             .expect("the refusal arrives as an HTTP answer");
         assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert!(refused.headers().contains_key("retry-after"));
+        // Nothing was stored: a router may send it to another ingester.
+        assert_eq!(refused.headers()["x-kansoku-refusal"], "overloaded");
     }
 }
 
