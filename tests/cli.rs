@@ -18,6 +18,8 @@ fn config_prints_every_setting_with_secrets_redacted() {
             "postgres://kansoku:dbsecret@db:5432/kansoku",
         )
         .env("KANSOKU_S3_SECRET_KEY", "s3secret")
+        .env("KANSOKU_NATS_URL", "nats://kansoku:natssecret@nats:4222")
+        .env("KANSOKU_CLUSTER_SECRET", "clustersecret-0123456789")
         .output()
         .unwrap();
     assert!(output.status.success());
@@ -28,7 +30,17 @@ fn config_prints_every_setting_with_secrets_redacted() {
         text.contains("KANSOKU_META_DSN=postgres://kansoku:***@db:5432/kansoku"),
         "{text}"
     );
-    for secret in ["VerySecret", "dbsecret", "s3secret"] {
+    assert!(
+        text.contains("KANSOKU_NATS_URL=nats://kansoku:***@nats:4222"),
+        "{text}"
+    );
+    for secret in [
+        "VerySecret",
+        "dbsecret",
+        "s3secret",
+        "natssecret",
+        "clustersecret",
+    ] {
         assert!(!text.contains(secret), "{secret} leaked:\n{text}");
     }
 }

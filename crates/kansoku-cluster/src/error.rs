@@ -31,7 +31,7 @@ pub enum Error {
     },
     /// The volume file holds something that is not a volume id.
     #[error(
-        "{} does not hold a volume id; restore it (the id in the node's lease row, `kansoku cluster ingesters`), or remove it if this volume's node was forgotten",
+        "{} does not hold a volume id; restore it (the `volume` of the node in GET /node/cluster/ingesters), or remove it if this volume's node was forgotten",
         path.display()
     )]
     CorruptVolumeId {

@@ -118,16 +118,26 @@ pub struct Registry {
     jetstream: async_nats::jetstream::Context,
     store: tokio::sync::RwLock<kv::Store>,
     rejected: AtomicU64,
+    /// Keys of ignored entries already warned about.
+    warned: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 impl Registry {
     /// Connects to NATS and creates (or adopts) the bucket.
     pub async fn connect(config: RegistryConfig) -> Result<Arc<Registry>> {
-        let client = async_nats::ConnectOptions::new()
-            .connection_timeout(OPERATION_TIMEOUT)
-            .connect(config.url.as_str())
+        let server = NatsUrl::parse(&config.url);
+        let mut options = async_nats::ConnectOptions::new().connection_timeout(OPERATION_TIMEOUT);
+        options = match server.credentials {
+            Some(Credentials::UserPassword(user, password)) => {
+                options.user_and_password(user, password)
+            }
+            Some(Credentials::Token(token)) => options.token(token),
+            None => options,
+        };
+        let client = options
+            .connect(server.address.as_str())
             .await
-            .map_err(|e| nats("connect to", &config.url, e))?;
+            .map_err(|e| nats("connect to", &server.address, e))?;
         let jetstream = async_nats::jetstream::new(client);
         let store = create_bucket(&jetstream, &config).await?;
         Ok(Arc::new(Registry {
@@ -135,6 +145,7 @@ impl Registry {
             jetstream,
             store: tokio::sync::RwLock::new(store),
             rejected: AtomicU64::new(0),
+            warned: std::sync::Mutex::new(std::collections::HashSet::new()),
         }))
     }
 
@@ -157,12 +168,23 @@ impl Registry {
         Ok(())
     }
 
-    /// Removes `node`'s entry (a clean stop).
-    pub async fn withdraw(&self, node: &str) -> Result<()> {
+    /// Removes `node`'s entry if it is still `instance`'s (a clean stop; a fenced process must
+    /// not remove the entry of the one that took its id over).
+    pub async fn withdraw(&self, node: &str, instance: &str) -> Result<()> {
         let store = self.store.read().await.clone();
+        let bucket = self.config.bucket();
+        let current = timed(store.get(node))
+            .await
+            .map_err(|e| nats("read from", &bucket, e))?;
+        let ours = current
+            .and_then(|bytes| self.config.secret.verify::<NodeAnnouncement>(&bytes).ok())
+            .is_some_and(|announcement| announcement.instance == instance);
+        if !ours {
+            return Ok(());
+        }
         timed(store.delete(node))
             .await
-            .map_err(|e| nats("delete from", &self.config.bucket(), e))
+            .map_err(|e| nats("delete from", &bucket, e))
     }
 
     /// Every registered node whose entry is validly signed, read afresh.
@@ -218,8 +240,11 @@ impl Registry {
                     }
                 }
             }
-            let node = announcement.borrow().node.clone();
-            if let Err(error) = registry.withdraw(&node).await {
+            let (node, instance) = {
+                let last = announcement.borrow();
+                (last.node.clone(), last.instance.clone())
+            };
+            if let Err(error) = registry.withdraw(&node, &instance).await {
                 tracing::warn!(%error, "cannot withdraw this node from the registry; its entry expires");
             }
         })
@@ -235,12 +260,17 @@ impl Registry {
         let registry = Arc::clone(self);
         let task = tokio::spawn(async move {
             tokio::pin!(stop);
-            let mut backoff = registry.config.heartbeat.min(Duration::from_secs(1));
+            let first_backoff = registry.config.heartbeat.min(Duration::from_secs(1));
+            let mut backoff = first_backoff;
             loop {
                 let watched = registry.watch_until_failure(&sender);
                 tokio::select! {
                     _ = &mut stop => return,
-                    ended = watched => {
+                    (ended, served) = watched => {
+                        if served {
+                            // It worked for a while: a new failure, not the same one again.
+                            backoff = first_backoff;
+                        }
                         tracing::warn!(reason = %ended, retry_in = ?backoff, "the registry watch ended; re-creating it");
                     }
                 }
@@ -255,25 +285,28 @@ impl Registry {
         (receiver, task)
     }
 
-    /// Runs one watch (with rescans) until it fails; returns why.
-    async fn watch_until_failure(&self, sender: &watch::Sender<Members>) -> String {
+    /// Runs one watch (with rescans) until it fails; returns why, and whether a rescan had
+    /// succeeded before.
+    async fn watch_until_failure(&self, sender: &watch::Sender<Members>) -> (String, bool) {
         let store = self.store.read().await.clone();
         let mut entries = match timed(store.watch_all()).await {
             Ok(entries) => entries,
-            Err(error) => return error.to_string(),
+            Err(error) => return (error, false),
         };
         let mut rescan = tokio::time::interval(self.config.heartbeat);
+        let mut served = false;
         loop {
             tokio::select! {
                 _ = rescan.tick() => match self.scan().await {
                     Ok(members) => {
+                        served = true;
                         sender.send_if_modified(|current| replace(current, members));
                     }
-                    Err(error) => return error.to_string(),
+                    Err(error) => return (error.to_string(), served),
                 },
                 entry = entries.next() => match entry {
-                    None => return "the watch was closed".to_string(),
-                    Some(Err(error)) => return error.to_string(),
+                    None => return ("the watch was closed".to_string(), served),
+                    Some(Err(error)) => return (error.to_string(), served),
                     Some(Ok(entry)) => {
                         sender.send_if_modified(|members| self.apply(members, &entry));
                     }
@@ -314,13 +347,20 @@ impl Registry {
         }
     }
 
+    /// Counts an ignored entry; warns once per key (rescans meet it again every heartbeat).
     fn reject(&self, key: &str, why: &str) {
         self.rejected.fetch_add(1, Ordering::Relaxed);
-        tracing::warn!(
-            key,
-            why,
-            "ignoring a registry entry that is not validly signed"
-        );
+        let first = self
+            .warned
+            .lock()
+            .map_or(true, |mut warned| warned.insert(key.to_string()));
+        if first {
+            tracing::warn!(
+                key,
+                why,
+                "ignoring a registry entry that is not validly signed"
+            );
+        }
     }
 
     /// Re-creates the bucket (after NATS lost it) and uses the new handle; failures are logged.
@@ -328,6 +368,86 @@ impl Registry {
         match create_bucket(&self.jetstream, &self.config).await {
             Ok(store) => *self.store.write().await = store,
             Err(error) => tracing::warn!(%error, "cannot create the registry bucket"),
+        }
+    }
+}
+
+/// A NATS server's address and the credentials written into its URL
+/// (`nats://USER:PASSWORD@HOST:PORT`, `nats://TOKEN@HOST:PORT`), which the client does not take
+/// from the URL itself.
+#[derive(Debug, PartialEq, Eq)]
+pub struct NatsUrl {
+    /// The URL without credentials (safe to log).
+    pub address: String,
+    /// What was before the `@`.
+    pub credentials: Option<Credentials>,
+}
+
+/// Credentials of a NATS connection.
+#[derive(PartialEq, Eq)]
+pub enum Credentials {
+    /// `USER:PASSWORD@`.
+    UserPassword(String, String),
+    /// `TOKEN@`.
+    Token(String),
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Credentials::UserPassword(user, _) => write!(f, "UserPassword({user}, ***)"),
+            Credentials::Token(_) => f.write_str("Token(***)"),
+        }
+    }
+}
+
+impl NatsUrl {
+    /// Splits `url`'s credentials off.
+    pub fn parse(url: &str) -> NatsUrl {
+        let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+        let authority_end = rest.find('/').unwrap_or(rest.len());
+        let Some(at) = rest[..authority_end].rfind('@') else {
+            return NatsUrl {
+                address: url.to_string(),
+                credentials: None,
+            };
+        };
+        let (userinfo, host) = (&rest[..at], &rest[at + 1..]);
+        let address = if scheme.is_empty() {
+            host.to_string()
+        } else {
+            format!("{scheme}://{host}")
+        };
+        let credentials = match userinfo.split_once(':') {
+            Some((user, password)) => {
+                Credentials::UserPassword(user.to_string(), password.to_string())
+            }
+            None => Credentials::Token(userinfo.to_string()),
+        };
+        NatsUrl {
+            address,
+            credentials: Some(credentials),
+        }
+    }
+
+    /// The URL with its credentials masked, for logs and `kansoku config`.
+    pub fn redacted(url: &str) -> String {
+        let parsed = NatsUrl::parse(url);
+        let Some(credentials) = parsed.credentials else {
+            return parsed.address;
+        };
+        let (scheme, host) = parsed
+            .address
+            .split_once("://")
+            .unwrap_or(("", parsed.address.as_str()));
+        let masked = match credentials {
+            Credentials::UserPassword(user, _) => format!("{user}:***"),
+            Credentials::Token(_) => "***".to_string(),
+        };
+        if scheme.is_empty() {
+            format!("{masked}@{host}")
+        } else {
+            format!("{scheme}://{masked}@{host}")
         }
     }
 }
@@ -389,4 +509,43 @@ where
 
 fn nats(what: &str, target: &str, error: impl std::fmt::Display) -> Error {
     Error::Registry(format!("cannot {what} {target}: {error}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_are_split_off_the_url_and_never_shown() {
+        assert_eq!(
+            NatsUrl::parse("nats://127.0.0.1:4222"),
+            NatsUrl {
+                address: "nats://127.0.0.1:4222".to_string(),
+                credentials: None
+            }
+        );
+        assert_eq!(
+            NatsUrl::parse("tls://kansoku:s3cret@nats.example:4222"),
+            NatsUrl {
+                address: "tls://nats.example:4222".to_string(),
+                credentials: Some(Credentials::UserPassword(
+                    "kansoku".to_string(),
+                    "s3cret".to_string()
+                ))
+            }
+        );
+        assert_eq!(
+            NatsUrl::parse("nats://tok3n@nats:4222").credentials,
+            Some(Credentials::Token("tok3n".to_string()))
+        );
+        assert_eq!(
+            NatsUrl::redacted("nats://kansoku:s3cret@nats:4222"),
+            "nats://kansoku:***@nats:4222"
+        );
+        assert_eq!(
+            NatsUrl::redacted("nats://tok3n@nats:4222"),
+            "nats://***@nats:4222"
+        );
+        assert!(!format!("{:?}", NatsUrl::parse("nats://u:s3cret@n:1")).contains("s3cret"));
+    }
 }

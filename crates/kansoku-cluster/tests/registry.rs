@@ -12,15 +12,20 @@ use tokio::sync::watch;
 
 const SECRET: &str = "test-cluster-secret-0123";
 
-/// A registry of its own (a random prefix), beating every 200 ms, entries expiring after 2 s.
+/// A registry of its own (a random prefix), beating every 200 ms, entries expiring after 60 s
+/// (what a test sees go away was withdrawn, not expired).
 async fn registry(prefix: &str, secret: &str) -> Arc<Registry> {
+    registry_expiring(prefix, secret, Duration::from_secs(60)).await
+}
+
+async fn registry_expiring(prefix: &str, secret: &str, expiry: Duration) -> Arc<Registry> {
     let mut config = RegistryConfig::with_defaults(
         &kansoku_testkit::nats_url(),
         prefix,
         ClusterSecret::parse(secret).unwrap(),
     );
     config.heartbeat = Duration::from_millis(200);
-    config.expiry = Duration::from_secs(2);
+    config.expiry = expiry;
     Registry::connect(config).await.unwrap_or_else(|e| {
         panic!("{e}: run the README's test command, which starts NATS with JetStream")
     })
@@ -92,7 +97,17 @@ async fn readers_see_announcements_and_withdrawals() {
     })
     .await;
 
-    writer.withdraw("querier-0").await.unwrap();
+    // Only the instance that put an entry withdraws it (a fenced process must not remove its
+    // successor's).
+    writer
+        .withdraw("querier-0", "another-instance")
+        .await
+        .unwrap();
+    assert!(reader.scan().await.unwrap().contains_key("querier-0"));
+    writer
+        .withdraw("querier-0", "querier-0-instance")
+        .await
+        .unwrap();
     members_until(&mut members, "the withdrawal", |m| {
         !m.contains_key("querier-0")
     })
@@ -104,8 +119,9 @@ async fn readers_see_announcements_and_withdrawals() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_that_stops_beating_expires_and_a_lost_bucket_is_recreated() {
     let prefix = prefix();
-    let writer = registry(&prefix, SECRET).await;
-    let reader = registry(&prefix, SECRET).await;
+    let expiry = Duration::from_secs(2);
+    let writer = registry_expiring(&prefix, SECRET, expiry).await;
+    let reader = registry_expiring(&prefix, SECRET, expiry).await;
     let (_stop_reader, stopped) = tokio::sync::oneshot::channel::<()>();
     let (mut members, _task) = reader.spawn_members(async move {
         let _ = stopped.await;

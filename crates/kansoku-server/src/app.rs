@@ -140,14 +140,14 @@ impl App {
     pub fn ingester(&self) -> Result<&Arc<Ingester>, ApiError> {
         self.ready()
             .map(|ready| &ready.ingester)
-            .ok_or_else(not_ready)
+            .ok_or_else(|| not_ready(self.starting()))
     }
 
     /// The read path, or 503 while the WAL is being replayed.
     pub fn query_engine(&self) -> Result<&Arc<QueryEngine>, ApiError> {
         self.ready()
             .map(|ready| &ready.engine)
-            .ok_or_else(not_ready)
+            .ok_or_else(|| not_ready(self.starting()))
     }
 
     /// The parts PromQL needs, or 503 while the WAL is being replayed.
@@ -156,14 +156,14 @@ impl App {
     ) -> Result<(&kansoku_metrics::MetricsStore, &kansoku_promql::Engine), ApiError> {
         self.ready()
             .map(|ready| (&ready.metrics, &ready.promql))
-            .ok_or_else(not_ready)
+            .ok_or_else(|| not_ready(self.starting()))
     }
 
     /// The compactor, or 503 while the WAL is being replayed.
     pub fn compactor(&self) -> Result<&Arc<kansoku_compact::Compactor>, ApiError> {
         self.ready()
             .map(|ready| &ready.compactor)
-            .ok_or_else(not_ready)
+            .ok_or_else(|| not_ready(self.starting()))
     }
 
     /// Makes sure `org` exists before data is written to it. Only root may create organisations
@@ -200,10 +200,10 @@ impl App {
 }
 
 /// The answer of a route whose service is not ready yet.
-fn not_ready() -> ApiError {
+fn not_ready(starting: &str) -> ApiError {
     ApiError::new(
         ErrorCode::Unavailable,
-        "starting up (replaying the WAL); retry shortly",
+        format!("starting up ({starting}); retry shortly"),
     )
     .with_retry_after(1)
     .with_refusal(kansoku_core::Refusal::Overloaded)

@@ -81,16 +81,16 @@ pub struct Config {
     #[arg(long, env = "KANSOKU_META_DSN", hide_env_values = true)]
     pub meta_dsn: Option<String>,
     /// On PostgreSQL, how long this node's lease on its id outlives its last renewal (renewed
-    /// every sixth of it). Writes are refused (503) after half of it without a renewal; a
-    /// process taking over the id of one that died waits for all of it.
+    /// every sixth of it). Writes are refused (503) after half of it without a renewal; root
+    /// may forget a node whose volume is lost only once its lease lapsed.
     #[arg(long, env = "KANSOKU_NODE_LEASE", default_value = "30s", value_parser = parse_duration)]
     pub node_lease: Duration,
     /// The host other nodes reach this one at (a pod's IP or DNS name). Default: the HTTP
     /// listen address, or the host name when that is a wildcard.
     #[arg(long, env = "KANSOKU_ADVERTISE_HOST")]
     pub advertise_host: Option<String>,
-    /// NATS server of the cluster's node registry: `nats://[USER:PASSWORD@]HOST:4222`
-    /// (`tls://…` for TLS). Unset: no registry.
+    /// NATS server of the cluster's node registry: `nats://[USER:PASSWORD@]HOST:4222` or
+    /// `nats://TOKEN@HOST:4222` (`tls://…` for TLS). Unset: no registry.
     #[arg(long, env = "KANSOKU_NATS_URL", hide_env_values = true)]
     pub nats_url: Option<String>,
     /// Names the NATS bucket (`{prefix}_nodes`) and subjects, so clusters can share a server.
@@ -569,9 +569,10 @@ impl Config {
             ),
             (
                 "KANSOKU_NATS_URL".into(),
-                self.nats_url
-                    .as_deref()
-                    .map_or_else(|| "(unset)".to_string(), kansoku_meta::redact_dsn),
+                self.nats_url.as_deref().map_or_else(
+                    || "(unset)".to_string(),
+                    kansoku_cluster::registry::NatsUrl::redacted,
+                ),
             ),
             ("KANSOKU_NATS_PREFIX".into(), self.nats_prefix.clone()),
             (

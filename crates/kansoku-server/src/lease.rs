@@ -55,6 +55,10 @@ impl MountedLease {
     /// passes and writes stop on their own.
     pub fn gate(&self, ingester: Arc<Ingester>) {
         let mut status = self.status.clone();
+        // At once, before anything can be written: the ingester starts open, without a deadline.
+        let current = *status.borrow_and_update();
+        ingester.set_lease_sure_until(current.sure_until);
+        ingester.set_write_gate(gate_of(current.health));
         tokio::spawn(async move {
             loop {
                 let current = *status.borrow_and_update();

@@ -333,7 +333,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
                 tracing::debug!(%error, "stopping a fenced node");
             }
             anyhow::bail!(
-                "fenced: another process holds node {node_id}'s lease (same KANSOKU_NODE_ID on two volumes, or this one was cut off from PostgreSQL for longer than KANSOKU_NODE_LEASE)"
+                "fenced: another process holds node {node_id}'s lease (a process restarted on this volume while this one was still running, or root forgot this node)"
             );
         }
     }

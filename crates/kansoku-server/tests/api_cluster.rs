@@ -43,10 +43,10 @@ async fn start_registered(dsn: &str, node: &str, prefix: &str) -> TestServer {
 }
 
 /// The node ids the registry shows through `GET /node/cluster/ingesters` once `done` holds
-/// (polled up to 20 s).
+/// (polled up to 10 s: less than an entry's expiry, 15 s, so a withdrawal seen was one).
 async fn registered_until(server: &TestServer, done: impl Fn(&[String]) -> bool) -> Value {
     let mut body = Value::Null;
-    for _ in 0..200 {
+    for _ in 0..100 {
         let (status, answer) = send(server.root(Method::GET, "/node/cluster/ingesters")).await;
         assert_eq!(status, StatusCode::OK, "{answer}");
         let nodes: Vec<String> = answer["registry"]["nodes"]

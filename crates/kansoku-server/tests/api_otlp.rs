@@ -670,6 +670,7 @@ async fn overload_is_a_retryable_answer_on_both_transports() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(response.headers().contains_key("retry-after"));
+    assert_eq!(response.headers()["x-kansoku-refusal"], "overloaded");
     let status = opentelemetry_proto_status(&response.bytes().await.unwrap());
     assert_eq!(status.0, 14, "UNAVAILABLE");
     let address = format!("http://{}", server.node.as_ref().unwrap().grpc_addr);
@@ -684,6 +685,13 @@ async fn overload_is_a_retryable_answer_on_both_transports() {
         .unwrap_err();
     assert_eq!(refused.code(), tonic::Code::Unavailable, "{refused:?}");
     assert!(refused.metadata().get("retry-after").is_some());
+    assert_eq!(
+        refused
+            .metadata()
+            .get("x-kansoku-refusal")
+            .and_then(|value| value.to_str().ok()),
+        Some("overloaded")
+    );
     // Once memory is flushed, the retried export lands.
     server.repair_store().await;
     let (status, _) = post_otlp(

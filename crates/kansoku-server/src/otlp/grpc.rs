@@ -71,6 +71,13 @@ pub fn status_of(error: &ApiError) -> Status {
         // A hint for clients that read it (OTLP's RetryInfo needs a details payload).
         status.metadata_mut().insert("retry-after", value);
     }
+    if let Some(refusal) = error.refusal
+        && let Ok(value) = refusal.as_str().parse()
+    {
+        status
+            .metadata_mut()
+            .insert(kansoku_core::REFUSAL_HEADER, value);
+    }
     status
 }
 

@@ -280,11 +280,7 @@ fn error_response(error: &ApiError, encoding: Encoding) -> Response {
         encode(&status, encoding),
     )
         .into_response();
-    if let Some(seconds) = error.retry_after {
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-    }
+    crate::http::error::add_retry_headers(response.headers_mut(), error.retry_after, error.refusal);
     if error.code == ErrorCode::Unauthorized {
         response.headers_mut().insert(
             header::WWW_AUTHENTICATE,
