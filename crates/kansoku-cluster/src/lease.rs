@@ -103,12 +103,14 @@ pub async fn acquire_lease(
     volume: Arc<VolumeLock>,
     config: &LeaseConfig,
 ) -> Result<Lease> {
-    let volume_id = blocking(move || volume.volume_id()).await?;
+    let (volume_id, legacy_instance) =
+        blocking(move || Ok((volume.volume_id()?, volume.legacy_instance()?))).await?;
     let instance = uuid::Uuid::new_v4().to_string();
     let claim = LeaseClaim {
         node: &config.node,
         instance: &instance,
         volume: &volume_id,
+        legacy_instance: legacy_instance.as_deref(),
         http: &config.http,
         cluster: &config.cluster,
         lease: config.lease,

@@ -14,6 +14,7 @@ use crate::{Error, Result};
 
 const LOCK_FILE: &str = "node.lock";
 const VOLUME_FILE: &str = "volume";
+const LEGACY_INSTANCE_FILE: &str = "instance";
 const LONGEST_ID: usize = 64;
 
 /// This process's exclusive hold on a WAL directory, released when dropped (or when the
@@ -82,6 +83,23 @@ impl VolumeLock {
         let id = uuid::Uuid::new_v4().to_string();
         self.record(&path, &id)?;
         Ok(id)
+    }
+
+    /// The instance id a build before volume ids recorded beside the WAL
+    /// (`DATA_DIR/wal/instance`), if any: it identifies this volume's lease row from before
+    /// migration 11.
+    pub fn legacy_instance(&self) -> Result<Option<String>> {
+        let path = self.dir.join(LEGACY_INSTANCE_FILE);
+        match std::fs::read_to_string(&path) {
+            Ok(raw) if is_id(raw.trim()) => Ok(Some(raw.trim().to_string())),
+            Ok(_) => Ok(None),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(Error::Io {
+                what: "read",
+                path,
+                source,
+            }),
+        }
     }
 
     fn record(&self, path: &Path, id: &str) -> Result<()> {

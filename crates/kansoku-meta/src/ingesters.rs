@@ -86,6 +86,10 @@ pub struct LeaseClaim<'a> {
     /// This volume's id: a row naming it belongs to this volume's previous process, which is
     /// gone (the volume lock proves it), so the row is taken at once.
     pub volume: &'a str,
+    /// The instance recorded beside this volume's WAL by a build before volume ids
+    /// (`DATA_DIR/wal/instance`), if any: a row without a volume (written before migration 11)
+    /// that names it is this volume's too.
+    pub legacy_instance: Option<&'a str>,
     /// Public HTTP address.
     pub http: &'a str,
     /// Cluster address.
@@ -239,7 +243,8 @@ impl MetaStore {
             "UPDATE cluster_ingesters
              SET instance = $2, epoch = epoch + 1, state = 'active', http = $3, cluster = $4,
                  renewed_at = {now}, lease_us = $6, volume = $5
-             WHERE node = $1 AND (volume = $5 OR state <> 'active')
+             WHERE node = $1
+               AND (volume = $5 OR state <> 'active' OR (volume = '' AND instance = $7))
              RETURNING epoch"
         )))
         .bind(claim.node)
@@ -248,6 +253,8 @@ impl MetaStore {
         .bind(claim.cluster)
         .bind(claim.volume)
         .bind(micros(claim.lease))
+        // '' never names an instance that holds a lease.
+        .bind(claim.legacy_instance.unwrap_or(""))
         .fetch_all(self.pool())
         .await
         .map_err(Error::query("take over ingester lease"))?;

@@ -678,6 +678,7 @@ fn claim<'a>(instance: &'a str, volume: &'a str, lease: Duration) -> LeaseClaim<
         node: "ingester-0",
         instance,
         volume,
+        legacy_instance: None,
         http: "10.0.0.1:5080",
         cluster: "10.0.0.1:5082",
         lease,
@@ -927,6 +928,49 @@ async fn an_ingester_lease_is_claimed_renewed_taken_over_and_fences_the_old_inst
         );
         let row = store.ingester("ingester-0").await.unwrap().unwrap();
         assert_eq!(row.state, IngesterState::Drained, "{backend}");
+    }
+}
+
+#[tokio::test]
+async fn a_row_from_before_volume_ids_is_taken_by_the_volume_that_names_its_instance() {
+    for (backend, store, _dir) in stores().await {
+        // A row as the build before migration 11 left it: no volume.
+        assert_eq!(
+            store
+                .claim_ingester(&claim("old", "", LEASE))
+                .await
+                .unwrap(),
+            ClaimOutcome::Claimed { epoch: 1 },
+            "{backend}"
+        );
+        let upgraded = |legacy| LeaseClaim {
+            legacy_instance: legacy,
+            ..claim("new", "volume-1", LEASE)
+        };
+        assert!(
+            matches!(
+                store.claim_ingester(&upgraded(None)).await.unwrap(),
+                ClaimOutcome::Held { .. }
+            ),
+            "{backend}"
+        );
+        assert!(
+            matches!(
+                store
+                    .claim_ingester(&upgraded(Some("someone-else")))
+                    .await
+                    .unwrap(),
+                ClaimOutcome::Held { .. }
+            ),
+            "{backend}"
+        );
+        assert_eq!(
+            store.claim_ingester(&upgraded(Some("old"))).await.unwrap(),
+            ClaimOutcome::Claimed { epoch: 2 },
+            "{backend}"
+        );
+        let row = store.ingester("ingester-0").await.unwrap().unwrap();
+        assert_eq!(row.volume, "volume-1", "{backend}");
     }
 }
 

@@ -221,6 +221,7 @@ async fn a_node_whose_id_is_taken_over_stops_writing_and_flushing() {
             node: "ingester-0",
             instance: "intruder",
             volume: volume.trim(),
+            legacy_instance: None,
             http: "127.0.0.1:1",
             cluster: "",
             lease: LEASE,
