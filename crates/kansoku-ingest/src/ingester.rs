@@ -768,10 +768,8 @@ impl Ingester {
     pub async fn shutdown(&self) -> Result<()> {
         self.accepting.store(false, Ordering::Release);
         let _ = self.shutdown.send(true);
-        if self.gate.get() == WriteGate::Fenced {
-            // The WAL belongs to the instance that took the node over.
-            return Err(Error::Fenced);
-        }
+        // Fenced: the flush refuses (`Error::Fenced`), leaving the WAL to the instance that took
+        // the node over.
         self.flush_cycle(true).await?;
         // Everything acknowledged is committed now, and nothing more can be (writes closed
         // before the forced freeze took the generation lock): the lease row says so.

@@ -261,14 +261,7 @@ impl MetaStore {
         if let Some(&epoch) = taken.first() {
             return Ok(ClaimOutcome::Claimed { epoch });
         }
-        let held: Option<(String, i64)> = sqlx::query_as(trusted(format!(
-            "SELECT instance, renewed_at + lease_us - {now} FROM cluster_ingesters WHERE node = $1"
-        )))
-        .bind(claim.node)
-        .fetch_optional(self.pool())
-        .await
-        .map_err(Error::query("read ingester lease"))?;
-        let Some((instance, remaining)) = held else {
+        let Some((instance, remaining)) = self.lease_holder(claim.node).await? else {
             // Forgotten between the two statements: the next claim creates it.
             return Ok(ClaimOutcome::Held {
                 instance: String::new(),
@@ -277,7 +270,7 @@ impl MetaStore {
         };
         Ok(ClaimOutcome::Held {
             instance,
-            remaining: Duration::from_micros(u64::try_from(remaining).unwrap_or(0)),
+            remaining,
         })
     }
 
@@ -348,20 +341,31 @@ impl MetaStore {
         if forgotten.rows_affected() == 1 {
             return Ok(ForgetOutcome::Forgotten);
         }
+        Ok(match self.lease_holder(node).await? {
+            None => ForgetOutcome::Missing,
+            Some((instance, remaining)) => ForgetOutcome::Live {
+                instance,
+                remaining,
+            },
+        })
+    }
+
+    /// `node`'s holder and the time left on its lease (zero once it lapsed), if the row exists.
+    async fn lease_holder(&self, node: &str) -> Result<Option<(String, Duration)>> {
         let held: Option<(String, i64)> = sqlx::query_as(trusted(format!(
-            "SELECT instance, renewed_at + lease_us - {now} FROM cluster_ingesters WHERE node = $1"
+            "SELECT instance, renewed_at + lease_us - {} FROM cluster_ingesters WHERE node = $1",
+            now_sql(self.dialect())
         )))
         .bind(node)
         .fetch_optional(self.pool())
         .await
         .map_err(Error::query("read ingester lease"))?;
-        Ok(match held {
-            None => ForgetOutcome::Missing,
-            Some((instance, remaining)) => ForgetOutcome::Live {
+        Ok(held.map(|(instance, remaining)| {
+            (
                 instance,
-                remaining: Duration::from_micros(u64::try_from(remaining).unwrap_or(0)),
-            },
-        })
+                Duration::from_micros(u64::try_from(remaining).unwrap_or(0)),
+            )
+        }))
     }
 
     /// Every row, by node id (the admin's view of the cluster's ingesters).

@@ -55,16 +55,19 @@ impl MountedLease {
     /// passes and writes stop on their own.
     pub fn gate(&self, ingester: Arc<Ingester>) {
         let mut status = self.status.clone();
+        let apply = move |ingester: &Ingester, status: &mut watch::Receiver<LeaseStatus>| {
+            let current = *status.borrow_and_update();
+            ingester.set_lease_sure_until(current.sure_until);
+            ingester.set_write_gate(gate_of(current.health));
+            current.health
+        };
         // At once, before anything can be written: the ingester starts open, without a deadline.
-        let current = *status.borrow_and_update();
-        ingester.set_lease_sure_until(current.sure_until);
-        ingester.set_write_gate(gate_of(current.health));
+        if apply(&ingester, &mut status) == LeaseHealth::Fenced {
+            return;
+        }
         tokio::spawn(async move {
-            loop {
-                let current = *status.borrow_and_update();
-                ingester.set_lease_sure_until(current.sure_until);
-                ingester.set_write_gate(gate_of(current.health));
-                if current.health == LeaseHealth::Fenced || status.changed().await.is_err() {
+            while status.changed().await.is_ok() {
+                if apply(&ingester, &mut status) == LeaseHealth::Fenced {
                     return;
                 }
             }
