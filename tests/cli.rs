@@ -25,6 +25,7 @@ fn config_prints_every_setting_with_secrets_redacted() {
     assert!(output.status.success());
     let text = String::from_utf8(output.stdout).unwrap();
     assert!(text.contains("KANSOKU_HTTP_PORT=5080"), "{text}");
+    assert!(text.contains("KANSOKU_ROLES=all"), "{text}");
     assert!(text.contains("KANSOKU_ROOT_USER_PASSWORD=***"), "{text}");
     assert!(
         text.contains("KANSOKU_META_DSN=postgres://kansoku:***@db:5432/kansoku"),
@@ -83,6 +84,28 @@ fn contradictory_memtable_limits_stop_the_start() {
         ),
         "{log}"
     );
+}
+
+#[test]
+fn a_partial_role_list_on_the_embedded_default_stops_the_start_naming_what_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut process = Process::spawn(
+        dir.path(),
+        Some(ROOT_PASSWORD),
+        &[("KANSOKU_ROLES", "ingester,querier")],
+    );
+    let status = process.child.wait().unwrap();
+    assert!(!status.success(), "started a partial role list on SQLite");
+    let log = process.log_text();
+    for setting in [
+        "KANSOKU_ROLES=ingester,querier",
+        "KANSOKU_META_DSN",
+        "KANSOKU_S3_BUCKET",
+        "KANSOKU_NATS_URL",
+        "KANSOKU_CLUSTER_SECRET",
+    ] {
+        assert!(log.contains(setting), "{setting} not named:\n{log}");
+    }
 }
 
 #[test]

@@ -107,6 +107,16 @@ export interface SearchResponse {
   scan_size?: number;
   /** Seconds, the interval `histogram(_timestamp)` used without an explicit one. */
   histogram_interval?: number;
+  /** Some ingesters' not-yet-flushed records could not be read (named in `partial_nodes`). */
+  is_partial?: boolean;
+  partial_nodes?: string[];
+}
+
+/** The warning to show for a partial answer, or nothing. */
+export function partialWarning(response: { is_partial?: boolean; partial_nodes?: string[] }): string | undefined {
+  if (!response.is_partial) return undefined;
+  const nodes = response.partial_nodes?.length ? response.partial_nodes.join(", ") : "some ingesters";
+  return `Partial results: records held in memory by ${nodes} (not flushed yet) were not read.`;
 }
 
 export interface ValuesResponse {

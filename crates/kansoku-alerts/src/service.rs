@@ -444,7 +444,9 @@ impl Alerts {
         }
     }
 
-    fn forget_real_time(&self) {
+    /// Forgets the cached real-time alerts (read again at the next batch): after a change,
+    /// here or announced by another node.
+    pub fn forget_real_time(&self) {
         if let Ok(mut cached) = self.real_time.write() {
             *cached = None;
         }

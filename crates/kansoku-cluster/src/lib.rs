@@ -14,6 +14,8 @@
 //!                                  stop writing) — and until when the lease is sure
 //! ```
 //!
+//! the roles a node runs ([`roles`]: `all`, or some of router, ingester, querier, compactor,
+//! alert-manager, which need PostgreSQL, S3 and NATS to share their state),
 //! and the liveness view beside it, in NATS ([`registry`]): each node puts a signed
 //! ([`signed`]) announcement of its roles and addresses every few seconds; readers watch and
 //! rescan the bucket.
@@ -21,12 +23,16 @@
 //! A flush that names the instance in its `kansoku_meta::Checkpoint` is refused by the manifest
 //! transaction itself once the process is fenced. `kansoku serve` takes the volume lock, and on
 //! PostgreSQL the lease (its server crate turns the health into the ingester's write gate) and,
-//! with `KANSOKU_NATS_URL`, a place in the registry. Still to come here: cache-invalidation
-//! events, fresh data over Arrow Flight, the router's targets, drain.
+//! with `KANSOKU_NATS_URL`, a place in the registry, and cache-invalidation [`events`] on the
+//! same connection, and the order in which a router tries nodes ([`routing`]). Still to come
+//! here: fresh data over Arrow Flight, drain.
 
 mod error;
+pub mod events;
 mod lease;
 pub mod registry;
+pub mod roles;
+pub mod routing;
 pub mod signed;
 mod volume;
 
@@ -34,4 +40,5 @@ pub use error::{Error, Result};
 pub use lease::{
     Lease, LeaseConfig, LeaseHealth, LeaseStatus, acquire_lease, health_after, spawn_renewal,
 };
+pub use roles::{ClusterSettings, Role, Roles};
 pub use volume::VolumeLock;

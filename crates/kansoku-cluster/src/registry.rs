@@ -120,13 +120,23 @@ pub struct Registry {
     rejected: AtomicU64,
     /// Keys of ignored entries already warned about.
     warned: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// Counts the connection's (re)connects.
+    reconnects: watch::Receiver<u64>,
 }
 
 impl Registry {
     /// Connects to NATS and creates (or adopts) the bucket.
     pub async fn connect(config: RegistryConfig) -> Result<Arc<Registry>> {
         let server = NatsUrl::parse(&config.url);
-        let mut options = async_nats::ConnectOptions::new().connection_timeout(OPERATION_TIMEOUT);
+        let (reconnected, reconnects) = watch::channel(0u64);
+        let mut options = async_nats::ConnectOptions::new()
+            .connection_timeout(OPERATION_TIMEOUT)
+            .event_callback(move |event| {
+                if matches!(event, async_nats::Event::Connected) {
+                    reconnected.send_modify(|count| *count += 1);
+                }
+                std::future::ready(())
+            });
         options = match server.credentials {
             Some(Credentials::UserPassword(user, password)) => {
                 options.user_and_password(user, password)
@@ -146,7 +156,24 @@ impl Registry {
             store: tokio::sync::RwLock::new(store),
             rejected: AtomicU64::new(0),
             warned: std::sync::Mutex::new(std::collections::HashSet::new()),
+            reconnects,
         }))
+    }
+
+    /// The NATS connection (for [`crate::events`], which shares it).
+    pub fn client(&self) -> async_nats::Client {
+        self.jetstream.client()
+    }
+
+    /// Changes each time the connection is established again: whatever was published
+    /// meanwhile was missed (core subscriptions are resumed, not replayed).
+    pub fn reconnects(&self) -> watch::Receiver<u64> {
+        self.reconnects.clone()
+    }
+
+    /// `KANSOKU_NATS_PREFIX`.
+    pub fn prefix(&self) -> &str {
+        &self.config.prefix
     }
 
     /// Entries ignored so far because their signature was missing or wrong.

@@ -32,6 +32,9 @@ pub enum ErrorCode {
     /// The request is well-formed but could not be carried out (a query failing while it is
     /// evaluated: Prometheus' `execution` errors).
     Unprocessable,
+    /// This node does not run the role that answers the request (a node of a cluster that runs
+    /// only some roles); another node does. Retrying here will not help.
+    MisdirectedRequest,
     /// A bug or an unexpected failure of a dependency; details are logged, not returned.
     Internal,
 }

@@ -13,7 +13,7 @@ use arrow::array::{AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Int64Type};
 use jiff::tz::TimeZone;
 use kansoku_core::settings::DEFAULT_TIMESTAMP_FIELDS;
-use kansoku_core::{FieldType, StreamKey, StreamSchema, StreamSettings, StreamType};
+use kansoku_core::{FieldType, OrgId, StreamKey, StreamSchema, StreamSettings, StreamType};
 use kansoku_meta::MetaStore;
 use kansoku_storage::schema::field_type_of;
 
@@ -197,6 +197,29 @@ impl Catalog {
     pub fn invalidate(&self, key: &StreamKey) {
         if let Ok(mut entries) = self.entries.write() {
             entries.remove(key);
+        }
+    }
+
+    /// Marks the streams named `stream` of `org` stale (every stream of `org` without a name,
+    /// of every organisation without `org`): a change announced by another node, or events
+    /// missed while NATS was unreachable. The next write re-reads their settings, and keeps
+    /// the stale ones — unlike [`Catalog::invalidate`] — should the database not answer.
+    pub fn mark_stale(&self, org: Option<&OrgId>, stream: Option<&str>) {
+        let Some(expired) = Instant::now().checked_sub(SETTINGS_TTL) else {
+            return;
+        };
+        let Ok(mut entries) = self.entries.write() else {
+            return;
+        };
+        for (key, entry) in entries.iter_mut() {
+            let named = org.is_none_or(|org| key.org == *org)
+                && stream.is_none_or(|stream| key.name.as_str() == stream);
+            if named {
+                *entry = Arc::new(StreamEntry {
+                    loaded_at: expired,
+                    ..StreamEntry::clone(entry)
+                });
+            }
         }
     }
 

@@ -252,6 +252,17 @@ impl Ingester {
         self.quotas.forget_overrides(org);
     }
 
+    /// Re-reads what this node cached of `org`'s stream `stream` (every stream without one;
+    /// every organisation without `org`) — settings, schemas, pipelines — and `org`'s quota
+    /// settings at their next use. For changes made through another node.
+    pub fn forget_cached(&self, org: Option<&OrgId>, stream: Option<&str>) {
+        self.catalog.mark_stale(org, stream);
+        match org {
+            Some(org) => self.quotas.forget_overrides(org),
+            None => self.quotas.forget_all_overrides(),
+        }
+    }
+
     /// `org`'s rate and storage quotas (`crate::quota`).
     async fn check_quotas(&self, org: &OrgId) -> Result<()> {
         let limits = self.quota_limits(org).await;

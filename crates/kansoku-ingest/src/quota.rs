@@ -111,6 +111,13 @@ impl Quotas {
         }
     }
 
+    /// Forgets every organisation's cached overrides.
+    pub fn forget_all_overrides(&self) {
+        if let Ok(mut overrides) = self.overrides.lock() {
+            overrides.clear();
+        }
+    }
+
     /// `org`'s limits from what is cached, stale or not (the server-wide ones when nothing is).
     pub fn cached_limits(&self, org: &OrgId) -> QuotaConfig {
         let now = Instant::now();

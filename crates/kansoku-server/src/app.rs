@@ -17,11 +17,12 @@ use crate::config::Config;
 use crate::http::body::BodyLimits;
 use crate::http::error::ApiError;
 use crate::http::request_log::RequestLog;
+use kansoku_cluster::Role;
 
 /// Parts that exist once the WAL has been replayed.
 pub struct Ready {
-    /// The write path.
-    pub ingester: Arc<Ingester>,
+    /// The write path (ingester role only).
+    pub ingester: Option<Arc<Ingester>>,
     /// The read path.
     pub engine: Arc<QueryEngine>,
     /// All metrics.
@@ -50,6 +51,8 @@ pub struct AppInner {
     pub config: Config,
     /// This node's id.
     pub node_id: String,
+    /// The roles it runs.
+    pub roles: kansoku_cluster::Roles,
     /// Metadata database.
     pub meta: MetaStore,
     /// Object storage.
@@ -66,6 +69,10 @@ pub struct AppInner {
     pub request_log: RequestLog,
     /// The next Splunk HEC `ackId` (ids are only handed out once their events are durable).
     pub hec_ack_ids: std::sync::atomic::AtomicU64,
+    /// On a router (without `all`): the client that passes requests on.
+    pub proxy: Option<crate::http::proxy::Proxy>,
+    /// Changes announced to and by the other nodes (with `KANSOKU_NATS_URL`).
+    pub changes: crate::changes::Changes,
     ready: OnceLock<Ready>,
     /// What the start is doing, for `/readyz` until the node is ready.
     starting: std::sync::RwLock<&'static str>,
@@ -84,10 +91,16 @@ impl App {
     pub fn new(
         config: Config,
         node_id: String,
+        roles: kansoku_cluster::Roles,
         meta: MetaStore,
         store: ObjectStore,
     ) -> Result<App, String> {
         let auth = Authenticator::new(meta.clone())?;
+        let proxy = if !roles.is_all() && roles.runs(Role::Router) {
+            Some(crate::http::proxy::Proxy::new()?)
+        } else {
+            None
+        };
         let body_limits = BodyLimits::new(
             config.max_body_bytes,
             config.max_inflight_body_bytes,
@@ -97,6 +110,7 @@ impl App {
             inner: Arc::new(AppInner {
                 config,
                 node_id,
+                roles,
                 meta,
                 store,
                 auth,
@@ -105,6 +119,8 @@ impl App {
                 open_tails: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
                 request_log: RequestLog::default(),
                 hec_ack_ids: std::sync::atomic::AtomicU64::new(0),
+                changes: crate::changes::Changes::default(),
+                proxy,
                 ready: OnceLock::new(),
                 starting: std::sync::RwLock::new("replaying the write-ahead log"),
                 known_orgs: Mutex::new(HashSet::new()),
@@ -136,27 +152,69 @@ impl App {
         self.inner.ready.get()
     }
 
-    /// The write path, or 503 while the WAL is being replayed.
+    /// The write path: 421 on a node without the ingester role, 503 while the WAL is being
+    /// replayed.
     pub fn ingester(&self) -> Result<&Arc<Ingester>, ApiError> {
+        self.require_role(Role::Ingester, "writes")?;
         self.ready()
-            .map(|ready| &ready.ingester)
+            .and_then(|ready| ready.ingester.as_ref())
             .ok_or_else(|| not_ready(self.starting()))
     }
 
-    /// The read path, or 503 while the WAL is being replayed.
+    /// The read path: 421 on a node without the querier role, 503 while starting.
     pub fn query_engine(&self) -> Result<&Arc<QueryEngine>, ApiError> {
+        self.require_role(Role::Querier, "searches and queries")?;
         self.ready()
             .map(|ready| &ready.engine)
             .ok_or_else(|| not_ready(self.starting()))
     }
 
-    /// The parts PromQL needs, or 503 while the WAL is being replayed.
+    /// The parts PromQL needs: 421 on a node without the querier role, 503 while starting.
     pub fn promql(
         &self,
     ) -> Result<(&kansoku_metrics::MetricsStore, &kansoku_promql::Engine), ApiError> {
+        self.require_role(Role::Querier, "PromQL queries")?;
         self.ready()
             .map(|ready| (&ready.metrics, &ready.promql))
             .ok_or_else(|| not_ready(self.starting()))
+    }
+
+    /// The local write path when this node has one and is ready (for changes that must reach
+    /// its memory: dropped caches, quota limits), else nothing to do.
+    pub fn local_ingester(&self) -> Option<&Arc<Ingester>> {
+        self.ready().and_then(|ready| ready.ingester.as_ref())
+    }
+
+    /// The ingesters whose not-yet-flushed records a query on this node cannot read: on
+    /// PostgreSQL, every other node that may hold some (its lease row is active). Read before
+    /// the query lists stored files — a node that drained before this read committed
+    /// everything, so the listing sees it. Until fresh data is read over the network
+    /// (issue 11), answers with such nodes are reported partial, never silently short.
+    pub async fn unread_ingesters(&self) -> Result<Vec<String>, ApiError> {
+        if self.meta.dialect() != kansoku_meta::Dialect::Postgres {
+            return Ok(Vec::new());
+        }
+        let local = self.local_ingester().is_some();
+        let rows = self.meta.unflushed_ingesters().await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| row.node)
+            .filter(|node| !(local && *node == self.node_id))
+            .collect())
+    }
+
+    /// 421 naming the roles that answer `what`, when this node does not run `role`.
+    fn require_role(&self, role: Role, what: &str) -> Result<(), ApiError> {
+        if self.roles.runs(role) {
+            return Ok(());
+        }
+        Err(ApiError::new(
+            ErrorCode::MisdirectedRequest,
+            format!(
+                "this node runs the roles {}; {what} are answered by nodes with the {role} role",
+                self.roles
+            ),
+        ))
     }
 
     /// The compactor, or 503 while the WAL is being replayed.
@@ -189,6 +247,13 @@ impl App {
             known.insert(org.to_string());
         }
         Ok(())
+    }
+
+    /// Forgets which organisations are known to exist (one was changed on another node).
+    pub fn forget_known_orgs(&self) {
+        if let Ok(mut known) = self.known_orgs.lock() {
+            known.clear();
+        }
     }
 
     fn org_known(&self, org: &OrgId) -> bool {

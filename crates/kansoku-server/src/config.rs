@@ -73,6 +73,11 @@ pub struct Config {
     /// generated and printed once. Ignored once the root user exists.
     #[arg(long, env = "KANSOKU_ROOT_USER_PASSWORD", hide_env_values = true)]
     pub root_user_password: Option<String>,
+    /// The roles this node runs: `all` (every role in one process) or a comma list of
+    /// `router`, `ingester`, `querier`, `compactor`, `alert-manager`. A list needs PostgreSQL,
+    /// S3, NATS and the cluster secret, shared with the other nodes.
+    #[arg(long, env = "KANSOKU_ROLES", default_value = "all")]
+    pub roles: String,
     /// This node's id; default: generated once and kept in DATA_DIR/node_id.
     #[arg(long, env = "KANSOKU_NODE_ID")]
     pub node_id: Option<String>,
@@ -396,7 +401,28 @@ impl Config {
             ));
         }
         self.registry()?;
+        self.roles()?;
         self.compact("").check()
+    }
+
+    /// The roles this node runs, refused when a partial list lacks what it shares with the
+    /// other nodes.
+    pub fn roles(&self) -> Result<kansoku_cluster::Roles, String> {
+        let roles = kansoku_cluster::Roles::parse(&self.roles)
+            .map_err(|e| format!("KANSOKU_ROLES: {e}"))?;
+        let present = |value: &Option<String>| {
+            value
+                .as_deref()
+                .is_some_and(|value| !value.trim().is_empty())
+        };
+        let dsn = self.meta_dsn();
+        roles.require_cluster(kansoku_cluster::ClusterSettings {
+            postgres: dsn.starts_with("postgres://") || dsn.starts_with("postgresql://"),
+            s3: present(&self.s3_bucket),
+            nats: present(&self.nats_url),
+            secret: present(&self.cluster_secret),
+        })?;
+        Ok(roles)
     }
 
     /// The node registry's settings, when `KANSOKU_NATS_URL` is set.
@@ -549,6 +575,7 @@ impl Config {
                 "KANSOKU_ROOT_USER_PASSWORD".into(),
                 secret(self.root_user_password.as_deref().unwrap_or("")),
             ),
+            ("KANSOKU_ROLES".into(), self.roles.clone()),
             (
                 "KANSOKU_NODE_ID".into(),
                 self.node_id.clone().unwrap_or_else(|| "(generated)".into()),

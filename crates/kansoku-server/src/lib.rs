@@ -12,6 +12,7 @@
 //! - [`run`]: start-up (bootstrap, WAL replay) and graceful shutdown;
 //! - [`lease`]: the node's lease on its id on PostgreSQL (kansoku-cluster), mounted on the
 //!   ingester's write gate; [`membership`]: its place in the cluster's NATS registry;
+//!   [`changes`]: cache-invalidation events between nodes;
 //! - [`apply_cli`], [`cluster_cli`]: the `kansoku apply -f FILE` and `kansoku cluster` clients,
 //!   over [`remote`].
 
@@ -20,6 +21,7 @@ pub mod app;
 pub mod apply_cli;
 pub mod auth;
 pub mod bootstrap;
+pub mod changes;
 pub mod cluster_cli;
 pub mod config;
 pub mod forward;

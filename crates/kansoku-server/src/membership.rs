@@ -1,6 +1,7 @@
 //! This node's place in the cluster's registry (`kansoku-cluster` `registry`), when
 //! `KANSOKU_NATS_URL` is set: announced once the node is ready, every heartbeat, withdrawn at a
-//! clean stop; and the registered nodes as the registry shows them.
+//! clean stop; and the registered nodes as the registry shows them. The connection also
+//! carries the change events (`crate::changes`).
 //!
 //! NATS is never on the ack path: if it is down at start-up the node starts anyway and keeps
 //! trying to connect; while it is down, the last known members stay.
@@ -30,14 +31,20 @@ pub struct Identity {
     pub node: String,
     /// This process (its lease's instance, or a fresh id).
     pub instance: String,
+    /// Its roles' names (`["all"]` or the list).
+    pub roles: Vec<String>,
     /// Public HTTP address, as other nodes reach it.
     pub http: String,
 }
 
 impl Membership {
-    /// Connects (retrying every heartbeat while NATS is unreachable) and announces `identity`
-    /// until [`Membership::stop`].
-    pub fn start(config: RegistryConfig, identity: Identity) -> Membership {
+    /// Connects (retrying every heartbeat while NATS is unreachable), calls `connected` with
+    /// the connection once, and announces `identity` until [`Membership::stop`].
+    pub fn start(
+        config: RegistryConfig,
+        identity: Identity,
+        connected: impl FnOnce(&Arc<Registry>) + Send + 'static,
+    ) -> Membership {
         let (members_sender, members) = watch::channel(Members::new());
         let (stop, mut stopped) = watch::channel(false);
         let task = tokio::spawn(async move {
@@ -54,6 +61,7 @@ impl Membership {
                     _ = tokio::time::sleep(retry_every) => {}
                 }
             };
+            connected(&registry);
             run(registry, identity, members_sender, stopped).await;
         });
         Membership {
@@ -92,7 +100,7 @@ async fn run(
         v: ANNOUNCEMENT_VERSION,
         node: identity.node,
         instance: identity.instance,
-        roles: vec!["all".to_string()],
+        roles: identity.roles,
         http: identity.http,
         cluster: String::new(),
         state: NodeState::Active,

@@ -1,14 +1,18 @@
 //! Starting and stopping a node.
 //!
 //! ```text
-//! data dir → volume lock (DATA_DIR/wal/node.lock: one process per data directory)
+//! roles (KANSOKU_ROLES; a partial list needs PostgreSQL, S3, NATS and the secret)
+//!   → data dir → volume lock (DATA_DIR/wal/node.lock: one process per data directory)
 //!   → node id → metadata DB (migrations) → bootstrap (default org, root user)
 //!   → object store → HTTP listening (health answers, the rest 503 "starting")
-//!   → on PostgreSQL: the node's lease (waits while another live instance holds the id;
-//!     crate::lease) → WAL replay → ready → with KANSOKU_NATS_URL: announced in the registry
-//!     (crate::membership)
-//!   → syslog and forward listeners serve (bound before the replay, so a taken port stops
-//!     the start)
+//!   → ingester role, on PostgreSQL: the node's lease (waits while another live instance
+//!     holds the id; crate::lease) → WAL replay
+//!   → compactor role: compaction loop; alert-manager role: scheduler and alerts directory;
+//!     ingester role: real-time alerts
+//!   → ready → with KANSOKU_NATS_URL: announced in the registry with its roles
+//!     (crate::membership), change events sent and applied (crate::changes)
+//!   → ingester role: syslog and forward listeners serve (bound before the replay, so a
+//!     taken port stops the start)
 //! SIGTERM/SIGINT → withdrawn from the registry → stop accepting connections, finish requests
 //!   and syslog batches → flush
 //!   memory to Parquet → exit
@@ -31,6 +35,7 @@ use crate::bootstrap::{bootstrap, node_id};
 use crate::config::Config;
 use crate::lease::MountedLease;
 use crate::membership::{Identity, Membership};
+use kansoku_cluster::Role;
 
 /// A running node (for tests and the binary).
 pub struct Node {
@@ -69,18 +74,16 @@ impl Node {
         tokio::join!(self.syslog.stop(), self.forward.stop());
         self.server.await??;
         let _ = self.grpc.await;
+        let ingester = self.app.ready().and_then(|ready| ready.ingester.as_ref());
         let fenced = self.lease.as_ref().is_some_and(MountedLease::is_fenced)
-            || self.app.ready().is_some_and(|ready| {
-                ready.ingester.write_gate() == kansoku_ingest::WriteGate::Fenced
-            });
-        let flushed = match self.app.ready() {
-            Some(ready) if fenced => {
-                ready
-                    .ingester
-                    .set_write_gate(kansoku_ingest::WriteGate::Fenced);
+            || ingester
+                .is_some_and(|ingester| ingester.write_gate() == kansoku_ingest::WriteGate::Fenced);
+        let flushed = match ingester {
+            Some(ingester) if fenced => {
+                ingester.set_write_gate(kansoku_ingest::WriteGate::Fenced);
                 Ok(())
             }
-            Some(ready) => ready.ingester.shutdown().await,
+            Some(ingester) => ingester.shutdown().await,
             None => Ok(()),
         };
         drop(self.lease);
@@ -96,10 +99,10 @@ impl Node {
         let Some(lease) = &self.lease else {
             return std::future::pending().await;
         };
-        let Some(ready) = self.app.ready() else {
+        let Some(ingester) = self.app.ready().and_then(|ready| ready.ingester.as_ref()) else {
             return lease.fenced().await;
         };
-        let mut gate = ready.ingester.write_gate_changes();
+        let mut gate = ingester.write_gate_changes();
         tokio::select! {
             _ = lease.fenced() => {}
             Ok(_) = gate.wait_for(|gate| *gate == kansoku_ingest::WriteGate::Fenced) => {}
@@ -115,15 +118,26 @@ pub async fn start(config: Config) -> anyhow::Result<Node> {
             config.data_dir.display()
         )
     })?;
+    let roles = config.roles().map_err(anyhow::Error::msg)?;
+    let ingests = roles.runs(Role::Ingester);
     let nats_registry = config.registry().map_err(anyhow::Error::msg)?;
     let volume = Arc::new(lock_volume(config.data_dir.join("wal")).await?);
     let node_id = node_id(&config)?;
     let meta = MetaStore::connect(&config.meta_dsn()).await?;
     bootstrap(&meta, &config).await?;
+    if !ingests {
+        warn_of_an_unreplayed_wal(&meta, &node_id).await;
+    }
     let store = ObjectStore::open(&config.storage())?;
-    tracing::info!(node = %node_id, storage = store.description(), meta = %kansoku_meta::redact_dsn(&config.meta_dsn()), "starting");
-    let app = App::new(config.clone(), node_id.clone(), meta.clone(), store.clone())
-        .map_err(anyhow::Error::msg)?;
+    tracing::info!(node = %node_id, %roles, storage = store.description(), meta = %kansoku_meta::redact_dsn(&config.meta_dsn()), "starting");
+    let app = App::new(
+        config.clone(),
+        node_id.clone(),
+        roles.clone(),
+        meta.clone(),
+        store.clone(),
+    )
+    .map_err(anyhow::Error::msg)?;
     let listener = TcpListener::bind((config.http_addr, config.http_port))
         .await
         .map_err(|e| {
@@ -144,14 +158,28 @@ pub async fn start(config: Config) -> anyhow::Result<Node> {
             )
         })?;
     let grpc_addr = grpc_listener.local_addr()?;
-    let syslog = crate::syslog::Bound::bind(&config.syslog)
-        .await
-        .map_err(anyhow::Error::msg)?;
-    let syslog_addrs = syslog.addrs;
-    let forward = crate::forward::Bound::bind(&config.forward)
-        .await
-        .map_err(anyhow::Error::msg)?;
-    let forward_addr = forward.addr;
+    // Syslog and Fluentd forward feed the write path: only ingesters listen for them (every
+    // role gets the same configuration).
+    let syslog = if ingests {
+        Some(
+            crate::syslog::Bound::bind(&config.syslog)
+                .await
+                .map_err(anyhow::Error::msg)?,
+        )
+    } else {
+        None
+    };
+    let syslog_addrs = syslog.as_ref().map(|bound| bound.addrs).unwrap_or_default();
+    let forward = if ingests {
+        Some(
+            crate::forward::Bound::bind(&config.forward)
+                .await
+                .map_err(anyhow::Error::msg)?,
+        )
+    } else {
+        None
+    };
+    let forward_addr = forward.as_ref().and_then(|bound| bound.addr);
     let (shutdown, mut shutdown_receiver) = tokio::sync::watch::channel(false);
     let router = crate::http::router(app.clone());
     let limits = crate::http::serve::Limits {
@@ -183,7 +211,11 @@ pub async fn start(config: Config) -> anyhow::Result<Node> {
         })
     };
     tracing::info!(%grpc_addr, "listening for gRPC (OTLP)");
-    let lease = if meta.dialect() == kansoku_meta::Dialect::Postgres {
+    let abort_listeners = || {
+        server.abort();
+        grpc.abort();
+    };
+    let lease = if ingests && meta.dialect() == kansoku_meta::Dialect::Postgres {
         app.set_starting(
             "claiming this node's lease (the log says if another volume's process holds the id)",
         );
@@ -196,63 +228,82 @@ pub async fn start(config: Config) -> anyhow::Result<Node> {
         match claimed {
             Ok(lease) => Some(lease),
             Err(error) => {
-                server.abort();
-                grpc.abort();
+                abort_listeners();
                 return Err(error);
             }
         }
     } else {
         None
     };
-    app.set_starting("replaying the write-ahead log");
-    let mut ingest_config = config.ingest(&node_id);
-    ingest_config.lease = lease.as_ref().map(MountedLease::identity);
     let mut registry = Registry::default();
     app.request_log.register(&mut registry);
-    let ingester = match Ingester::start(ingest_config, meta, store, &mut registry).await {
-        Ok(ingester) => ingester,
-        Err(error) => {
-            server.abort();
-            grpc.abort();
-            drop(lease);
-            return Err(error.into());
+    let ingester = if ingests {
+        app.set_starting("replaying the write-ahead log");
+        let mut ingest_config = config.ingest(&node_id);
+        ingest_config.lease = lease.as_ref().map(MountedLease::identity);
+        match Ingester::start(ingest_config, meta, store, &mut registry).await {
+            Ok(ingester) => Some(ingester),
+            Err(error) => {
+                abort_listeners();
+                drop(lease);
+                return Err(error.into());
+            }
         }
+    } else {
+        None
     };
-    if let Some(lease) = &lease {
-        lease.gate(Arc::clone(&ingester));
+    if let (Some(lease), Some(ingester)) = (&lease, &ingester) {
+        lease.gate(Arc::clone(ingester));
     }
-    let syslog = syslog.serve(
-        Arc::clone(&ingester),
-        config.max_record_bytes,
-        &mut registry,
-    );
-    let forward = forward.serve(Arc::clone(&ingester), config.max_body_bytes, &mut registry);
+    let syslog = match (syslog, &ingester) {
+        (Some(syslog), Some(ingester)) => {
+            syslog.serve(Arc::clone(ingester), config.max_record_bytes, &mut registry)
+        }
+        _ => crate::accept::tracker().1,
+    };
+    let forward = match (forward, &ingester) {
+        (Some(forward), Some(ingester)) => {
+            forward.serve(Arc::clone(ingester), config.max_body_bytes, &mut registry)
+        }
+        _ => crate::accept::tracker().1,
+    };
+    let fresh: Arc<dyn kansoku_storage::FreshData> = match &ingester {
+        Some(ingester) => ingester.fresh_data(),
+        None => Arc::new(kansoku_storage::NoFreshData),
+    };
     let engine = Arc::new(QueryEngine::new(
         app.meta.clone(),
         app.store.clone(),
-        ingester.fresh_data(),
+        Arc::clone(&fresh),
         config.query(),
     ));
     let alerts_config = config.alerts().map_err(anyhow::Error::msg)?;
-    let metrics = kansoku_metrics::MetricsStore::new(
-        app.meta.clone(),
-        app.store.clone(),
-        ingester.fresh_data(),
-    );
+    let metrics = kansoku_metrics::MetricsStore::new(app.meta.clone(), app.store.clone(), fresh);
     let promql = kansoku_promql::Engine::new(config.promql());
     let alerts = Arc::new(
         kansoku_alerts::Alerts::new(app.meta.clone(), Arc::clone(&engine), alerts_config)
             .with_promql(metrics.clone(), promql.clone()),
     );
-    spawn_alert_tasks(&alerts, &ingester, &shutdown);
+    if roles.runs(Role::AlertManager) {
+        spawn_alert_scheduler(&alerts, &shutdown);
+    }
+    if let Some(ingester) = &ingester {
+        spawn_real_time_alerts(&alerts, ingester, &shutdown);
+    }
     let compactor = kansoku_compact::Compactor::new(
         app.meta.clone(),
         app.store.clone(),
         config.compact(&node_id),
         &mut registry,
     );
-    tokio::spawn(Arc::clone(&compactor).run(shutdown.subscribe()));
-    if let Some(dir) = config.alerts_dir.clone() {
+    if roles.runs(Role::Compactor) {
+        tokio::spawn(Arc::clone(&compactor).run(shutdown.subscribe()));
+    }
+    if let Some(dir) = config
+        .alerts_dir
+        .clone()
+        .filter(|_| roles.runs(Role::AlertManager))
+    {
         // Applied once before the node reports ready, then whenever the files change.
         let mut state = kansoku_alerts::DirState::default();
         alerts.sync_dir(&dir, &mut state).await;
@@ -271,20 +322,29 @@ pub async fn start(config: Config) -> anyhow::Result<Node> {
         );
     }
     let membership = nats_registry.map(|nats_registry| {
+        let instance = lease.as_ref().map_or_else(
+            || uuid::Uuid::new_v4().to_string(),
+            |lease| lease.identity().instance,
+        );
+        let connected = {
+            let (app, instance, stop) = (app.clone(), instance.clone(), shutdown.subscribe());
+            move |registry: &Arc<kansoku_cluster::registry::Registry>| {
+                crate::changes::attach(&app, registry, &instance, stop);
+            }
+        };
         Membership::start(
             nats_registry,
             Identity {
                 node: node_id.clone(),
-                instance: lease.as_ref().map_or_else(
-                    || uuid::Uuid::new_v4().to_string(),
-                    |lease| lease.identity().instance,
-                ),
+                instance,
+                roles: roles.names(),
                 http: config.advertised_http(http_addr),
             },
+            connected,
         )
     });
     app.set_ready(Ready {
-        ingester: Arc::clone(&ingester),
+        ingester,
         engine,
         registry,
         alerts,
@@ -309,6 +369,19 @@ pub async fn start(config: Config) -> anyhow::Result<Node> {
         membership,
         volume,
     })
+}
+
+/// Warns when this node id, started without the ingester role, still holds records it has not
+/// flushed: its WAL is replayed only by a start with the ingester role.
+async fn warn_of_an_unreplayed_wal(meta: &MetaStore, node_id: &str) {
+    if meta.dialect() != kansoku_meta::Dialect::Postgres {
+        return;
+    }
+    if let Ok(Some(row)) = meta.ingester(node_id).await
+        && row.state == kansoku_meta::IngesterState::Active
+    {
+        tracing::warn!(node = %node_id, "this node id ingested before and did not drain: its WAL is replayed only when it starts with the ingester role again (queries report it as partial until then)");
+    }
 }
 
 /// Takes the data directory's volume lock before anything reads or writes the WAL: a second
@@ -369,17 +442,24 @@ async fn wait_for_signal() {
     }
 }
 
-/// The alert scheduler, and the real-time evaluation of every acknowledged batch; both stop
-/// when the node shuts down.
-fn spawn_alert_tasks(
+/// The alert scheduler (alert-manager role), until the node shuts down.
+fn spawn_alert_scheduler(
     alerts: &Arc<kansoku_alerts::Alerts>,
-    ingester: &Arc<Ingester>,
     shutdown: &tokio::sync::watch::Sender<bool>,
 ) {
     let mut stop = shutdown.subscribe();
     tokio::spawn(Arc::clone(alerts).scheduler(async move {
         let _ = stop.wait_for(|stop| *stop).await;
     }));
+}
+
+/// The real-time evaluation of every batch this node acknowledged (ingester role), until the
+/// node shuts down.
+fn spawn_real_time_alerts(
+    alerts: &Arc<kansoku_alerts::Alerts>,
+    ingester: &Arc<Ingester>,
+    shutdown: &tokio::sync::watch::Sender<bool>,
+) {
     let mut stop = shutdown.subscribe();
     let mut committed = ingester.subscribe();
     let alerts = Arc::clone(alerts);

@@ -3,7 +3,7 @@
 // at its end (`query`: instant queries, and tables, stats, gauges, pies and horizontal bars);
 // SQL runs through `_search` over the range. Variables, built-ins and dynamic filters are
 // substituted first. A panel keeps at most 100 series and says how many it left out.
-import type { Hit } from "../api";
+import { type Hit, partialWarning } from "../api";
 import type { QueryData } from "../metrics/promApi";
 import { autoStepSeconds, parseStep, rangeWindow } from "../metrics/step";
 import { promInstant, promRange, sqlSearch } from "./dashApi";
@@ -105,7 +105,8 @@ type Answer = { plan: Planned; prom?: QueryData; hits?: Hit[]; warnings: string[
 async function runOne(org: string, plan: Planned, signal: AbortSignal): Promise<Answer> {
   if (plan.kind === "sql") {
     const response = await sqlSearch(org, plan.streamType, plan.sql, plan.start, plan.end, plan.size, signal);
-    return { plan, hits: response.hits, warnings: [] };
+    const partial = partialWarning(response);
+    return { plan, hits: response.hits, warnings: partial ? [partial] : [] };
   }
   const response =
     plan.kind === "range"

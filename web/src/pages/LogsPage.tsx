@@ -37,6 +37,7 @@ const storage = (): Storage | undefined => {
 interface Results {
   hits: api.Hit[];
   took: number;
+  partial?: string;
   range: [number, number];
   sql: string;
 }
@@ -173,7 +174,7 @@ export function LogsPage({ org, search, user = "" }: { org: string; search: stri
     setError(null);
     const searchDone = api.search(org, { sql, startTime: range[0], endTime: range[1], size: state.size }, abort.signal).then(
       (response) => {
-        setResults({ hits: response.hits, took: response.took, range, sql });
+        setResults({ hits: response.hits, took: response.took, partial: api.partialWarning(response), range, sql });
         const store = storage();
         if (store && state.query.trim()) {
           setHistory(
@@ -437,6 +438,12 @@ export function LogsPage({ org, search, user = "" }: { org: string; search: stri
               <span className="muted small"> · showing the latest {results.hits.length.toLocaleString()}</span>
             )}
             {!error && results && <span className="muted small"> · {results.took} ms</span>}
+            {!error && results?.partial && (
+              <span className="warn-note small" role="status" data-testid="partial-warning">
+                {" "}
+                · {results.partial}
+              </span>
+            )}
             <span className="spacer" />
             <label className="small">
               Rows{" "}

@@ -41,6 +41,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         ErrorCode::Timeout => StatusCode::GATEWAY_TIMEOUT,
         ErrorCode::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
         ErrorCode::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::MisdirectedRequest => StatusCode::MISDIRECTED_REQUEST,
         ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

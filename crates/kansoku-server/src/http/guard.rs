@@ -1,7 +1,8 @@
 //! The middleware every `/api` route passes: authenticate, find the organisation in the path,
 //! check the route's [`Permission`] with the permission table, attach the [`Access`] — and,
 //! once an administrative change has answered 2xx, append it to the audit log (see
-//! [`is_administrative`]).
+//! [`is_administrative`]) and announce it to the other nodes of a cluster
+//! (`crate::changes`).
 
 use axum::extract::{MatchedPath, RawPathParams, Request, State};
 use axum::http::{HeaderMap, Method, header};
@@ -33,12 +34,12 @@ pub async fn guard(
         Ok(None) => return ApiError::unauthorized().into_response(),
         Err(error) => return error.into_response(),
     };
-    let org_param = params.ok().and_then(|params| {
-        params
-            .iter()
-            .find(|(name, _)| *name == "org")
-            .map(|(_, value)| value.to_string())
-    });
+    let param = |wanted: &str| path_param(&params, wanted);
+    let org_param = param("org");
+    // The one object a change names, for the other nodes' caches (`crate::changes`).
+    let named = param("stream")
+        .or_else(|| param("email"))
+        .or_else(|| param("name"));
     let org = match org_param.map(|raw| OrgId::parse(&raw)).transpose() {
         Ok(org) => org,
         Err(error) => return ApiError::from(error).into_response(),
@@ -63,6 +64,10 @@ pub async fn guard(
             if let Some((access, action, route, path)) = audited
                 && response.status().is_success()
             {
+                if let Some(kind) = crate::changes::kind_of_route(&route) {
+                    let org = access.org.as_ref().map_or("", |org| org.as_str());
+                    app.changes.announce(kind, org, named.as_deref());
+                }
                 audit(
                     &app,
                     &access,
@@ -80,6 +85,19 @@ pub async fn guard(
             .with_retry_after(2)
             .into_response(),
     }
+}
+
+/// The value of the path parameter `wanted`, if the route has one.
+pub fn path_param(
+    params: &Result<RawPathParams, axum::extract::rejection::RawPathParamsRejection>,
+    wanted: &str,
+) -> Option<String> {
+    params.as_ref().ok().and_then(|params| {
+        params
+            .iter()
+            .find(|(name, _)| *name == wanted)
+            .map(|(_, value)| value.to_string())
+    })
 }
 
 /// Whether a request is an administrative change: a PUT, PATCH or DELETE on any route but the

@@ -21,7 +21,15 @@ pub async fn readyz(State(app): State<App>) -> Response {
     let Some(ready) = app.ready() else {
         return not_ready(app.starting());
     };
-    match ready.ingester.write_gate() {
+    let Some(ingester) = &ready.ingester else {
+        // No write path: ready once started and the metadata database answers.
+        if let Err(error) = app.meta.ping().await {
+            tracing::warn!(%error, "readiness: metadata database unreachable");
+            return not_ready("metadata database unreachable");
+        }
+        return Json(json!({"status": "ready", "roles": app.roles.names()})).into_response();
+    };
+    match ingester.write_gate() {
         kansoku_ingest::WriteGate::Open => {}
         kansoku_ingest::WriteGate::Unsure => {
             return not_ready("cannot renew this node's lease in the metadata database");
@@ -30,7 +38,7 @@ pub async fn readyz(State(app): State<App>) -> Response {
             return not_ready("another process took over this node's id");
         }
     }
-    if !ready.ingester.is_accepting() {
+    if !ingester.is_accepting() {
         return not_ready("shutting down");
     }
     if let Err(error) = app.meta.ping().await {
@@ -39,7 +47,7 @@ pub async fn readyz(State(app): State<App>) -> Response {
     }
     // Failing flushes do not make the node unready (the WAL keeps taking writes until memory
     // is full, then ingest answers 503), but they are reported.
-    if let Some(failure) = ready.ingester.flush_failure() {
+    if let Some(failure) = ingester.flush_failure() {
         return Json(json!({
             "status": "ready",
             "flush": {

@@ -81,6 +81,7 @@ impl From<ApiError> for HecAnswer {
             ErrorCode::TooManyRequests | ErrorCode::Unavailable | ErrorCode::Timeout => 9,
             ErrorCode::Internal => 8,
             ErrorCode::BadRequest
+            | ErrorCode::MisdirectedRequest
             | ErrorCode::NotFound
             | ErrorCode::Conflict
             | ErrorCode::PayloadTooLarge
@@ -139,8 +140,8 @@ pub async fn raw(
 /// Splunk's, it needs no token; it tells nothing but that.
 pub async fn health(State(app): State<App>) -> Response {
     let accepting = app
-        .ready()
-        .is_some_and(|ready| ready.ingester.is_accepting());
+        .local_ingester()
+        .is_some_and(|ingester| ingester.is_accepting());
     if accepting {
         return HecAnswer::new(StatusCode::OK, 17, "HEC is healthy").into_response();
     }

@@ -17,6 +17,7 @@ pub mod loki;
 pub mod orgs;
 pub mod pipelines;
 pub mod prometheus;
+pub mod proxy;
 pub mod quotas;
 pub mod request_log;
 pub mod search;
@@ -50,118 +51,107 @@ pub fn router(app: App) -> Router {
         ))
     };
     use Permission::{Admin, Authenticated, Ingest, Read, Root, Write};
+    // On a router, what this node cannot answer is passed to a node that can (`proxy`), once
+    // the guard has let it through (HEC, which authenticates in its handlers, passes as is).
+    let routed =
+        |class: proxy::Class| middleware::from_fn_with_state((app.clone(), class), proxy::route);
+    let ingest_via =
+        |route: MethodRouter<App>| with(Ingest, route.layer(routed(proxy::Class::Ingest)));
+    let query = |route: MethodRouter<App>| with(Read, route.layer(routed(proxy::Class::Query)));
 
     let ingest = Router::new()
         .route(
             "/api/{org}/{stream}/_json",
-            with(Ingest, post(ingest::json_array)),
+            ingest_via(post(ingest::json_array)),
         )
         .route(
             "/api/{org}/{stream}/_multi",
-            with(Ingest, post(ingest::json_lines)),
+            ingest_via(post(ingest::json_lines)),
         )
-        .route("/api/{org}/v1/logs", with(Ingest, post(otlp::http::logs)))
-        .route(
-            "/api/{org}/loki/api/v1/push",
-            with(Ingest, post(loki::push)),
-        )
-        .route(
-            "/api/{org}/v1/traces",
-            with(Ingest, post(otlp::http::traces)),
-        )
+        .route("/api/{org}/v1/logs", ingest_via(post(otlp::http::logs)))
+        .route("/api/{org}/loki/api/v1/push", ingest_via(post(loki::push)))
+        .route("/api/{org}/v1/traces", ingest_via(post(otlp::http::traces)))
         .route(
             "/api/{org}/v1/metrics",
-            with(Ingest, post(otlp::http::metrics)),
+            ingest_via(post(otlp::http::metrics)),
         )
-        .route("/api/{org}/traces", with(Ingest, post(otlp::http::traces)))
+        .route("/api/{org}/traces", ingest_via(post(otlp::http::traces)))
         .route(
             "/api/{org}/otel/v1/logs",
-            with(Ingest, post(otlp::http::logs)),
+            ingest_via(post(otlp::http::logs)),
         )
         .route(
             "/api/{org}/otel/v1/traces",
-            with(Ingest, post(otlp::http::traces)),
+            ingest_via(post(otlp::http::traces)),
         )
         .route(
             "/api/{org}/otel/v1/metrics",
-            with(Ingest, post(otlp::http::metrics)),
+            ingest_via(post(otlp::http::metrics)),
         );
 
     let elasticsearch = Router::new()
-        .route(
-            "/api/{org}/_bulk",
-            with(Ingest, post(es::bulk).put(es::bulk)),
-        )
+        .route("/api/{org}/_bulk", ingest_via(post(es::bulk).put(es::bulk)))
         .route(
             "/api/{org}/{stream}/_bulk",
-            with(Ingest, post(es::bulk_with_index).put(es::bulk_with_index)),
+            ingest_via(post(es::bulk_with_index).put(es::bulk_with_index)),
         )
-        .route("/api/{org}/{stream}/_doc", with(Ingest, post(es::doc)))
+        .route("/api/{org}/{stream}/_doc", ingest_via(post(es::doc)))
         .route(
             "/api/{org}/{stream}/_doc/{id}",
-            with(Ingest, post(es::doc_with_id).put(es::doc_with_id)),
+            ingest_via(post(es::doc_with_id).put(es::doc_with_id)),
         )
         .route(
             "/api/{org}/{stream}/_create/{id}",
-            with(Ingest, post(es::doc_with_id).put(es::doc_with_id)),
+            ingest_via(post(es::doc_with_id).put(es::doc_with_id)),
         )
-        .route("/api/{org}", with(Ingest, get(es::info).head(es::info)))
-        .route("/api/{org}/", with(Ingest, get(es::info).head(es::info)))
-        .route("/api/{org}/_license", with(Ingest, get(es::license)))
-        .route("/api/{org}/_xpack", with(Ingest, get(es::xpack)))
+        .route("/api/{org}", ingest_via(get(es::info).head(es::info)))
+        .route("/api/{org}/", ingest_via(get(es::info).head(es::info)))
+        .route("/api/{org}/_license", ingest_via(get(es::license)))
+        .route("/api/{org}/_xpack", ingest_via(get(es::xpack)))
         .route(
             "/api/{org}/_cluster/health",
-            with(Ingest, get(es::cluster_health)),
+            ingest_via(get(es::cluster_health)),
         )
-        .route(
-            "/api/{org}/_ilm/policy/{name}",
-            with(Ingest, setup_methods()),
-        )
+        .route("/api/{org}/_ilm/policy/{name}", ingest_via(setup_methods()))
         .route(
             "/api/{org}/_index_template/{name}",
-            with(Ingest, setup_methods()),
+            ingest_via(setup_methods()),
         )
-        .route("/api/{org}/_template/{name}", with(Ingest, setup_methods()))
+        .route("/api/{org}/_template/{name}", ingest_via(setup_methods()))
         .route(
             "/api/{org}/_component_template/{name}",
-            with(Ingest, setup_methods()),
+            ingest_via(setup_methods()),
         )
         .route(
             "/api/{org}/_data_stream/{name}",
-            with(Ingest, setup_methods()),
+            ingest_via(setup_methods()),
         )
         .route(
             "/api/{org}/_ingest/pipeline/{name}",
-            with(Ingest, setup_methods()),
+            ingest_via(setup_methods()),
         )
         .layer(middleware::from_fn(es::product_header));
 
     let search = Router::new()
-        .route("/api/{org}/_search", with(Read, post(search::search)))
+        .route("/api/{org}/_search", query(post(search::search)))
         .route(
             "/api/{org}/_download",
-            with(Read, post(search::download).get(search::download_link)),
+            query(post(search::download).get(search::download_link)),
         )
-        .route("/api/{org}/{stream}/_tail", with(Read, get(tail::tail)))
-        .route(
-            "/api/{org}/{stream}/_values",
-            with(Read, get(search::values)),
-        )
-        .route(
-            "/api/{org}/{stream}/_around",
-            with(Read, get(search::around)),
-        )
+        .route("/api/{org}/{stream}/_tail", query(get(tail::tail)))
+        .route("/api/{org}/{stream}/_values", query(get(search::values)))
+        .route("/api/{org}/{stream}/_around", query(get(search::around)))
         .route(
             "/api/{org}/{stream}/traces/latest",
-            with(Read, get(traces::latest)),
+            query(get(traces::latest)),
         )
         .route(
             "/api/{org}/{stream}/traces/services",
-            with(Read, get(traces::services)),
+            query(get(traces::services)),
         )
         .route(
             "/api/{org}/{stream}/traces/{trace_id}",
-            with(Read, get(traces::trace)),
+            query(get(traces::trace)),
         )
         .route("/api/{org}/streams", with(Read, get(streams::list)))
         .route(
@@ -323,21 +313,15 @@ pub fn router(app: App) -> Router {
     let prometheus_api = Router::new()
         .route(
             &format!("{prom}/write"),
-            with(Ingest, post(prometheus::write::write)),
+            ingest_via(post(prometheus::write::write)),
         )
         .route(
             &format!("{prom}/query"),
-            with(
-                Read,
-                get(prometheus::query::query).post(prometheus::query::query),
-            ),
+            query(get(prometheus::query::query).post(prometheus::query::query)),
         )
         .route(
             &format!("{prom}/query_range"),
-            with(
-                Read,
-                get(prometheus::query::query_range).post(prometheus::query::query_range),
-            ),
+            query(get(prometheus::query::query_range).post(prometheus::query::query_range)),
         )
         .route(
             &format!("{prom}/format_query"),
@@ -352,21 +336,15 @@ pub fn router(app: App) -> Router {
         )
         .route(
             &format!("{prom}/series"),
-            with(
-                Read,
-                get(prometheus::series::series).post(prometheus::series::series),
-            ),
+            query(get(prometheus::series::series).post(prometheus::series::series)),
         )
         .route(
             &format!("{prom}/labels"),
-            with(
-                Read,
-                get(prometheus::series::labels).post(prometheus::series::labels),
-            ),
+            query(get(prometheus::series::labels).post(prometheus::series::labels)),
         )
         .route(
             &format!("{prom}/label/{{name}}/values"),
-            with(Read, get(prometheus::series::label_values)),
+            query(get(prometheus::series::label_values)),
         )
         .route(
             &format!("{prom}/metadata"),
@@ -374,8 +352,7 @@ pub fn router(app: App) -> Router {
         )
         .route(
             &format!("{prom}/query_exemplars"),
-            with(
-                Read,
+            query(
                 get(prometheus::series::query_exemplars).post(prometheus::series::query_exemplars),
             ),
         );
@@ -390,7 +367,8 @@ pub fn router(app: App) -> Router {
         .route("/services/collector/raw/1.0", post(hec::raw))
         .route("/services/collector/ack", post(hec::ack))
         .route("/services/collector/health", get(hec::health))
-        .route("/services/collector/health/1.0", get(hec::health));
+        .route("/services/collector/health/1.0", get(hec::health))
+        .route_layer(routed(proxy::Class::Ingest));
 
     let metrics_route = if app.config.metrics_public {
         get(health::metrics)

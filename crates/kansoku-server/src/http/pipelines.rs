@@ -141,9 +141,14 @@ pub async fn test(
     };
     let pipeline = Arc::new(compile(definition).await?);
     allow_vrl(&access, &pipeline)?;
-    let max_depth = match app.ready() {
-        Some(ready) => ready.ingester.catalog().entry(&key).await?.flatten_level,
+    // The stream's own level, else the node's default (as the write path flattens).
+    let stream_level = match app.meta.get_stream(&key).await? {
+        Some(stream) => stream.settings.flatten_level,
         None => 0,
+    };
+    let max_depth = match stream_level {
+        0 => app.config.flatten_level,
+        level => level,
     };
     // VRL programs may take a while: off the async runtime.
     let records = run.records;
@@ -256,7 +261,7 @@ fn allow_vrl(access: &Access, pipeline: &Pipeline) -> Result<(), ApiError> {
 
 /// Makes this node's write path read the stream's pipeline again.
 fn forget(app: &App, key: &StreamKey) {
-    if let Some(ready) = app.ready() {
-        ready.ingester.catalog().invalidate(key);
+    if let Some(ingester) = app.local_ingester() {
+        ingester.catalog().invalidate(key);
     }
 }

@@ -39,8 +39,8 @@ pub async fn put(
     if !app.meta.set_org_quotas(&org, &own).await? {
         return Err(no_such_org(&org));
     }
-    if let Some(ready) = app.ready() {
-        ready.ingester.forget_quota_limits(&org);
+    if let Some(ingester) = app.local_ingester() {
+        ingester.forget_quota_limits(&org);
     }
     describe(&app, &org, &own).await
 }

@@ -180,6 +180,7 @@ pub async fn search(
     let engine = app.query_engine()?;
     let default_size = DEFAULT_SIZE.min(engine.config().max_hits as i64);
     let request = parse_body::<SearchBody>(&body)?.request(default_size)?;
+    let partial_nodes = app.unread_ingesters().await?;
     let response = engine.search(&org, stream_type, &request).await?;
     let hits = RawValue::from_string(response.hits_json)
         .map_err(|e| ApiError::new(ErrorCode::Internal, format!("encoding hits: {e}")))?;
@@ -200,7 +201,8 @@ pub async fn search(
         "histogram_interval": response.histogram_interval_secs,
         "cached_ratio": 0,
         "result_cache_ratio": 0,
-        "is_partial": false,
+        "is_partial": !partial_nodes.is_empty(),
+        "partial_nodes": partial_nodes,
         "trace_id": "",
     }))
     .into_response())
@@ -271,6 +273,7 @@ pub async fn values(
     let size = params.size.unwrap_or(10).min(1000);
     let engine = app.query_engine()?;
     let started = std::time::Instant::now();
+    let partial_nodes = app.unread_ingesters().await?;
     let response = engine
         .values(
             &org,
@@ -292,6 +295,8 @@ pub async fn values(
         "total": fields.len(),
         "size": size,
         "total_records": response.total_records,
+        "is_partial": !partial_nodes.is_empty(),
+        "partial_nodes": partial_nodes,
     }))
     .into_response())
 }
@@ -327,8 +332,9 @@ pub async fn around(
         params.key.saturating_add(AROUND_WINDOW_MICROS),
     );
     let started = std::time::Instant::now();
-    let (hits, count) = app
-        .query_engine()?
+    let engine = app.query_engine()?;
+    let partial_nodes = app.unread_ingesters().await?;
+    let (hits, count) = engine
         .around(&org, stream_type, &stream, params.key, size, window)
         .await?;
     let hits = RawValue::from_string(hits)
@@ -339,6 +345,8 @@ pub async fn around(
         "total": count,
         "from": 0,
         "size": size,
+        "is_partial": !partial_nodes.is_empty(),
+        "partial_nodes": partial_nodes,
     }))
     .into_response())
 }
@@ -420,8 +428,9 @@ async fn stream_download(
     csv: bool,
     request: &SearchRequest,
 ) -> Result<Response, ApiError> {
-    let stream = app
-        .query_engine()?
+    let engine = app.query_engine()?;
+    let partial_nodes = app.unread_ingesters().await?;
+    let stream = engine
         .stream(
             org,
             stream_type,
@@ -466,5 +475,14 @@ async fn stream_download(
     )) {
         headers.insert(header::CONTENT_DISPOSITION, value);
     }
+    // A stream has no body field to say it: the header names the ingesters not read.
+    if !partial_nodes.is_empty()
+        && let Ok(value) = HeaderValue::from_str(&partial_nodes.join(","))
+    {
+        headers.insert(PARTIAL_NODES_HEADER, value);
+    }
     Ok(response)
 }
+
+/// On an export, the ingesters whose not-yet-flushed records it could not read.
+const PARTIAL_NODES_HEADER: &str = "x-kansoku-partial-nodes";

@@ -89,8 +89,8 @@ pub async fn update_settings(
     let record = find(&app, &key).await?;
     let settings = change.apply(record.settings)?;
     app.meta.put_stream_settings(&key, &settings).await?;
-    if let Some(ready) = app.ready() {
-        ready.ingester.catalog().invalidate(&key);
+    if let Some(ingester) = app.local_ingester() {
+        ingester.catalog().invalidate(&key);
     }
     let record = find(&app, &key).await?;
     let schema = app.meta.latest_schema(&key).await?;
@@ -144,9 +144,8 @@ fn stream_json(
     stored: Option<&StreamStats>,
     schema: Option<&StreamSchema>,
 ) -> Value {
-    let fresh = app.ready().map(|ready| {
-        ready
-            .ingester
+    let fresh = app.local_ingester().map(|ingester| {
+        ingester
             .fresh_data()
             .snapshot(&stream.key, i64::MIN, i64::MAX)
     });

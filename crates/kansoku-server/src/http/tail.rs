@@ -67,6 +67,8 @@ pub async fn tail(
         ),
     };
     let engine = Arc::clone(app.query_engine()?);
+    // The batches this node acknowledges: a tail needs the querier and the ingester roles.
+    let receiver = app.ingester()?.subscribe();
     // Validate now, so a bad query is a 400, not an error event.
     engine
         .run_over_batches(&org, stream_type, &name, &sql, &[])
@@ -80,7 +82,7 @@ pub async fn tail(
         );
     }
     let state = TailState {
-        receiver: app.ingester()?.subscribe(),
+        receiver,
         engine,
         key: StreamKey::new(org, stream_type, name),
         sql,

@@ -62,14 +62,30 @@ fn window(start: Option<i64>, end: Option<i64>, default_range: i64) -> (i64, i64
     (start, end)
 }
 
+/// What a trace query found, and the ingesters whose not-yet-flushed spans it could not read.
+struct Found {
+    hits: Value,
+    partial_nodes: Vec<String>,
+}
+
+impl Found {
+    /// `answer` with `is_partial` and `partial_nodes` added.
+    fn answer(&self, mut answer: Value) -> Response {
+        answer["is_partial"] = json!(!self.partial_nodes.is_empty());
+        answer["partial_nodes"] = json!(self.partial_nodes);
+        Json(answer).into_response()
+    }
+}
+
 async fn run(
     app: &App,
     org: &OrgId,
     sql: String,
     (start_time, end_time): (i64, i64),
     size: usize,
-) -> Result<Value, ApiError> {
+) -> Result<Found, ApiError> {
     let engine = app.query_engine()?;
+    let partial_nodes = app.unread_ingesters().await?;
     let request = SearchRequest {
         sql,
         start_time,
@@ -78,12 +94,16 @@ async fn run(
         size: size.min(engine.config().max_hits),
         track_total_hits: false,
     };
-    match engine.search(org, StreamType::Traces, &request).await {
+    let hits = match engine.search(org, StreamType::Traces, &request).await {
         Ok(response) => serde_json::from_str(&response.hits_json)
-            .map_err(|e| ApiError::bad_request(format!("unreadable result: {e}"))),
-        Err(kansoku_query::Error::StreamNotFound(_)) => Ok(json!([])),
-        Err(error) => Err(ApiError::from_coded(&error)),
-    }
+            .map_err(|e| ApiError::bad_request(format!("unreadable result: {e}")))?,
+        Err(kansoku_query::Error::StreamNotFound(_)) => json!([]),
+        Err(error) => return Err(ApiError::from_coded(&error)),
+    };
+    Ok(Found {
+        hits,
+        partial_nodes,
+    })
 }
 
 impl TraceSearch {
@@ -193,9 +213,9 @@ pub async fn latest(
          WHERE trace_id IN (SELECT trace_id FROM {table}{filter}) \
          GROUP BY trace_id ORDER BY start_time DESC"
     );
-    let hits = run(&app, &org, sql, range, size).await?;
-    let count = hits.as_array().map_or(0, Vec::len);
-    Ok(Json(json!({"total": count, "hits": hits})).into_response())
+    let found = run(&app, &org, sql, range, size).await?;
+    let count = found.hits.as_array().map_or(0, Vec::len);
+    Ok(found.answer(json!({"total": count, "hits": found.hits})))
 }
 
 /// `?start_time=&end_time=` of the services summary.
@@ -226,8 +246,8 @@ pub async fn services(
          FROM {} GROUP BY service_name ORDER BY service_name",
         quote_identifier(name.as_str())
     );
-    let hits = run(&app, &org, sql, range, 1000).await?;
-    Ok(Json(json!({"services": hits})).into_response())
+    let found = run(&app, &org, sql, range, 1000).await?;
+    Ok(found.answer(json!({"services": found.hits})))
 }
 
 /// `GET /api/{org}/{stream}/traces/{trace_id}`
@@ -250,11 +270,19 @@ pub async fn trace(
         quote_identifier(name.as_str()),
         quote_string(&trace_id)
     );
-    let spans = run(&app, &org, sql, range, MAX_SPANS).await?;
-    if spans.as_array().is_none_or(Vec::is_empty) {
+    let found = run(&app, &org, sql, range, MAX_SPANS).await?;
+    if found.hits.as_array().is_none_or(Vec::is_empty) {
+        let unread = if found.partial_nodes.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " (spans ingesters {} hold in memory were not read)",
+                found.partial_nodes.join(", ")
+            )
+        };
         return Err(ApiError::not_found(format!(
-            "trace {trace_id} not found in stream '{name}'"
+            "trace {trace_id} not found in stream '{name}'{unread}"
         )));
     }
-    Ok(Json(json!({"trace_id": trace_id, "spans": spans})).into_response())
+    Ok(found.answer(json!({"trace_id": trace_id, "spans": found.hits})))
 }

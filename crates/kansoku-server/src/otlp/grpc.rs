@@ -63,6 +63,9 @@ pub fn status_of(error: &ApiError) -> Status {
         ErrorCode::Unavailable => Status::unavailable(message),
         ErrorCode::Timeout | ErrorCode::RequestTimeout => Status::deadline_exceeded(message),
         ErrorCode::Unprocessable => Status::failed_precondition(message),
+        // UNAVAILABLE, not UNIMPLEMENTED: exporters keep and retry the batch (a node without
+        // the ingester role behind an OTLP address is a set-up to fix, not data to drop).
+        ErrorCode::MisdirectedRequest => Status::unavailable(message),
         ErrorCode::Internal => Status::internal(message),
     };
     if let Some(seconds) = error.retry_after

@@ -265,6 +265,7 @@ pub fn rpc_code(code: ErrorCode) -> i32 {
         ErrorCode::Unavailable => 14,                                 // UNAVAILABLE
         ErrorCode::Timeout | ErrorCode::RequestTimeout => 4,          // DEADLINE_EXCEEDED
         ErrorCode::Unprocessable => 9,                                // FAILED_PRECONDITION
+        ErrorCode::MisdirectedRequest => 12,                          // UNIMPLEMENTED
         ErrorCode::Internal => 13,                                    // INTERNAL
     }
 }

@@ -443,3 +443,21 @@ pub async fn run_python(script: &str, env: &[(&str, &str)]) -> String {
     );
     stdout
 }
+
+/// The names of every Parquet file under `dir`, sorted.
+pub fn parquet_names(dir: &std::path::Path) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(next) = pending.pop() {
+        for entry in std::fs::read_dir(&next).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.extension().is_some_and(|ext| ext == "parquet") {
+                names.push(entry.file_name().to_string_lossy().into_owned());
+            }
+        }
+    }
+    names.sort();
+    names
+}

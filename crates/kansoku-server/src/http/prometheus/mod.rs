@@ -21,6 +21,7 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kansoku_core::{CodedError, ErrorCode};
 
+use crate::app::App;
 use crate::http::error::{ApiError, status_of};
 
 /// A failed API call, answered in Prometheus' error shape.
@@ -71,7 +72,9 @@ impl From<ApiError> for PromError {
             | ErrorCode::PayloadTooLarge
             | ErrorCode::UnsupportedMediaType => "bad_data",
             ErrorCode::NotFound => "not_found",
-            ErrorCode::Unavailable | ErrorCode::TooManyRequests => "unavailable",
+            ErrorCode::Unavailable | ErrorCode::TooManyRequests | ErrorCode::MisdirectedRequest => {
+                "unavailable"
+            }
             ErrorCode::Timeout | ErrorCode::RequestTimeout => "timeout",
             ErrorCode::Unprocessable => "execution",
             _ => "internal",
@@ -123,6 +126,19 @@ impl IntoResponse for PromError {
         }
         response
     }
+}
+
+/// The warning of an answer that could not read some ingesters' not-yet-flushed samples
+/// (`crate::app::App::unread_ingesters`), read before the query runs.
+pub async fn unread_warning(app: &App) -> Result<Option<String>, PromError> {
+    let unread = app.unread_ingesters().await?;
+    if unread.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(format!(
+        "partial answer: samples ingesters {} hold in memory (not flushed yet) were not read",
+        unread.join(", ")
+    )))
 }
 
 /// A successful answer: `data` is already JSON; warnings and infos are added when present.

@@ -8,7 +8,7 @@ use axum::response::Response;
 use kansoku_core::OrgId;
 use kansoku_promql::{Engine, EngineOptions, QueryResult};
 
-use super::{Params, PromError, json, now_ms, success};
+use super::{Params, PromError, json, now_ms, success, unread_warning};
 use crate::app::App;
 use crate::auth::Access;
 
@@ -25,9 +25,10 @@ pub async fn query(
     let (store, engine) = app.promql()?;
     let engine = engine_for(engine, &params)?;
     let started = Instant::now();
+    let unread = unread_warning(&app).await?;
     let source = store.org(&org).await?;
     let result = engine.instant(&source, &text, time).await?;
-    Ok(answer(&result, &params, started))
+    Ok(answer(&result, &params, started, unread))
 }
 
 /// `GET|POST /api/{org}/prometheus/api/v1/query_range`
@@ -62,9 +63,10 @@ pub async fn query_range(
     let (store, engine) = app.promql()?;
     let engine = engine_for(engine, &params)?;
     let started = Instant::now();
+    let unread = unread_warning(&app).await?;
     let source = store.org(&org).await?;
     let result = engine.range(&source, &text, start, end, step).await?;
-    Ok(answer(&result, &params, started))
+    Ok(answer(&result, &params, started, unread))
 }
 
 /// The engine with this call's `timeout` (never above the configured one) and
@@ -89,7 +91,12 @@ fn engine_for(engine: &Engine, params: &Params) -> Result<Engine, PromError> {
     Ok(Engine::new(options))
 }
 
-fn answer(result: &QueryResult, params: &Params, started: Instant) -> Response {
+fn answer(
+    result: &QueryResult,
+    params: &Params,
+    started: Instant,
+    unread: Option<String>,
+) -> Response {
     let mut data = String::with_capacity(1024);
     json::result(&result.value, &mut data);
     if params.get("stats").is_some() {
@@ -100,11 +107,9 @@ fn answer(result: &QueryResult, params: &Params, started: Instant) -> Response {
         ));
     }
     data.push('}');
-    success(
-        &data,
-        &result.annotations.warnings,
-        &result.annotations.infos,
-    )
+    let mut warnings = result.annotations.warnings.clone();
+    warnings.extend(unread);
+    success(&data, &warnings, &result.annotations.infos)
 }
 
 /// `GET|POST /api/{org}/prometheus/api/v1/format_query`

@@ -11,7 +11,7 @@ use kansoku_promql::engine::plan::selector_matchers;
 use kansoku_promql::{LabelMatcher, Labels};
 use promql_parser::parser::Expr;
 
-use super::{MAX_TIME, MIN_TIME, Params, PromError, json, now_ms, success};
+use super::{MAX_TIME, MIN_TIME, Params, PromError, json, now_ms, success, unread_warning};
 use crate::app::App;
 use crate::auth::Access;
 
@@ -41,12 +41,19 @@ fn match_sets(params: &Params) -> Result<Vec<Vec<LabelMatcher>>, PromError> {
         .collect()
 }
 
-async fn label_sets(app: &App, org: &OrgId, params: &Params) -> Result<Vec<Labels>, PromError> {
+/// The label sets matching the call's selectors, and the warning of a partial answer.
+async fn label_sets(
+    app: &App,
+    org: &OrgId,
+    params: &Params,
+) -> Result<(Vec<Labels>, Option<String>), PromError> {
     let sets = match_sets(params)?;
     let start = params.time("start", MIN_TIME)?;
     let end = params.time("end", MAX_TIME)?;
     let (store, _) = app.promql()?;
-    Ok(store.org(org).await?.label_sets(&sets, start, end).await?)
+    let unread = unread_warning(app).await?;
+    let found = store.org(org).await?.label_sets(&sets, start, end).await?;
+    Ok((found, unread))
 }
 
 /// `GET|POST /api/{org}/prometheus/api/v1/series`
@@ -61,8 +68,8 @@ pub async fn series(
         return Err(PromError::bad_data("no match[] parameter provided"));
     }
     let limit = params.limit()?;
-    let mut sets = label_sets(&app, &org, &params).await?;
-    let mut warnings = Vec::new();
+    let (mut sets, unread) = label_sets(&app, &org, &params).await?;
+    let mut warnings: Vec<String> = unread.into_iter().collect();
     if let Some(limit) = limit
         && sets.len() > limit
     {
@@ -80,9 +87,13 @@ pub async fn series(
     Ok(success(&data, &warnings, &[]))
 }
 
-fn strings_answer(values: BTreeSet<String>, limit: Option<usize>) -> Response {
+fn strings_answer(
+    values: BTreeSet<String>,
+    limit: Option<usize>,
+    unread: Option<String>,
+) -> Response {
     let mut values: Vec<String> = values.into_iter().collect();
-    let mut warnings = Vec::new();
+    let mut warnings: Vec<String> = unread.into_iter().collect();
     if let Some(limit) = limit
         && values.len() > limit
     {
@@ -103,12 +114,12 @@ pub async fn labels(
 ) -> Result<Response, PromError> {
     let org = OrgId::parse(&org)?;
     let limit = params.limit()?;
-    let names: BTreeSet<String> = label_sets(&app, &org, &params)
-        .await?
+    let (sets, unread) = label_sets(&app, &org, &params).await?;
+    let names: BTreeSet<String> = sets
         .iter()
         .flat_map(|labels| labels.iter().map(|l| l.name.to_string()))
         .collect();
-    Ok(strings_answer(names, limit))
+    Ok(strings_answer(names, limit, unread))
 }
 
 /// Prometheus 3's escaping of label names in URLs: `U__` then the name with `_` as `__` and
@@ -151,13 +162,13 @@ pub async fn label_values(
         return Err(PromError::bad_data(format!("invalid label name: {name:?}")));
     }
     let limit = params.limit()?;
-    let values: BTreeSet<String> = label_sets(&app, &org, &params)
-        .await?
+    let (sets, unread) = label_sets(&app, &org, &params).await?;
+    let values: BTreeSet<String> = sets
         .iter()
         .map(|labels| labels.get(&name).to_string())
         .filter(|value| !value.is_empty())
         .collect();
-    Ok(strings_answer(values, limit))
+    Ok(strings_answer(values, limit, unread))
 }
 
 /// `GET /api/{org}/prometheus/api/v1/metadata`
