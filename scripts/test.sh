@@ -5,7 +5,8 @@
 #   - starts the machine's PostgreSQL and NATS (JetStream) if they are down;
 #   - installs the test peers once into ~/.cache/kansoku-tools: s3s-fs (a real S3 server),
 #     a Python venv with elasticsearch-py, opensearch-py, python-logging-loki, fluent-logger and the OpenTelemetry SDK with its
-#     OTLP exporters, syslog-ng, rsyslog (extracted), Prometheus and libfaketime (Debian packages);
+#     OTLP exporters, syslog-ng, rsyslog (extracted), Prometheus and libfaketime (Debian packages),
+#     and a second venv with helm-python-sdk and kubernetes-validate for the Helm chart checks;
 #   - builds the web UI when web/ exists;
 # then runs the gates (rustfmt, clippy -D warnings) and every test, with a private s3s-fs
 # instance that is killed by PID on exit.
@@ -45,6 +46,11 @@ ensure_tools() {
     "$TOOLS/venv/bin/pip" install --quiet 'elasticsearch>=9,<10' opensearch-py \
       'opentelemetry-sdk>=1.45,<2' 'opentelemetry-exporter-otlp-proto-http>=1.45,<2' 'opentelemetry-exporter-otlp-proto-grpc>=1.45,<2' \
       'python-logging-loki==0.3.1' 'fluent-logger==0.11.1'
+  fi
+  if [ ! -x "$TOOLS/chart-venv/bin/python" ] || ! "$TOOLS/chart-venv/bin/python" -c 'import helm_python, kubernetes_validate, yaml' 2>/dev/null; then
+    log "creating the chart-check venv with helm-python-sdk (the Helm Go SDK, no helm binary) and kubernetes-validate"
+    python3 -m venv "$TOOLS/chart-venv"
+    "$TOOLS/chart-venv/bin/pip" install --quiet 'helm-python-sdk==0.2.2' 'kubernetes-validate==1.37.0' 'PyYAML>=6,<7'
   fi
   if ! command -v syslog-ng >/dev/null 2>&1; then
     log "installing syslog-ng (Debian packages)"
@@ -138,6 +144,9 @@ fi
 
 log "PromQL conformance: Prometheus' own test files, pass rate per file and tier"
 cargo run --locked --quiet -p kansoku-promql --bin promqltest
+
+log "Helm chart and Dockerfile: lint, render every values combination, validate strictly (deploy/helm/test_chart.py)"
+"$TOOLS/chart-venv/bin/python" deploy/helm/test_chart.py
 
 if [ -f web/package.json ]; then
   log "UI tests (Playwright in headless Chromium)"

@@ -90,6 +90,11 @@ pub struct Config {
     /// may forget a node whose volume is lost only once its lease lapsed.
     #[arg(long, env = "KANSOKU_NODE_LEASE", default_value = "30s", value_parser = parse_duration)]
     pub node_lease: Duration,
+    /// How long a stopping node (SIGTERM) may take to drain: finish requests, flush memory to
+    /// stored files and commit. Past it the process exits anyway; its WAL keeps the rest for
+    /// the next start. Keep it below the pod's termination grace period.
+    #[arg(long, env = "KANSOKU_DRAIN_TIMEOUT", default_value = "240s", value_parser = parse_duration)]
+    pub drain_timeout: Duration,
     /// The host other nodes reach this one at (a pod's IP or DNS name). Default: the HTTP
     /// listen address, or the host name when that is a wildcard.
     #[arg(long, env = "KANSOKU_ADVERTISE_HOST")]
@@ -587,6 +592,10 @@ impl Config {
             (
                 "KANSOKU_NODE_LEASE".into(),
                 format!("{}s", self.node_lease.as_secs_f64()),
+            ),
+            (
+                "KANSOKU_DRAIN_TIMEOUT".into(),
+                format!("{}s", self.drain_timeout.as_secs_f64()),
             ),
             (
                 "KANSOKU_ADVERTISE_HOST".into(),

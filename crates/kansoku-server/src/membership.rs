@@ -21,6 +21,7 @@ const WITHDRAW_WAIT: Duration = Duration::from_secs(5);
 /// The registry as this node sees and feeds it.
 pub struct Membership {
     members: watch::Receiver<Members>,
+    state: watch::Sender<NodeState>,
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
 }
@@ -46,6 +47,7 @@ impl Membership {
         connected: impl FnOnce(&Arc<Registry>) + Send + 'static,
     ) -> Membership {
         let (members_sender, members) = watch::channel(Members::new());
+        let (state, announced_state) = watch::channel(NodeState::Active);
         let (stop, mut stopped) = watch::channel(false);
         let task = tokio::spawn(async move {
             let retry_every = config.heartbeat;
@@ -62,10 +64,11 @@ impl Membership {
                 }
             };
             connected(&registry);
-            run(registry, identity, members_sender, stopped).await;
+            run(registry, identity, announced_state, members_sender, stopped).await;
         });
         Membership {
             members,
+            state,
             stop,
             task,
         }
@@ -74,6 +77,12 @@ impl Membership {
     /// The registered nodes, as last seen and from now on.
     pub fn members(&self) -> watch::Receiver<Members> {
         self.members.clone()
+    }
+
+    /// Announces that this node is stopping (`draining`): routers send it nothing new, while
+    /// it still finishes and flushes what it took.
+    pub fn drain(&self) {
+        self.state.send_replace(NodeState::Draining);
     }
 
     /// Withdraws this node (waiting a few seconds at most) and stops.
@@ -93,6 +102,7 @@ impl Membership {
 async fn run(
     registry: Arc<Registry>,
     identity: Identity,
+    mut state: watch::Receiver<NodeState>,
     members_sender: watch::Sender<Members>,
     stopped: watch::Receiver<bool>,
 ) {
@@ -103,10 +113,10 @@ async fn run(
         roles: identity.roles,
         http: identity.http,
         cluster: String::new(),
-        state: NodeState::Active,
+        state: *state.borrow_and_update(),
         load: 0,
     };
-    let (_announce, announced) = watch::channel(announcement);
+    let (announce, announced) = watch::channel(announcement);
     let until_stopped = |mut stopped: watch::Receiver<bool>| async move {
         let _ = stopped.wait_for(|stop| *stop).await;
     };
@@ -116,6 +126,11 @@ async fn run(
     loop {
         tokio::select! {
             _ = stopped.wait_for(|stop| *stop) => break,
+            Ok(()) = state.changed() => {
+                let now = *state.borrow_and_update();
+                // The heartbeat puts the new state at once.
+                announce.send_modify(|announcement| announcement.state = now);
+            }
             changed = members.changed() => {
                 if changed.is_err() {
                     break;

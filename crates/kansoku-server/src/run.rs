@@ -13,9 +13,9 @@
 //!     (crate::membership), change events sent and applied (crate::changes)
 //!   → ingester role: syslog and forward listeners serve (bound before the replay, so a
 //!     taken port stops the start)
-//! SIGTERM/SIGINT → withdrawn from the registry → stop accepting connections, finish requests
-//!   and syslog batches → flush
-//!   memory to Parquet → exit
+//! SIGTERM/SIGINT → announced draining in the registry → stop accepting connections, finish
+//!   requests and syslog batches → flush memory to Parquet, lease marked drained (all within
+//!   KANSOKU_DRAIN_TIMEOUT) → withdrawn from the registry → exit
 //! lease fenced (another instance took the id) → stop without flushing, WAL left as it is
 //!   → exit with an error
 //! ```
@@ -63,13 +63,21 @@ pub struct Node {
 }
 
 impl Node {
-    /// Stops accepting requests, flushes, and returns when done.
+    /// Announces the node draining in the registry (routers stop sending to it).
+    pub fn announce_draining(&self) {
+        if let Some(membership) = &self.membership {
+            membership.drain();
+        }
+    }
+
+    /// Drains: announced `draining` in the registry first (routers send nothing new), stops
+    /// accepting requests and finishes those in flight, flushes and commits memory, marks the
+    /// lease drained, and leaves the registry — within `KANSOKU_DRAIN_TIMEOUT`, past which it
+    /// stops anyway with an error (the WAL keeps what was not flushed, for the next start).
     /// A fenced node stops without flushing: its WAL belongs to the instance that took over.
     pub async fn stop(self) -> anyhow::Result<()> {
-        // Out of the registry first, so that no node sends it anything new.
-        if let Some(membership) = self.membership {
-            membership.stop().await;
-        }
+        self.announce_draining();
+        let drain_timeout = self.app.config.drain_timeout;
         let _ = self.shutdown.send(true);
         tokio::join!(self.syslog.stop(), self.forward.stop());
         self.server.await??;
@@ -83,9 +91,20 @@ impl Node {
                 ingester.set_write_gate(kansoku_ingest::WriteGate::Fenced);
                 Ok(())
             }
-            Some(ingester) => ingester.shutdown().await,
+            Some(ingester) => {
+                match tokio::time::timeout(drain_timeout, ingester.shutdown()).await {
+                    Ok(flushed) => flushed.map_err(anyhow::Error::from),
+                    Err(_) => Err(anyhow::anyhow!(
+                        "the drain did not finish within KANSOKU_DRAIN_TIMEOUT ({drain_timeout:?}): stopping anyway; the WAL keeps what was not flushed and the next start replays it"
+                    )),
+                }
+            }
             None => Ok(()),
         };
+        // Out of the registry last: while draining it still held unflushed records.
+        if let Some(membership) = self.membership {
+            membership.stop().await;
+        }
         drop(self.lease);
         self.app.meta.close().await;
         drop(self.volume);

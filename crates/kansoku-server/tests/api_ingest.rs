@@ -5,6 +5,7 @@
 mod common;
 
 use std::io::Write;
+use std::time::Duration;
 
 use common::*;
 use reqwest::{Method, StatusCode};
@@ -417,6 +418,55 @@ async fn overload_answers_503_with_retry_after_and_recovers() {
             .search("default", "SELECT count(*) AS n FROM app")
             .await,
         vec![json!({"n": 2001})]
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drain_whose_flush_hangs_stops_at_its_timeout_and_the_wal_keeps_the_records() {
+    // An "S3 server" that takes connections and never answers: the stop's flush hangs (each
+    // request would be abandoned only after 10 minutes).
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", silent.local_addr().unwrap());
+    let held = tokio::spawn(async move {
+        let mut connections = Vec::new();
+        while let Ok((connection, _)) = silent.accept().await {
+            connections.push(connection);
+        }
+    });
+    let mut server = TestServer::start_with(|config| {
+        config.s3_bucket = Some("silent".to_string());
+        config.s3_endpoint = endpoint;
+        config.s3_access_key = "AKIATEST".to_string();
+        config.s3_secret_key = "SECRETTEST".to_string();
+        config.s3_request_timeout = Duration::from_secs(600);
+        config.s3_retry_timeout = Duration::from_secs(600);
+        config.drain_timeout = Duration::from_secs(1);
+    })
+    .await;
+    server
+        .ingest("default", "app", &[json!({"n": 1}), json!({"n": 2})])
+        .await;
+    let error = server
+        .node
+        .take()
+        .unwrap()
+        .stop()
+        .await
+        .expect_err("a drain that could not flush reported success");
+    assert!(
+        error.to_string().contains("KANSOKU_DRAIN_TIMEOUT"),
+        "{error}"
+    );
+    held.abort();
+    // Nothing acknowledged is lost: the next start (on local disk now) replays the WAL.
+    let dir = std::mem::replace(&mut server.dir, tempfile::tempdir().unwrap());
+    let server = TestServer::start_config(test_config(dir.path()), dir).await;
+    assert_eq!(
+        server
+            .search("default", "SELECT count(*) AS n FROM app")
+            .await,
+        vec![json!({"n": 2})]
     );
     server.stop().await;
 }

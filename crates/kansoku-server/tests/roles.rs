@@ -383,7 +383,23 @@ async fn a_router_spreads_writes_over_ingesters_and_sends_queries_to_a_querier()
         assert_eq!(hits[0]["n"], n);
     }
 
-    // An ingester that stops: the router sends everything to the other one.
+    // An ingester that stops says so first (draining: routers send it nothing new), then
+    // leaves; the router sends everything to the other one.
+    second.node.as_ref().unwrap().announce_draining();
+    let mut state = Value::Null;
+    for _ in 0..100 {
+        let nodes = registered(&router, &["ingester-1"]).await;
+        state = nodes
+            .iter()
+            .find(|node| node["node"] == "ingester-1")
+            .map(|node| node["state"].clone())
+            .unwrap_or_default();
+        if state == "draining" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(state, "draining");
     second.stop().await;
     for n in 0..16 {
         let answer = router
