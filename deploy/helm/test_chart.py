@@ -182,6 +182,12 @@ def check_policies(values, documents, roles):
     if values["mode"] == "ha":
         budgets = {pdb["spec"]["selector"]["matchLabels"]["app.kubernetes.io/component"] for pdb in kinds.get("PodDisruptionBudget", [])}
         check(budgets == roles, f"disruption budgets {sorted(budgets)} != {sorted(roles)}")
+    # The cluster port is closed to anything but the release's pods.
+    if values["mode"] == "ha" and values["networkPolicy"]["enabled"]:
+        policies = kinds.get("NetworkPolicy", [])
+        check(len(policies) == 1, "no NetworkPolicy for the ingesters' cluster port")
+        guarded = [rule for rule in policies[0]["spec"]["ingress"] if rule.get("from")]
+        check(guarded and guarded[0]["ports"][0]["port"] == 5082, "port 5082 not restricted")
     # No password in the chart: the single-mode Secret holds a generated one.
     for secret in kinds.get("Secret", []):
         check(not values.get("existingSecret"), "a Secret rendered although existingSecret is set")

@@ -24,11 +24,13 @@
 //! transaction itself once the process is fenced. `kansoku serve` takes the volume lock, and on
 //! PostgreSQL the lease (its server crate turns the health into the ingester's write gate) and,
 //! with `KANSOKU_NATS_URL`, a place in the registry, and cache-invalidation [`events`] on the
-//! same connection, and the order in which a router tries nodes ([`routing`]). Still to come
-//! here: fresh data over Arrow Flight, drain.
+//! same connection, the order in which a router tries nodes ([`routing`]), and every
+//! ingester's not-yet-flushed records read over Arrow Flight ([`fresh`]). Still to come: the
+//! split of stored files across queriers.
 
 mod error;
 pub mod events;
+pub mod fresh;
 mod lease;
 pub mod registry;
 pub mod roles;

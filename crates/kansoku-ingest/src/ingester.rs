@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use bytes::Bytes;
 use kansoku_core::{OrgId, StreamKey, StreamName, StreamType};
 use kansoku_meta::MetaStore;
-use kansoku_storage::{FreshData, ObjectStore};
+use kansoku_storage::{FreshData, FreshSnapshot, ObjectStore};
 use kansoku_wal::{WalMetrics, WalWriter};
 use prometheus_client::registry::Registry;
 use tokio::sync::{Mutex, Notify, RwLock, broadcast, watch};
@@ -195,6 +195,11 @@ impl Ingester {
     /// The not-yet-flushed data, for the read path.
     pub fn fresh_data(&self) -> Arc<dyn FreshData> {
         Arc::clone(&self.memtable) as Arc<dyn FreshData>
+    }
+
+    /// This node's memory of `stream` over `[start, end)` µs, taken at once (stream statistics).
+    pub fn memory_snapshot(&self, stream: &StreamKey, start: i64, end: i64) -> FreshSnapshot {
+        self.memtable.snapshot_now(stream, start, end)
     }
 
     /// Every batch acknowledged from now on, in commit order (for live tails). A subscriber

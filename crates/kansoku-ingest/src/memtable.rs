@@ -287,8 +287,16 @@ impl Memtable {
     }
 }
 
+#[async_trait::async_trait]
 impl FreshData for Memtable {
-    fn snapshot(&self, stream: &StreamKey, start: i64, end: i64) -> FreshSnapshot {
+    async fn snapshot(&self, stream: &StreamKey, start: i64, end: i64) -> FreshSnapshot {
+        self.snapshot_now(stream, start, end)
+    }
+}
+
+impl Memtable {
+    /// [`FreshData::snapshot`] of this node's memory, taken at once.
+    pub fn snapshot_now(&self, stream: &StreamKey, start: i64, end: i64) -> FreshSnapshot {
         let state = self.read();
         let mut batches = Vec::new();
         let mut pending_paths = HashSet::new();
@@ -315,7 +323,11 @@ impl FreshData for Memtable {
         FreshSnapshot {
             batches,
             pending_paths,
-            frozen_through: Some((self.node_id.clone(), state.frozen_through)),
+            frozen_through: std::collections::BTreeMap::from([(
+                self.node_id.clone(),
+                state.frozen_through,
+            )]),
+            unread_nodes: std::collections::BTreeSet::new(),
         }
     }
 }
@@ -354,7 +366,7 @@ mod tests {
         table.insert([(key("a"), batch(vec![1, 2])), (key("b"), batch(vec![5]))]);
         let id = table.freeze(7, &HashMap::new()).unwrap();
         table.insert([(key("a"), batch(vec![MICROS_PER_HOUR + 1]))]);
-        let snapshot = table.snapshot(&key("a"), 0, i64::MAX);
+        let snapshot = table.snapshot_now(&key("a"), 0, i64::MAX);
         assert_eq!(snapshot.batches.len(), 2);
         assert_eq!(
             snapshot.pending_paths,
@@ -364,13 +376,13 @@ mod tests {
         );
         assert_eq!(
             table
-                .snapshot(&key("a"), MICROS_PER_HOUR, i64::MAX)
+                .snapshot_now(&key("a"), MICROS_PER_HOUR, i64::MAX)
                 .batches
                 .len(),
             1
         );
         table.remove_frozen(id);
-        let after = table.snapshot(&key("a"), 0, i64::MAX);
+        let after = table.snapshot_now(&key("a"), 0, i64::MAX);
         assert_eq!(after.batches.len(), 1);
         assert!(after.pending_paths.is_empty());
     }
@@ -380,7 +392,7 @@ mod tests {
         let table = Memtable::new("n1", None, 3);
         table.insert([(key("a"), batch(vec![1]))]);
         // The snapshot reads the row while it is active...
-        let snapshot = table.snapshot(&key("a"), 0, i64::MAX);
+        let snapshot = table.snapshot_now(&key("a"), 0, i64::MAX);
         assert_eq!(snapshot.batches.len(), 1);
         assert!(snapshot.pending_paths.is_empty());
         // ...then a whole flush runs before the reader lists the manifest.
@@ -396,7 +408,11 @@ mod tests {
             "n1"
         ));
         assert!(!snapshot.covers(&path, "n2"));
-        assert!(!table.snapshot(&key("a"), 0, i64::MAX).covers(&path, "n1"));
+        assert!(
+            !table
+                .snapshot_now(&key("a"), 0, i64::MAX)
+                .covers(&path, "n1")
+        );
     }
 
     #[test]
@@ -419,8 +435,13 @@ mod tests {
         table.freeze(1, &HashMap::new());
         table.insert([(key("a"), batch(vec![2]))]);
         table.drop_stream(&key("a"));
-        assert!(table.snapshot(&key("a"), 0, i64::MAX).batches.is_empty());
-        assert_eq!(table.snapshot(&key("b"), 0, i64::MAX).batches.len(), 1);
+        assert!(
+            table
+                .snapshot_now(&key("a"), 0, i64::MAX)
+                .batches
+                .is_empty()
+        );
+        assert_eq!(table.snapshot_now(&key("b"), 0, i64::MAX).batches.len(), 1);
         let (active, frozen) = table.bytes();
         assert_eq!(active, 0);
         assert!(frozen > 0);

@@ -61,6 +61,16 @@ impl MetricsStore {
         &self.fresh
     }
 
+    /// The same store (caches shared) reading fresh data from `fresh` instead: one request's
+    /// view (`kansoku_storage::ReportedFresh`).
+    pub fn with_fresh(&self, fresh: Arc<dyn FreshData>) -> MetricsStore {
+        MetricsStore {
+            meta: self.meta.clone(),
+            fresh,
+            files: self.files.clone(),
+        }
+    }
+
     /// The series of `org`'s metrics streams (the streams are looked up once).
     pub async fn org(&self, org: &OrgId) -> Result<OrgSeries> {
         let mut streams = Vec::new();

@@ -276,12 +276,13 @@ struct Fresh {
     covered: String,
 }
 
+#[async_trait::async_trait]
 impl FreshData for Fresh {
-    fn snapshot(&self, _stream: &StreamKey, _start: i64, _end: i64) -> FreshSnapshot {
+    async fn snapshot(&self, _stream: &StreamKey, _start: i64, _end: i64) -> FreshSnapshot {
         FreshSnapshot {
             batches: vec![self.batch.clone()],
             pending_paths: [self.covered.clone()].into_iter().collect(),
-            frozen_through: None,
+            ..FreshSnapshot::default()
         }
     }
 }

@@ -161,6 +161,25 @@ impl QueryEngine {
         }
     }
 
+    /// The same engine (caches shared) reading fresh data from `fresh` instead: one request's
+    /// view, e.g. one that reports which nodes it could not read
+    /// (`kansoku_storage::ReportedFresh`).
+    pub fn with_fresh(&self, fresh: Arc<dyn FreshData>) -> QueryEngine {
+        QueryEngine {
+            meta: self.meta.clone(),
+            store: self.store.clone(),
+            fresh,
+            config: self.config.clone(),
+            indexes: Arc::clone(&self.indexes),
+            footers: Arc::clone(&self.footers),
+        }
+    }
+
+    /// The fresh data it reads.
+    pub fn fresh(&self) -> &Arc<dyn FreshData> {
+        &self.fresh
+    }
+
     /// The limits in force.
     pub fn config(&self) -> &QueryConfig {
         &self.config

@@ -185,22 +185,34 @@ impl App {
         self.ready().and_then(|ready| ready.ingester.as_ref())
     }
 
-    /// The ingesters whose not-yet-flushed records a query on this node cannot read: on
-    /// PostgreSQL, every other node that may hold some (its lease row is active). Read before
-    /// the query lists stored files — a node that drained before this read committed
-    /// everything, so the listing sees it. Until fresh data is read over the network
-    /// (issue 11), answers with such nodes are reported partial, never silently short.
-    pub async fn unread_ingesters(&self) -> Result<Vec<String>, ApiError> {
-        if self.meta.dialect() != kansoku_meta::Dialect::Postgres {
-            return Ok(Vec::new());
-        }
-        let local = self.local_ingester().is_some();
-        let rows = self.meta.unflushed_ingesters().await?;
-        Ok(rows
-            .into_iter()
-            .map(|row| row.node)
-            .filter(|node| !(local && *node == self.node_id))
-            .collect())
+    /// The read path for one request, remembering which nodes' not-yet-flushed records it
+    /// could not read (`ReportedFresh::unread_nodes`): the answer says it is partial.
+    pub fn reporting_query_engine(
+        &self,
+    ) -> Result<(QueryEngine, Arc<kansoku_storage::ReportedFresh>), ApiError> {
+        let engine = self.query_engine()?;
+        let reported = Arc::new(kansoku_storage::ReportedFresh::new(Arc::clone(
+            engine.fresh(),
+        )));
+        Ok((engine.with_fresh(reported.clone()), reported))
+    }
+
+    /// The PromQL parts for one request, reporting as [`App::reporting_query_engine`] does.
+    pub fn reporting_promql(
+        &self,
+    ) -> Result<
+        (
+            kansoku_metrics::MetricsStore,
+            &kansoku_promql::Engine,
+            Arc<kansoku_storage::ReportedFresh>,
+        ),
+        ApiError,
+    > {
+        let (store, engine) = self.promql()?;
+        let reported = Arc::new(kansoku_storage::ReportedFresh::new(Arc::clone(
+            store.fresh(),
+        )));
+        Ok((store.with_fresh(reported.clone()), engine, reported))
     }
 
     /// 421 naming the roles that answer `what`, when this node does not run `role`.

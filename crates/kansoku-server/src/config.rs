@@ -90,6 +90,14 @@ pub struct Config {
     /// may forget a node whose volume is lost only once its lease lapsed.
     #[arg(long, env = "KANSOKU_NODE_LEASE", default_value = "30s", value_parser = parse_duration)]
     pub node_lease: Duration,
+    /// Port of the cluster's internal Arrow Flight service on an ingester (fresh data for
+    /// queriers; on KANSOKU_HTTP_ADDR). Served with PostgreSQL and KANSOKU_CLUSTER_SECRET.
+    #[arg(long, env = "KANSOKU_CLUSTER_PORT", default_value_t = 5082)]
+    pub cluster_port: u16,
+    /// How long a query waits for another ingester's fresh data before answering without it
+    /// (the answer then says it is partial).
+    #[arg(long, env = "KANSOKU_FRESH_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
+    pub fresh_timeout: Duration,
     /// How long a stopping node (SIGTERM) may take to drain: finish requests, flush memory to
     /// stored files and commit. Past it the process exits anyway; its WAL keeps the rest for
     /// the next start. Keep it below the pod's termination grace period.
@@ -430,6 +438,15 @@ impl Config {
         Ok(roles)
     }
 
+    /// The cluster secret, when set (checked: 16+ bytes each).
+    pub fn secret(&self) -> Result<Option<kansoku_cluster::signed::ClusterSecret>, String> {
+        self.cluster_secret
+            .as_deref()
+            .filter(|secret| !secret.trim().is_empty())
+            .map(kansoku_cluster::signed::ClusterSecret::parse)
+            .transpose()
+    }
+
     /// The node registry's settings, when `KANSOKU_NATS_URL` is set.
     pub fn registry(&self) -> Result<Option<kansoku_cluster::registry::RegistryConfig>, String> {
         let Some(url) = self
@@ -461,8 +478,9 @@ impl Config {
         ))
     }
 
-    /// The `host:port` other nodes reach this node's HTTP listener at (bound to `bound`).
-    pub fn advertised_http(&self, bound: std::net::SocketAddr) -> String {
+    /// The `host:port` other nodes reach this node's listener bound to `bound` at (HTTP, the
+    /// cluster's Flight service).
+    pub fn advertised(&self, bound: std::net::SocketAddr) -> String {
         let host = match self.advertise_host.as_deref().map(str::trim) {
             Some(host) if !host.is_empty() => host.to_string(),
             _ if !bound.ip().is_unspecified() => bound.ip().to_string(),
@@ -479,11 +497,18 @@ impl Config {
     }
 
     /// The lease this node takes on its id on a shared (PostgreSQL) metadata database.
-    pub fn lease(&self, node_id: &str, http: std::net::SocketAddr) -> kansoku_cluster::LeaseConfig {
+    pub fn lease(
+        &self,
+        node_id: &str,
+        http: std::net::SocketAddr,
+        cluster: Option<std::net::SocketAddr>,
+    ) -> kansoku_cluster::LeaseConfig {
         kansoku_cluster::LeaseConfig {
             node: node_id.to_string(),
-            http: self.advertised_http(http),
-            cluster: String::new(),
+            http: self.advertised(http),
+            cluster: cluster
+                .map(|bound| self.advertised(bound))
+                .unwrap_or_default(),
             lease: self.node_lease,
             renew_every: self.node_lease / 6,
         }
@@ -592,6 +617,11 @@ impl Config {
             (
                 "KANSOKU_NODE_LEASE".into(),
                 format!("{}s", self.node_lease.as_secs_f64()),
+            ),
+            ("KANSOKU_CLUSTER_PORT".into(), self.cluster_port.to_string()),
+            (
+                "KANSOKU_FRESH_TIMEOUT".into(),
+                format!("{}s", self.fresh_timeout.as_secs_f64()),
             ),
             (
                 "KANSOKU_DRAIN_TIMEOUT".into(),

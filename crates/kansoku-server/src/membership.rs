@@ -36,6 +36,8 @@ pub struct Identity {
     pub roles: Vec<String>,
     /// Public HTTP address, as other nodes reach it.
     pub http: String,
+    /// Its cluster (Flight) address, empty when it serves none.
+    pub cluster: String,
 }
 
 impl Membership {
@@ -112,7 +114,7 @@ async fn run(
         instance: identity.instance,
         roles: identity.roles,
         http: identity.http,
-        cluster: String::new(),
+        cluster: identity.cluster,
         state: *state.borrow_and_update(),
         load: 0,
     };

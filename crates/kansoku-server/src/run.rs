@@ -58,6 +58,11 @@ pub struct Node {
     lease: Option<MountedLease>,
     /// Its place in the cluster's registry (with `KANSOKU_NATS_URL`).
     membership: Option<Membership>,
+    /// Its fresh data served to queriers (an ingester on PostgreSQL with the cluster secret).
+    fresh_service: Option<(
+        tokio::sync::watch::Sender<bool>,
+        tokio::task::JoinHandle<()>,
+    )>,
     /// Held until the node has stopped: released last, after the final flush.
     volume: Arc<kansoku_cluster::VolumeLock>,
 }
@@ -101,7 +106,12 @@ impl Node {
             }
             None => Ok(()),
         };
-        // Out of the registry last: while draining it still held unflushed records.
+        // Out of the registry, and no longer serving fresh data, last: while draining it still
+        // held unflushed records.
+        if let Some((stop, task)) = self.fresh_service {
+            let _ = stop.send(true);
+            let _ = task.await;
+        }
         if let Some(membership) = self.membership {
             membership.stop().await;
         }
@@ -177,6 +187,29 @@ pub async fn start(config: Config) -> anyhow::Result<Node> {
             )
         })?;
     let grpc_addr = grpc_listener.local_addr()?;
+    let postgres = meta.dialect() == kansoku_meta::Dialect::Postgres;
+    let cluster_secret = config.secret().map_err(anyhow::Error::msg)?;
+    // An ingester on a shared database serves its fresh data to the queriers (it needs the
+    // secret that signs their tickets).
+    let fresh_listener = if ingests && postgres && cluster_secret.is_some() {
+        Some(
+            TcpListener::bind((config.http_addr, config.cluster_port))
+                .await
+                .map_err(|e| {
+                    anyhow::anyhow!(
+                        "cannot listen for the cluster's Flight service on {}:{} (KANSOKU_CLUSTER_PORT): {e}",
+                        config.http_addr,
+                        config.cluster_port
+                    )
+                })?,
+        )
+    } else {
+        None
+    };
+    let cluster_addr = fresh_listener
+        .as_ref()
+        .map(TcpListener::local_addr)
+        .transpose()?;
     // Syslog and Fluentd forward feed the write path: only ingesters listen for them (every
     // role gets the same configuration).
     let syslog = if ingests {
@@ -234,14 +267,14 @@ pub async fn start(config: Config) -> anyhow::Result<Node> {
         server.abort();
         grpc.abort();
     };
-    let lease = if ingests && meta.dialect() == kansoku_meta::Dialect::Postgres {
+    let lease = if ingests && postgres {
         app.set_starting(
             "claiming this node's lease (the log says if another volume's process holds the id)",
         );
         let claimed = MountedLease::claim(
             &meta,
             Arc::clone(&volume),
-            &config.lease(&node_id, http_addr),
+            &config.lease(&node_id, http_addr, cluster_addr),
         )
         .await;
         match claimed {
@@ -286,8 +319,29 @@ pub async fn start(config: Config) -> anyhow::Result<Node> {
         }
         _ => crate::accept::tracker().1,
     };
-    let fresh: Arc<dyn kansoku_storage::FreshData> = match &ingester {
-        Some(ingester) => ingester.fresh_data(),
+    let fresh_service = match (fresh_listener, &ingester, &lease, &cluster_secret) {
+        (Some(listener), Some(ingester), Some(lease), Some(secret)) => Some(serve_fresh_data(
+            kansoku_cluster::fresh::FreshService::new(
+                ingester.fresh_data(),
+                &node_id,
+                &lease.identity().instance,
+                secret.clone(),
+            ),
+            listener,
+        )),
+        _ => None,
+    };
+    let local_fresh = ingester.as_ref().map(|ingester| ingester.fresh_data());
+    // On a shared database, queries read every ingester's memory; alone, this node's.
+    let fresh: Arc<dyn kansoku_storage::FreshData> = match local_fresh {
+        _ if postgres => Arc::new(kansoku_cluster::fresh::ClusterFresh::new(
+            local_fresh,
+            &node_id,
+            app.meta.clone(),
+            cluster_secret.clone(),
+            config.fresh_timeout,
+        )),
+        Some(local) => local,
         None => Arc::new(kansoku_storage::NoFreshData),
     };
     let engine = Arc::new(QueryEngine::new(
@@ -357,7 +411,10 @@ pub async fn start(config: Config) -> anyhow::Result<Node> {
                 node: node_id.clone(),
                 instance,
                 roles: roles.names(),
-                http: config.advertised_http(http_addr),
+                http: config.advertised(http_addr),
+                cluster: cluster_addr
+                    .map(|bound| config.advertised(bound))
+                    .unwrap_or_default(),
             },
             connected,
         )
@@ -386,8 +443,30 @@ pub async fn start(config: Config) -> anyhow::Result<Node> {
         shutdown,
         lease,
         membership,
+        fresh_service,
         volume,
     })
+}
+
+/// Serves this ingester's fresh data to the queriers until the returned sender says stop
+/// (after the drain's last flush: queriers read its memory until it is committed).
+fn serve_fresh_data(
+    service: kansoku_cluster::fresh::FreshService,
+    listener: TcpListener,
+) -> (
+    tokio::sync::watch::Sender<bool>,
+    tokio::task::JoinHandle<()>,
+) {
+    let (stop, mut stopped) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(async move {
+        let until_stopped = async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        };
+        if let Err(error) = kansoku_cluster::fresh::serve(service, listener, until_stopped).await {
+            tracing::error!(%error, "the cluster's Flight service (fresh data) stopped");
+        }
+    });
+    (stop, task)
 }
 
 /// Warns when this node id, started without the ingester role, still holds records it has not

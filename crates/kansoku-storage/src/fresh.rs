@@ -6,9 +6,12 @@
 //! 1. A flush freezes the in-memory data (naming its files after the last WAL segment it holds),
 //!    writes the Parquet files, commits their manifest rows, and only then drops the flushed data
 //!    from memory.
-//! 2. [`FreshData::snapshot`] returns, atomically, the in-memory batches, the manifest paths the
-//!    frozen part of them will become (`pending_paths`), and the last WAL segment frozen so far
-//!    (`frozen_through`).
+//! 2. [`FreshData::snapshot`] returns, atomically per node, the in-memory batches, the manifest
+//!    paths the frozen part of them will become (`pending_paths`), and the last WAL segment
+//!    frozen so far (`frozen_through`). On a cluster it gathers the snapshots of every ingester
+//!    that may hold unflushed records (`kansoku-cluster` `fresh`), each covering only its own
+//!    node's files, and names those it could not read (`unread_nodes`): the answer is then
+//!    partial, never silently short.
 //! 3. The reader lists the manifest after taking the snapshot and skips the files the snapshot
 //!    [covers](FreshSnapshot::covers): `pending_paths`, and this node's files of segments after
 //!    `frozen_through` — those were frozen after the snapshot, from data it read while active.
@@ -23,8 +26,9 @@
 //! a snapshot was committed no earlier than just before it, so it is still itself, not part of a
 //! compacted file, when the listing runs.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::future::Future;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use arrow::array::RecordBatch;
@@ -37,8 +41,11 @@ pub struct FreshSnapshot {
     pub batches: Vec<RecordBatch>,
     /// Manifest paths whose contents are among `batches`; skip them when listing files.
     pub pending_paths: HashSet<String>,
-    /// The node holding the data and the last WAL segment it had frozen at the snapshot.
-    pub frozen_through: Option<(String, u64)>,
+    /// Per node holding some of the data: the last WAL segment it had frozen at its snapshot.
+    pub frozen_through: BTreeMap<String, u64>,
+    /// Nodes that may hold records of the stream in memory but could not be read: an answer
+    /// built on this snapshot is partial.
+    pub unread_nodes: BTreeSet<String>,
 }
 
 impl FreshSnapshot {
@@ -48,12 +55,20 @@ impl FreshSnapshot {
         if self.pending_paths.contains(path) {
             return true;
         }
-        match &self.frozen_through {
-            Some((own, through)) if own == node => {
+        match self.frozen_through.get(node) {
+            Some(through) => {
                 crate::layout::flush_segment(path).is_some_and(|segment| segment > *through)
             }
-            _ => false,
+            None => false,
         }
+    }
+
+    /// Adds another node's snapshot (its batches, and the files it covers) to this one.
+    pub fn merge(&mut self, other: FreshSnapshot) {
+        self.batches.extend(other.batches);
+        self.pending_paths.extend(other.pending_paths);
+        self.frozen_through.extend(other.frozen_through);
+        self.unread_nodes.extend(other.unread_nodes);
     }
 }
 
@@ -109,7 +124,7 @@ where
     let mut elapsed = Duration::ZERO;
     for _ in 0..LISTING_ATTEMPTS {
         let started = Instant::now();
-        let snapshot = fresh.snapshot(stream, start, end);
+        let snapshot = fresh.snapshot(stream, start, end).await;
         let files = list().await?;
         elapsed = started.elapsed();
         if elapsed > max_delay {
@@ -128,19 +143,59 @@ where
     Err(slow(elapsed))
 }
 
-/// Something that holds not-yet-stored data (the ingester).
+/// Something that holds not-yet-stored data (the ingester; on a cluster, every ingester).
+#[async_trait::async_trait]
 pub trait FreshData: Send + Sync + 'static {
     /// The stream's in-memory batches overlapping `[start, end)` µs, and their pending paths.
-    fn snapshot(&self, stream: &StreamKey, start: i64, end: i64) -> FreshSnapshot;
+    async fn snapshot(&self, stream: &StreamKey, start: i64, end: i64) -> FreshSnapshot;
 }
 
 /// A source with no fresh data (a querier without a local ingester, tests).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct NoFreshData;
 
+#[async_trait::async_trait]
 impl FreshData for NoFreshData {
-    fn snapshot(&self, _stream: &StreamKey, _start: i64, _end: i64) -> FreshSnapshot {
+    async fn snapshot(&self, _stream: &StreamKey, _start: i64, _end: i64) -> FreshSnapshot {
         FreshSnapshot::default()
+    }
+}
+
+/// Fresh data of one request: `inner`'s, remembering which nodes could not be read, so the
+/// answer can say it is partial (and which nodes it misses).
+pub struct ReportedFresh {
+    inner: std::sync::Arc<dyn FreshData>,
+    unread: Mutex<BTreeSet<String>>,
+}
+
+impl ReportedFresh {
+    /// Reports on `inner`'s snapshots.
+    pub fn new(inner: std::sync::Arc<dyn FreshData>) -> ReportedFresh {
+        ReportedFresh {
+            inner,
+            unread: Mutex::new(BTreeSet::new()),
+        }
+    }
+
+    /// The nodes some snapshot so far could not read, sorted.
+    pub fn unread_nodes(&self) -> Vec<String> {
+        self.unread
+            .lock()
+            .map(|unread| unread.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+}
+
+#[async_trait::async_trait]
+impl FreshData for ReportedFresh {
+    async fn snapshot(&self, stream: &StreamKey, start: i64, end: i64) -> FreshSnapshot {
+        let snapshot = self.inner.snapshot(stream, start, end).await;
+        if !snapshot.unread_nodes.is_empty()
+            && let Ok(mut unread) = self.unread.lock()
+        {
+            unread.extend(snapshot.unread_nodes.iter().cloned());
+        }
+        snapshot
     }
 }
 
@@ -153,12 +208,14 @@ mod tests {
     /// Fresh data whose frozen part will become `pending.parquet`, frozen through segment 5 of n1.
     struct Pending;
 
+    #[async_trait::async_trait]
     impl FreshData for Pending {
-        fn snapshot(&self, _stream: &StreamKey, _start: i64, _end: i64) -> FreshSnapshot {
+        async fn snapshot(&self, _stream: &StreamKey, _start: i64, _end: i64) -> FreshSnapshot {
             FreshSnapshot {
                 batches: Vec::new(),
                 pending_paths: HashSet::from(["pending.parquet".to_string()]),
-                frozen_through: Some(("n1".to_string(), 5)),
+                frozen_through: BTreeMap::from([("n1".to_string(), 5)]),
+                unread_nodes: BTreeSet::new(),
             }
         }
     }

@@ -26,7 +26,7 @@ pub mod series_layout;
 pub mod store;
 
 pub use error::{Error, Result};
-pub use fresh::{FreshData, FreshSnapshot, NoFreshData};
+pub use fresh::{FreshData, FreshSnapshot, NoFreshData, ReportedFresh};
 pub use store::{ObjectStore, StorageConfig};
 
 /// Version of the data-file format written by this build (stored in the manifest and in the

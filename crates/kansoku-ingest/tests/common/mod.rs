@@ -101,7 +101,8 @@ pub async fn visible_batches(node: &Node, stream: &StreamKey) -> Vec<RecordBatch
     let snapshot = node
         .ingester
         .fresh_data()
-        .snapshot(stream, i64::MIN, i64::MAX);
+        .snapshot(stream, i64::MIN, i64::MAX)
+        .await;
     let files = node
         .meta
         .list_files(stream, i64::MIN, i64::MAX)

@@ -177,11 +177,11 @@ pub async fn search(
     require_json(&headers)?;
     let org = OrgId::parse(&org)?;
     let stream_type = params.stream_type()?;
-    let engine = app.query_engine()?;
+    let (engine, reported) = app.reporting_query_engine()?;
     let default_size = DEFAULT_SIZE.min(engine.config().max_hits as i64);
     let request = parse_body::<SearchBody>(&body)?.request(default_size)?;
-    let partial_nodes = app.unread_ingesters().await?;
     let response = engine.search(&org, stream_type, &request).await?;
+    let partial_nodes = reported.unread_nodes();
     let hits = RawValue::from_string(response.hits_json)
         .map_err(|e| ApiError::new(ErrorCode::Internal, format!("encoding hits: {e}")))?;
     Ok(Json(json!({
@@ -271,9 +271,8 @@ pub async fn values(
         .map(decode_base64)
         .transpose()?;
     let size = params.size.unwrap_or(10).min(1000);
-    let engine = app.query_engine()?;
+    let (engine, reported) = app.reporting_query_engine()?;
     let started = std::time::Instant::now();
-    let partial_nodes = app.unread_ingesters().await?;
     let response = engine
         .values(
             &org,
@@ -295,8 +294,8 @@ pub async fn values(
         "total": fields.len(),
         "size": size,
         "total_records": response.total_records,
-        "is_partial": !partial_nodes.is_empty(),
-        "partial_nodes": partial_nodes,
+        "is_partial": !reported.unread_nodes().is_empty(),
+        "partial_nodes": reported.unread_nodes(),
     }))
     .into_response())
 }
@@ -332,11 +331,11 @@ pub async fn around(
         params.key.saturating_add(AROUND_WINDOW_MICROS),
     );
     let started = std::time::Instant::now();
-    let engine = app.query_engine()?;
-    let partial_nodes = app.unread_ingesters().await?;
+    let (engine, reported) = app.reporting_query_engine()?;
     let (hits, count) = engine
         .around(&org, stream_type, &stream, params.key, size, window)
         .await?;
+    let partial_nodes = reported.unread_nodes();
     let hits = RawValue::from_string(hits)
         .map_err(|e| ApiError::new(ErrorCode::Internal, format!("encoding hits: {e}")))?;
     Ok(Json(json!({
@@ -428,8 +427,7 @@ async fn stream_download(
     csv: bool,
     request: &SearchRequest,
 ) -> Result<Response, ApiError> {
-    let engine = app.query_engine()?;
-    let partial_nodes = app.unread_ingesters().await?;
+    let (engine, reported) = app.reporting_query_engine()?;
     let stream = engine
         .stream(
             org,
@@ -439,6 +437,8 @@ async fn stream_download(
             request.end_time,
         )
         .await?;
+    // Planned: every stream's fresh data has been gathered.
+    let partial_nodes = reported.unread_nodes();
     let mut first = true;
     let encoded = stream.map(move |batch| {
         let batch = batch.map_err(|e| std::io::Error::other(e.to_string()))?;

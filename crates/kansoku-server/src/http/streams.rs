@@ -144,11 +144,9 @@ fn stream_json(
     stored: Option<&StreamStats>,
     schema: Option<&StreamSchema>,
 ) -> Value {
-    let fresh = app.local_ingester().map(|ingester| {
-        ingester
-            .fresh_data()
-            .snapshot(&stream.key, i64::MIN, i64::MAX)
-    });
+    let fresh = app
+        .local_ingester()
+        .map(|ingester| ingester.memory_snapshot(&stream.key, i64::MIN, i64::MAX));
     let (fresh_rows, fresh_min, fresh_max) = fresh
         .as_ref()
         .map(|snapshot| fresh_stats(&snapshot.batches))

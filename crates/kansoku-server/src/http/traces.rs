@@ -84,8 +84,7 @@ async fn run(
     (start_time, end_time): (i64, i64),
     size: usize,
 ) -> Result<Found, ApiError> {
-    let engine = app.query_engine()?;
-    let partial_nodes = app.unread_ingesters().await?;
+    let (engine, reported) = app.reporting_query_engine()?;
     let request = SearchRequest {
         sql,
         start_time,
@@ -102,7 +101,7 @@ async fn run(
     };
     Ok(Found {
         hits,
-        partial_nodes,
+        partial_nodes: reported.unread_nodes(),
     })
 }
 

@@ -231,7 +231,7 @@ pub async fn serve(
     stop: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), tonic::transport::Error> {
     let otlp = Otlp::new(app);
-    let incoming = tokio_stream_of(listener);
+    let incoming = kansoku_cluster::fresh::accepted(listener);
     tonic::transport::Server::builder()
         .layer(tower::util::MapResponseLayer::new(
             too_large_is_resource_exhausted,
@@ -276,19 +276,6 @@ fn too_large_is_resource_exhausted<B>(
             .insert("grpc-status", axum::http::HeaderValue::from_static("8"));
     }
     response
-}
-
-/// The accepted connections of `listener` as the stream tonic serves.
-fn tokio_stream_of(
-    listener: tokio::net::TcpListener,
-) -> impl futures::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
-    futures::stream::unfold(listener, |listener| async move {
-        let accepted = listener.accept().await.map(|(stream, _)| {
-            let _ = stream.set_nodelay(true);
-            stream
-        });
-        Some((accepted, listener))
-    })
 }
 
 /// The address the gRPC listener bound.

@@ -37,6 +37,8 @@ pub fn test_config(dir: &std::path::Path) -> Config {
         "0",
         "--grpc-port",
         "0",
+        "--cluster-port",
+        "0",
         "--root-user-password",
         ROOT_PASSWORD,
         "--flush-interval",

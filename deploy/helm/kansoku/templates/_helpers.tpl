@@ -65,7 +65,7 @@ app.kubernetes.io/component: {{ .component }}
 {{- if not (hasPrefix "KANSOKU_" $key) -}}
 {{- fail (printf "config.%s: every setting is a KANSOKU_* variable (docs/configuration.md)" $key) -}}
 {{- end -}}
-{{- if has $key (list "KANSOKU_ROLES" "KANSOKU_NODE_ID" "KANSOKU_DATA_DIR" "KANSOKU_ADVERTISE_HOST" "KANSOKU_ALERTS_DIR" "KANSOKU_DRAIN_TIMEOUT" "KANSOKU_HTTP_PORT" "KANSOKU_GRPC_PORT") -}}
+{{- if has $key (list "KANSOKU_ROLES" "KANSOKU_NODE_ID" "KANSOKU_DATA_DIR" "KANSOKU_ADVERTISE_HOST" "KANSOKU_ALERTS_DIR" "KANSOKU_DRAIN_TIMEOUT" "KANSOKU_HTTP_PORT" "KANSOKU_GRPC_PORT" "KANSOKU_CLUSTER_PORT") -}}
 {{- fail (printf "config.%s is set by the chart" $key) -}}
 {{- end -}}
 {{- if has $key (list "KANSOKU_META_DSN" "KANSOKU_NATS_URL" "KANSOKU_CLUSTER_SECRET" "KANSOKU_ROOT_USER_PASSWORD" "KANSOKU_S3_SECRET_KEY" "KANSOKU_SMTP_PASSWORD") -}}
@@ -126,11 +126,13 @@ spec:
       ports:
         - {name: http, containerPort: 5080, protocol: TCP}
         - {name: grpc, containerPort: 5081, protocol: TCP}
+        - {name: cluster, containerPort: 5082, protocol: TCP}
       env:
         - {name: KANSOKU_ROLES, value: {{ .roles | quote }}}
         - {name: KANSOKU_DATA_DIR, value: /data}
         - {name: KANSOKU_HTTP_PORT, value: "5080"}
         - {name: KANSOKU_GRPC_PORT, value: "5081"}
+        - {name: KANSOKU_CLUSTER_PORT, value: "5082"}
         - {name: KANSOKU_ROOT_USER_EMAIL, value: {{ $values.rootUserEmail | quote }}}
         {{- /* The drain ends before the grace period does: SIGTERM comes after the preStop sleep. */}}
         {{- $drain := sub (int .settings.terminationGracePeriodSeconds) (add (int $values.preStopSleepSeconds) 10) }}

@@ -21,7 +21,6 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kansoku_core::{CodedError, ErrorCode};
 
-use crate::app::App;
 use crate::http::error::{ApiError, status_of};
 
 /// A failed API call, answered in Prometheus' error shape.
@@ -129,16 +128,16 @@ impl IntoResponse for PromError {
 }
 
 /// The warning of an answer that could not read some ingesters' not-yet-flushed samples
-/// (`crate::app::App::unread_ingesters`), read before the query runs.
-pub async fn unread_warning(app: &App) -> Result<Option<String>, PromError> {
-    let unread = app.unread_ingesters().await?;
+/// (`App::reporting_promql`).
+pub fn unread_warning(reported: &kansoku_storage::ReportedFresh) -> Option<String> {
+    let unread = reported.unread_nodes();
     if unread.is_empty() {
-        return Ok(None);
+        return None;
     }
-    Ok(Some(format!(
-        "partial answer: samples ingesters {} hold in memory (not flushed yet) were not read",
+    Some(format!(
+        "partial answer: samples ingesters {} hold in memory (not flushed yet) could not be read",
         unread.join(", ")
-    )))
+    ))
 }
 
 /// A successful answer: `data` is already JSON; warnings and infos are added when present.

@@ -22,13 +22,12 @@ pub async fn query(
     let org = OrgId::parse(&org)?;
     let text = params.get("query").unwrap_or_default().to_string();
     let time = params.time("time", now_ms())?;
-    let (store, engine) = app.promql()?;
+    let (store, engine, reported) = app.reporting_promql()?;
     let engine = engine_for(engine, &params)?;
     let started = Instant::now();
-    let unread = unread_warning(&app).await?;
     let source = store.org(&org).await?;
     let result = engine.instant(&source, &text, time).await?;
-    Ok(answer(&result, &params, started, unread))
+    Ok(answer(&result, &params, started, unread_warning(&reported)))
 }
 
 /// `GET|POST /api/{org}/prometheus/api/v1/query_range`
@@ -60,13 +59,12 @@ pub async fn query_range(
             "zero or negative query resolution step widths are not accepted. Try a positive integer",
         ));
     }
-    let (store, engine) = app.promql()?;
+    let (store, engine, reported) = app.reporting_promql()?;
     let engine = engine_for(engine, &params)?;
     let started = Instant::now();
-    let unread = unread_warning(&app).await?;
     let source = store.org(&org).await?;
     let result = engine.range(&source, &text, start, end, step).await?;
-    Ok(answer(&result, &params, started, unread))
+    Ok(answer(&result, &params, started, unread_warning(&reported)))
 }
 
 /// The engine with this call's `timeout` (never above the configured one) and

@@ -50,10 +50,9 @@ async fn label_sets(
     let sets = match_sets(params)?;
     let start = params.time("start", MIN_TIME)?;
     let end = params.time("end", MAX_TIME)?;
-    let (store, _) = app.promql()?;
-    let unread = unread_warning(app).await?;
+    let (store, _, reported) = app.reporting_promql()?;
     let found = store.org(org).await?.label_sets(&sets, start, end).await?;
-    Ok((found, unread))
+    Ok((found, unread_warning(&reported)))
 }
 
 /// `GET|POST /api/{org}/prometheus/api/v1/series`
