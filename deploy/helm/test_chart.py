@@ -56,6 +56,7 @@ COMBINATIONS = {
             "querier": {"autoscaling": {"enabled": True}},
             "serviceMonitor": {"enabled": True},
             "ingress": {"enabled": True, "tls": [{"hosts": ["k.example.com"], "secretName": "tls"}]},
+            "networkPolicy": {"openPorts": [{"port": 5514}, {"port": 5514, "protocol": "UDP"}]},
         },
         {"ingester", "router", "querier", "compactor"},
     ),

@@ -296,6 +296,15 @@ impl Http {
         })
     }
 
+    /// `GET url` as root, the body as JSON (`Null` when it is not).
+    pub fn get_json_as_root(&self, url: &str) -> serde_json::Value {
+        let request = self.client.get(url).basic_auth(ROOT, Some(ROOT_PASSWORD));
+        self.runtime.block_on(async {
+            let text = request.send().await.unwrap().text().await.unwrap();
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::Null)
+        })
+    }
+
     pub fn get_status(&self, url: &str, user: &str, password: &str) -> u16 {
         let request = self.client.get(url).basic_auth(user, Some(password));
         self.runtime

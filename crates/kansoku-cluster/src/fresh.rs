@@ -43,16 +43,32 @@ use crate::signed::ClusterSecret;
 
 /// The fresh-data format's version (tickets and headers).
 pub const FRESH_VERSION: u32 = 1;
-/// How old a ticket may be when it arrives (clocks of the cluster's nodes may differ a little).
-const TICKET_MAX_AGE_US: i64 = 60_000_000;
-/// The largest Flight message either side accepts (a batch of a busy stream).
+/// How old a ticket may be when it arrives.
+const TICKET_MAX_AGE_US: i64 = 30_000_000;
+/// How far in the future a ticket may be dated (the nodes' clocks differ a little).
+const TICKET_MAX_SKEW_US: i64 = 5_000_000;
+/// The kind every ticket names, so that no other signed value (a registry entry) passes.
+const TICKET_KIND: &str = "fresh-ticket";
+/// The largest Flight message a querier accepts (a batch of a busy stream).
 const MAX_MESSAGE_BYTES: usize = 256 * 1024 * 1024;
+/// The largest message an ingester accepts: a ticket (checked before its signature).
+const MAX_TICKET_BYTES: usize = 64 * 1024;
+/// Snapshots an ingester sends at once; further calls are refused (the querier reports the
+/// node as unread) rather than holding more copies of its memory.
+const MAX_CONCURRENT_SNAPSHOTS: usize = 8;
+/// How long a node that failed is not asked again (its failure is reported at once): one slow
+/// node costs a query the timeout once, not once per stream.
+const FAILURE_MEMORY: Duration = Duration::from_secs(5);
 
 /// What a querier asks an ingester for: one stream's records over `[start, end)` µs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FreshTicket {
     /// Format version ([`FRESH_VERSION`]).
     pub v: u32,
+    /// Always `fresh-ticket`.
+    pub kind: String,
+    /// The node asked (a ticket is good for that node only).
+    pub node: String,
     /// Organisation.
     pub org: String,
     /// Stream type (`logs`, `metrics`, `traces`).
@@ -84,18 +100,23 @@ pub struct SnapshotHeader {
     pub batches: usize,
 }
 
+/// This node's memory once its WAL is replayed (until then calls are answered `UNAVAILABLE`
+/// at once, so queriers report the node without waiting).
+pub type LocalFresh = Arc<std::sync::OnceLock<Arc<dyn FreshData>>>;
+
 /// An ingester's side: answers DoGet with its memory's snapshot.
 pub struct FreshService {
-    local: Arc<dyn FreshData>,
+    local: LocalFresh,
     node: String,
     instance: String,
     secret: ClusterSecret,
+    snapshots: Arc<tokio::sync::Semaphore>,
 }
 
 impl FreshService {
-    /// Serves `local` (this node's memory) as node `node`, process `instance`.
+    /// Serves `local` (this node's memory, once set) as node `node`, process `instance`.
     pub fn new(
-        local: Arc<dyn FreshData>,
+        local: LocalFresh,
         node: &str,
         instance: &str,
         secret: ClusterSecret,
@@ -105,13 +126,14 @@ impl FreshService {
             node: node.to_string(),
             instance: instance.to_string(),
             secret,
+            snapshots: Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_SNAPSHOTS)),
         }
     }
 
-    /// The tonic service, with message limits for large batches.
+    /// The tonic service: tickets are small, answers may be large.
     pub fn into_server(self) -> FlightServiceServer<FreshService> {
         FlightServiceServer::new(self)
-            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+            .max_decoding_message_size(MAX_TICKET_BYTES)
             .max_encoding_message_size(MAX_MESSAGE_BYTES)
     }
 
@@ -121,6 +143,12 @@ impl FreshService {
             .secret
             .verify(&ticket.ticket)
             .map_err(|why| Status::unauthenticated(format!("ticket refused: {why}")))?;
+        if ticket.kind != TICKET_KIND || ticket.node != self.node {
+            return Err(Status::permission_denied(format!(
+                "this ticket is not a fresh-data ticket for node {}",
+                self.node
+            )));
+        }
         if ticket.v != FRESH_VERSION {
             return Err(Status::invalid_argument(format!(
                 "ticket version {} (this node reads {FRESH_VERSION})",
@@ -128,9 +156,9 @@ impl FreshService {
             )));
         }
         let age = kansoku_meta::now_micros().saturating_sub(ticket.at);
-        if age.abs() > TICKET_MAX_AGE_US {
+        if !(-TICKET_MAX_SKEW_US..=TICKET_MAX_AGE_US).contains(&age) {
             return Err(Status::unauthenticated(
-                "ticket too old (or the nodes' clocks differ by more than a minute)",
+                "ticket too old, or dated in the future (do the nodes' clocks agree?)",
             ));
         }
         let key = stream_key(&ticket).map_err(Status::invalid_argument)?;
@@ -168,7 +196,15 @@ impl FlightService for FreshService {
         request: Request<Ticket>,
     ) -> Result<Response<Self::DoGetStream>, Status> {
         let (key, start, end) = self.accept(request.get_ref())?;
-        let snapshot = self.local.snapshot(&key, start, end).await;
+        let Some(local) = self.local.get() else {
+            return Err(Status::unavailable("replaying its write-ahead log"));
+        };
+        let Ok(_permit) = self.snapshots.try_acquire() else {
+            return Err(Status::resource_exhausted(
+                "too many fresh-data calls at once on this ingester",
+            ));
+        };
+        let snapshot = local.snapshot(&key, start, end).await;
         let header = SnapshotHeader {
             v: FRESH_VERSION,
             node: self.node.clone(),
@@ -294,6 +330,8 @@ pub struct ClusterFresh {
     secret: Option<ClusterSecret>,
     timeout: Duration,
     channels: Mutex<HashMap<String, Channel>>,
+    /// Nodes that failed lately: node → (its instance, when).
+    failures: Mutex<HashMap<String, (String, std::time::Instant)>>,
 }
 
 impl ClusterFresh {
@@ -314,6 +352,7 @@ impl ClusterFresh {
             secret,
             timeout,
             channels: Mutex::new(HashMap::new()),
+            failures: Mutex::new(HashMap::new()),
         }
     }
 
@@ -327,7 +366,10 @@ impl ClusterFresh {
         let endpoint = Endpoint::from_shared(format!("http://{address}"))
             .map_err(|e| format!("bad cluster address {address:?}: {e}"))?
             .connect_timeout(self.timeout)
-            .tcp_nodelay(true);
+            .tcp_nodelay(true)
+            .tcp_keepalive(Some(Duration::from_secs(10)))
+            .http2_keep_alive_interval(Duration::from_secs(10))
+            .keep_alive_timeout(Duration::from_secs(5));
         let channel = endpoint.connect_lazy();
         if let Ok(mut channels) = self.channels.lock() {
             channels.insert(address.to_string(), channel.clone());
@@ -335,8 +377,45 @@ impl ClusterFresh {
         Ok(channel)
     }
 
-    /// One ingester's snapshot, whole, or why not.
+    /// One ingester's snapshot, whole, within the timeout (one deadline for the call, the
+    /// header and every batch), or why not. A node that failed recently is not asked again.
     async fn fetch(
+        &self,
+        row: &kansoku_meta::IngesterRow,
+        key: &StreamKey,
+        range: (i64, i64),
+    ) -> Result<FreshSnapshot, String> {
+        if self.failed_recently(row) {
+            return Err("it failed moments ago".to_string());
+        }
+        let asked = tokio::time::timeout(self.timeout, self.ask(row, key, range)).await;
+        let result =
+            asked.unwrap_or_else(|_| Err(format!("no whole answer within {:?}", self.timeout)));
+        if result.is_err() {
+            self.remember_failure(row);
+        }
+        result
+    }
+
+    fn failed_recently(&self, row: &kansoku_meta::IngesterRow) -> bool {
+        self.failures.lock().is_ok_and(|failures| {
+            failures.get(&row.node).is_some_and(|(instance, at)| {
+                *instance == row.instance && at.elapsed() < FAILURE_MEMORY
+            })
+        })
+    }
+
+    fn remember_failure(&self, row: &kansoku_meta::IngesterRow) {
+        if let Ok(mut failures) = self.failures.lock() {
+            failures.retain(|_, (_, at)| at.elapsed() < FAILURE_MEMORY);
+            failures.insert(
+                row.node.clone(),
+                (row.instance.clone(), std::time::Instant::now()),
+            );
+        }
+    }
+
+    async fn ask(
         &self,
         row: &kansoku_meta::IngesterRow,
         key: &StreamKey,
@@ -350,6 +429,8 @@ impl ClusterFresh {
         }
         let ticket = FreshTicket {
             v: FRESH_VERSION,
+            kind: TICKET_KIND.to_string(),
+            node: row.node.clone(),
             org: key.org.as_str().to_string(),
             stream_type: key.stream_type.as_str().to_string(),
             stream: key.name.as_str().to_string(),
@@ -361,24 +442,18 @@ impl ClusterFresh {
         let mut client = FlightServiceClient::new(self.channel(&row.cluster)?)
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
             .max_encoding_message_size(MAX_MESSAGE_BYTES);
-        let answer = tokio::time::timeout(self.timeout, async {
-            let mut messages = client
-                .do_get(Ticket {
-                    ticket: ticket.into(),
-                })
-                .await
-                .map_err(|status| status.message().to_string())?
-                .into_inner();
-            let first = messages
-                .message()
-                .await
-                .map_err(|status| status.message().to_string())?
-                .ok_or("it sent nothing")?;
-            Ok::<_, String>((first, messages))
-        })
-        .await
-        .map_err(|_| format!("no answer within {:?}", self.timeout))??;
-        let (first, rest) = answer;
+        let mut rest = client
+            .do_get(Ticket {
+                ticket: ticket.into(),
+            })
+            .await
+            .map_err(|status| status.message().to_string())?
+            .into_inner();
+        let first = rest
+            .message()
+            .await
+            .map_err(|status| status.message().to_string())?
+            .ok_or("it sent nothing")?;
         let header: SnapshotHeader = serde_json::from_slice(&first.app_metadata)
             .map_err(|e| format!("an unreadable header: {e}"))?;
         if header.v != FRESH_VERSION {
@@ -390,12 +465,7 @@ impl ClusterFresh {
                 header.node, header.instance
             ));
         }
-        // The batches follow at once (the snapshot was taken before the header was sent); a
-        // large memory may take longer to cross than the header did.
-        let body_timeout = self.timeout.max(Duration::from_secs(30));
-        let batches = tokio::time::timeout(body_timeout, decode(rest))
-            .await
-            .map_err(|_| format!("its batches did not arrive within {body_timeout:?}"))??;
+        let batches = decode(rest).await?;
         if batches.len() != header.batches {
             return Err(format!(
                 "it announced {} batches and sent {}",

@@ -1,8 +1,8 @@
 //! Fresh data over Arrow Flight between a querier (`ClusterFresh`) and an ingester
 //! (`FreshService`), with the ingesters' leases in the machine's PostgreSQL: every batch (of
 //! differing schemas), pending path and frozen segment arrives; a node that cannot be read —
-//! wrong secret, another instance, nothing listening, no cluster address — is named unread,
-//! and none of its batches or coverage is used.
+//! wrong secret, another instance, nothing listening, no cluster address, still replaying —
+//! is named unread, and none of its batches or coverage is used.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use arrow::array::{Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
-use kansoku_cluster::fresh::{ClusterFresh, FreshService, serve};
+use kansoku_cluster::fresh::{ClusterFresh, FreshService, LocalFresh, serve};
 use kansoku_cluster::signed::ClusterSecret;
 use kansoku_core::{OrgId, StreamKey, StreamName, StreamType};
 use kansoku_meta::{ClaimOutcome, LeaseClaim, MetaStore};
@@ -94,14 +94,22 @@ async fn listener() -> (tokio::net::TcpListener, String) {
 
 /// Serves `node`'s memory on `listener` as `instance`, signed with `secret`.
 fn serve_memory(listener: tokio::net::TcpListener, node: &str, instance: &str, secret: &str) {
-    let service = FreshService::new(
-        Arc::new(Memory {
-            node: node.to_string(),
-        }),
-        node,
-        instance,
-        ClusterSecret::parse(secret).unwrap(),
-    );
+    let local: LocalFresh = Arc::default();
+    let _ = local.set(Arc::new(Memory {
+        node: node.to_string(),
+    }));
+    serve_slot(listener, local, node, instance, secret);
+}
+
+/// Serves whatever `local` holds (nothing yet: a node replaying its WAL).
+fn serve_slot(
+    listener: tokio::net::TcpListener,
+    local: LocalFresh,
+    node: &str,
+    instance: &str,
+    secret: &str,
+) {
+    let service = FreshService::new(local, node, instance, ClusterSecret::parse(secret).unwrap());
     tokio::spawn(serve(service, listener, std::future::pending()));
 }
 
@@ -164,11 +172,27 @@ async fn nodes_that_cannot_be_read_are_named_and_nothing_of_them_is_used() {
     lease(&meta, "ingester-2", &address).await;
     // Announced no cluster address.
     lease(&meta, "ingester-3", "").await;
+    // Still replaying its WAL: answers UNAVAILABLE at once.
+    let (listener_4, address) = listener().await;
+    let instance = lease(&meta, "ingester-4", &address).await;
+    serve_slot(
+        listener_4,
+        LocalFresh::default(),
+        "ingester-4",
+        &instance,
+        SECRET,
+    );
 
     let snapshot = querier(&meta).snapshot(&key(), 0, i64::MAX).await;
     assert_eq!(
         snapshot.unread_nodes.iter().collect::<Vec<_>>(),
-        ["ingester-0", "ingester-1", "ingester-2", "ingester-3"]
+        [
+            "ingester-0",
+            "ingester-1",
+            "ingester-2",
+            "ingester-3",
+            "ingester-4"
+        ]
     );
     assert!(snapshot.batches.is_empty());
     assert!(snapshot.pending_paths.is_empty());
@@ -178,6 +202,6 @@ async fn nodes_that_cannot_be_read_are_named_and_nothing_of_them_is_used() {
     let blind = ClusterFresh::new(None, "q", meta.clone(), None, Duration::from_secs(5));
     assert_eq!(
         blind.snapshot(&key(), 0, i64::MAX).await.unread_nodes.len(),
-        4
+        5
     );
 }

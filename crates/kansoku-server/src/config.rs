@@ -35,6 +35,10 @@ pub enum Command {
     Cluster(crate::cluster_cli::ClusterArgs),
 }
 
+/// `KANSOKU_FRESH_TIMEOUT` stays below this: the listing that follows the fresh-data calls
+/// must end within `kansoku_storage::fresh::MAX_LISTING_DELAY` (10 s) of their start.
+const MAX_FRESH_TIMEOUT: Duration = Duration::from_secs(8);
+
 /// The shortest `KANSOKU_NODE_LEASE`.
 const MIN_NODE_LEASE: Duration = Duration::from_secs(1);
 
@@ -413,6 +417,13 @@ impl Config {
                 self.node_lease
             ));
         }
+        if self.fresh_timeout >= MAX_FRESH_TIMEOUT {
+            return Err(format!(
+                "KANSOKU_FRESH_TIMEOUT ({:?}) must be below {MAX_FRESH_TIMEOUT:?}: a query lists the stored files within 10 s of reading the ingesters' memory",
+                self.fresh_timeout
+            ));
+        }
+        self.secret()?;
         self.registry()?;
         self.roles()?;
         self.compact("").check()

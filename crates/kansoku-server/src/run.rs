@@ -108,9 +108,15 @@ impl Node {
         };
         // Out of the registry, and no longer serving fresh data, last: while draining it still
         // held unflushed records.
-        if let Some((stop, task)) = self.fresh_service {
+        if let Some((stop, mut task)) = self.fresh_service {
             let _ = stop.send(true);
-            let _ = task.await;
+            // A querier's connection left open must not hold the stop.
+            if tokio::time::timeout(FRESH_STOP_WAIT, &mut task)
+                .await
+                .is_err()
+            {
+                task.abort();
+            }
         }
         if let Some(membership) = self.membership {
             membership.stop().await;
@@ -287,6 +293,20 @@ pub async fn start(config: Config) -> anyhow::Result<Node> {
     } else {
         None
     };
+    // Served from the lease on: calls during the WAL replay are answered UNAVAILABLE at once.
+    let local_memory: kansoku_cluster::fresh::LocalFresh = Arc::default();
+    let fresh_service = match (fresh_listener, &lease, &cluster_secret) {
+        (Some(listener), Some(lease), Some(secret)) => Some(serve_fresh_data(
+            kansoku_cluster::fresh::FreshService::new(
+                Arc::clone(&local_memory),
+                &node_id,
+                &lease.identity().instance,
+                secret.clone(),
+            ),
+            listener,
+        )),
+        _ => None,
+    };
     let mut registry = Registry::default();
     app.request_log.register(&mut registry);
     let ingester = if ingests {
@@ -297,6 +317,9 @@ pub async fn start(config: Config) -> anyhow::Result<Node> {
             Ok(ingester) => Some(ingester),
             Err(error) => {
                 abort_listeners();
+                if let Some((_, task)) = &fresh_service {
+                    task.abort();
+                }
                 drop(lease);
                 return Err(error.into());
             }
@@ -319,18 +342,9 @@ pub async fn start(config: Config) -> anyhow::Result<Node> {
         }
         _ => crate::accept::tracker().1,
     };
-    let fresh_service = match (fresh_listener, &ingester, &lease, &cluster_secret) {
-        (Some(listener), Some(ingester), Some(lease), Some(secret)) => Some(serve_fresh_data(
-            kansoku_cluster::fresh::FreshService::new(
-                ingester.fresh_data(),
-                &node_id,
-                &lease.identity().instance,
-                secret.clone(),
-            ),
-            listener,
-        )),
-        _ => None,
-    };
+    if let Some(ingester) = &ingester {
+        let _ = local_memory.set(ingester.fresh_data());
+    }
     let local_fresh = ingester.as_ref().map(|ingester| ingester.fresh_data());
     // On a shared database, queries read every ingester's memory; alone, this node's.
     let fresh: Arc<dyn kansoku_storage::FreshData> = match local_fresh {
@@ -447,6 +461,9 @@ pub async fn start(config: Config) -> anyhow::Result<Node> {
         volume,
     })
 }
+
+/// How long a stopping node waits for its Flight service's open calls.
+const FRESH_STOP_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Serves this ingester's fresh data to the queriers until the returned sender says stop
 /// (after the drain's last flush: queriers read its memory until it is committed).

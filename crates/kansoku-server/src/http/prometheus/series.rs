@@ -276,7 +276,7 @@ pub async fn query_exemplars(
     }
     let mut sets = Vec::new();
     selectors(&expr, &mut sets);
-    let (store, _) = app.promql()?;
+    let (store, _, reported) = app.reporting_promql()?;
     let found = store.exemplars(&org, &sets, start, end).await?;
     let mut data = String::from("[");
     for (index, series) in found.iter().enumerate() {
@@ -301,7 +301,8 @@ pub async fn query_exemplars(
         data.push_str("]}");
     }
     data.push(']');
-    Ok(success(&data, &[], &[]))
+    let warnings: Vec<String> = unread_warning(&reported).into_iter().collect();
+    Ok(success(&data, &warnings, &[]))
 }
 
 #[cfg(test)]
