@@ -14,6 +14,7 @@ use std::time::Duration;
 use futures::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 
+use crate::registry::{nats, timed_within};
 use crate::{Error, Result};
 
 /// The event format's version.
@@ -136,15 +137,9 @@ impl Events {
                 .map_err(|e| e.to_string())?;
             self.client.flush().await.map_err(|e| e.to_string())
         };
-        match tokio::time::timeout(PUBLISH_TIMEOUT, sent).await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(error)) => Err(Error::Registry(format!(
-                "cannot publish on {subject}: {error}"
-            ))),
-            Err(_) => Err(Error::Registry(format!(
-                "cannot publish on {subject}: no answer within {PUBLISH_TIMEOUT:?}"
-            ))),
-        }
+        timed_within(PUBLISH_TIMEOUT, sent)
+            .await
+            .map_err(|error| nats("publish on", &subject, error))
     }
 
     /// Every change other processes announce from now on. Malformed events and events of

@@ -527,14 +527,26 @@ async fn timed<T, E>(
 where
     E: std::fmt::Display,
 {
-    match tokio::time::timeout(OPERATION_TIMEOUT, operation).await {
+    timed_within(OPERATION_TIMEOUT, operation).await
+}
+
+/// `operation`, abandoned after `limit`; its error as text.
+pub(crate) async fn timed_within<T, E>(
+    limit: Duration,
+    operation: impl std::future::Future<Output = std::result::Result<T, E>>,
+) -> std::result::Result<T, String>
+where
+    E: std::fmt::Display,
+{
+    match tokio::time::timeout(limit, operation).await {
         Ok(Ok(value)) => Ok(value),
         Ok(Err(error)) => Err(error.to_string()),
-        Err(_) => Err(format!("no answer within {OPERATION_TIMEOUT:?}")),
+        Err(_) => Err(format!("no answer within {limit:?}")),
     }
 }
 
-fn nats(what: &str, target: &str, error: impl std::fmt::Display) -> Error {
+/// A NATS operation's failure: `cannot {what} {target}: {error}`.
+pub(crate) fn nats(what: &str, target: &str, error: impl std::fmt::Display) -> Error {
     Error::Registry(format!("cannot {what} {target}: {error}"))
 }
 

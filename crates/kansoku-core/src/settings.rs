@@ -33,6 +33,14 @@ pub struct StreamSettings {
 }
 
 impl StreamSettings {
+    /// The nested-object depth flattened into columns, `default_level` where none is set.
+    pub fn flatten_level(&self, default_level: u32) -> u32 {
+        match self.flatten_level {
+            0 => default_level,
+            level => level,
+        }
+    }
+
     /// The deduplication window in seconds (0: off), `default_secs` where none is set.
     pub fn dedup_window_secs(&self, default_secs: u32) -> u32 {
         self.dedup_window_secs.unwrap_or(default_secs)

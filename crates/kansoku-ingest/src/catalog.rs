@@ -346,11 +346,7 @@ impl Catalog {
                 .map(|f| f.to_string())
                 .collect()
         };
-        let flatten_level = if settings.flatten_level == 0 {
-            self.defaults.flatten_level
-        } else {
-            settings.flatten_level
-        };
+        let flatten_level = settings.flatten_level(self.defaults.flatten_level);
         let dedup_window_secs = match key.stream_type {
             StreamType::Metrics => 0,
             StreamType::Logs | StreamType::Traces => {

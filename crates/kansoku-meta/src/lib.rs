@@ -140,7 +140,8 @@ impl MetaStore {
     }
 }
 
-fn dialect_of(dsn: &str) -> Result<Dialect> {
+/// The database a DSN names (`sqlite:…` or `postgres://…`), or why it names none kansoku reads.
+pub fn dialect_of(dsn: &str) -> Result<Dialect> {
     if dsn.starts_with("sqlite:") {
         return Ok(Dialect::Sqlite);
     }

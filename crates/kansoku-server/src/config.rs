@@ -439,9 +439,9 @@ impl Config {
                 .as_deref()
                 .is_some_and(|value| !value.trim().is_empty())
         };
-        let dsn = self.meta_dsn();
         roles.require_cluster(kansoku_cluster::ClusterSettings {
-            postgres: dsn.starts_with("postgres://") || dsn.starts_with("postgresql://"),
+            postgres: kansoku_meta::dialect_of(&self.meta_dsn())
+                .is_ok_and(|dialect| dialect == kansoku_meta::Dialect::Postgres),
             s3: present(&self.s3_bucket),
             nats: present(&self.nats_url),
             secret: present(&self.cluster_secret),

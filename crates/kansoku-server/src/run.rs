@@ -87,7 +87,7 @@ impl Node {
         tokio::join!(self.syslog.stop(), self.forward.stop());
         self.server.await??;
         let _ = self.grpc.await;
-        let ingester = self.app.ready().and_then(|ready| ready.ingester.as_ref());
+        let ingester = self.app.local_ingester();
         let fenced = self.lease.as_ref().is_some_and(MountedLease::is_fenced)
             || ingester
                 .is_some_and(|ingester| ingester.write_gate() == kansoku_ingest::WriteGate::Fenced);
@@ -134,7 +134,7 @@ impl Node {
         let Some(lease) = &self.lease else {
             return std::future::pending().await;
         };
-        let Some(ingester) = self.app.ready().and_then(|ready| ready.ingester.as_ref()) else {
+        let Some(ingester) = self.app.local_ingester() else {
             return lease.fenced().await;
         };
         let mut gate = ingester.write_gate_changes();
@@ -342,21 +342,21 @@ pub async fn start(config: Config) -> anyhow::Result<Node> {
         }
         _ => crate::accept::tracker().1,
     };
-    if let Some(ingester) = &ingester {
-        let _ = local_memory.set(ingester.fresh_data());
-    }
     let local_fresh = ingester.as_ref().map(|ingester| ingester.fresh_data());
+    if let Some(local) = &local_fresh {
+        let _ = local_memory.set(Arc::clone(local));
+    }
     // On a shared database, queries read every ingester's memory; alone, this node's.
-    let fresh: Arc<dyn kansoku_storage::FreshData> = match local_fresh {
-        _ if postgres => Arc::new(kansoku_cluster::fresh::ClusterFresh::new(
+    let fresh: Arc<dyn kansoku_storage::FreshData> = if postgres {
+        Arc::new(kansoku_cluster::fresh::ClusterFresh::new(
             local_fresh,
             &node_id,
             app.meta.clone(),
             cluster_secret.clone(),
             config.fresh_timeout,
-        )),
-        Some(local) => local,
-        None => Arc::new(kansoku_storage::NoFreshData),
+        ))
+    } else {
+        local_fresh.unwrap_or_else(|| Arc::new(kansoku_storage::NoFreshData))
     };
     let engine = Arc::new(QueryEngine::new(
         app.meta.clone(),

@@ -21,30 +21,17 @@ pub async fn readyz(State(app): State<App>) -> Response {
     let Some(ready) = app.ready() else {
         return not_ready(app.starting());
     };
-    let Some(ingester) = &ready.ingester else {
-        // No write path: ready once started and the metadata database answers.
-        if let Err(error) = app.meta.ping().await {
-            tracing::warn!(%error, "readiness: metadata database unreachable");
-            return not_ready("metadata database unreachable");
-        }
-        return Json(json!({"status": "ready", "roles": app.roles.names()})).into_response();
-    };
-    match ingester.write_gate() {
-        kansoku_ingest::WriteGate::Open => {}
-        kansoku_ingest::WriteGate::Unsure => {
-            return not_ready("cannot renew this node's lease in the metadata database");
-        }
-        kansoku_ingest::WriteGate::Fenced => {
-            return not_ready("another process took over this node's id");
-        }
-    }
-    if !ingester.is_accepting() {
-        return not_ready("shutting down");
+    if let Some(reason) = ready.ingester.as_deref().and_then(write_path_not_ready) {
+        return not_ready(reason);
     }
     if let Err(error) = app.meta.ping().await {
         tracing::warn!(%error, "readiness: metadata database unreachable");
         return not_ready("metadata database unreachable");
     }
+    let Some(ingester) = &ready.ingester else {
+        // No write path: ready once started and the metadata database answers.
+        return Json(json!({"status": "ready", "roles": app.roles.names()})).into_response();
+    };
     // Failing flushes do not make the node unready (the WAL keeps taking writes until memory
     // is full, then ingest answers 503), but they are reported.
     if let Some(failure) = ingester.flush_failure() {
@@ -60,6 +47,23 @@ pub async fn readyz(State(app): State<App>) -> Response {
         .into_response();
     }
     Json(json!({"status": "ready", "flush": {"status": "ok"}})).into_response()
+}
+
+/// Why this node's write path cannot take writes, if it cannot.
+fn write_path_not_ready(ingester: &kansoku_ingest::Ingester) -> Option<&'static str> {
+    match ingester.write_gate() {
+        kansoku_ingest::WriteGate::Open => {}
+        kansoku_ingest::WriteGate::Unsure => {
+            return Some("cannot renew this node's lease in the metadata database");
+        }
+        kansoku_ingest::WriteGate::Fenced => {
+            return Some("another process took over this node's id");
+        }
+    }
+    if !ingester.is_accepting() {
+        return Some("shutting down");
+    }
+    None
 }
 
 fn not_ready(reason: &str) -> Response {

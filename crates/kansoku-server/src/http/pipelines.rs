@@ -142,14 +142,13 @@ pub async fn test(
     let pipeline = Arc::new(compile(definition).await?);
     allow_vrl(&access, &pipeline)?;
     // The stream's own level, else the node's default (as the write path flattens).
-    let stream_level = match app.meta.get_stream(&key).await? {
-        Some(stream) => stream.settings.flatten_level,
-        None => 0,
-    };
-    let max_depth = match stream_level {
-        0 => app.config.flatten_level,
-        level => level,
-    };
+    let max_depth = app
+        .meta
+        .get_stream(&key)
+        .await?
+        .map(|stream| stream.settings)
+        .unwrap_or_default()
+        .flatten_level(app.config.flatten_level);
     // VRL programs may take a while: off the async runtime.
     let records = run.records;
     let results = tokio::task::spawn_blocking(move || {

@@ -13,7 +13,7 @@ use futures::StreamExt;
 use kansoku_core::{ErrorCode, OrgId, StreamName, StreamType};
 use kansoku_query::{SearchRequest, ValuesRequest};
 use serde::Deserialize;
-use serde_json::{json, value::RawValue};
+use serde_json::{Value, json, value::RawValue};
 
 use super::error::ApiError;
 use crate::app::App;
@@ -184,7 +184,7 @@ pub async fn search(
     let partial_nodes = reported.unread_nodes();
     let hits = RawValue::from_string(response.hits_json)
         .map_err(|e| ApiError::new(ErrorCode::Internal, format!("encoding hits: {e}")))?;
-    Ok(Json(json!({
+    let body = json!({
         "took": response.took_ms,
         "columns": response.columns,
         "hits": hits,
@@ -201,11 +201,9 @@ pub async fn search(
         "histogram_interval": response.histogram_interval_secs,
         "cached_ratio": 0,
         "result_cache_ratio": 0,
-        "is_partial": !partial_nodes.is_empty(),
-        "partial_nodes": partial_nodes,
         "trace_id": "",
-    }))
-    .into_response())
+    });
+    Ok(Json(with_partial(body, partial_nodes)).into_response())
 }
 
 /// `?fields=&size=&start_time=&end_time=&filter=&sql=&type=` of `_values`.
@@ -288,16 +286,14 @@ pub async fn values(
             },
         )
         .await?;
-    Ok(Json(json!({
+    let body = json!({
         "took": started.elapsed().as_millis() as u64,
         "hits": response.hits,
         "total": fields.len(),
         "size": size,
         "total_records": response.total_records,
-        "is_partial": !reported.unread_nodes().is_empty(),
-        "partial_nodes": reported.unread_nodes(),
-    }))
-    .into_response())
+    });
+    Ok(Json(with_partial(body, reported.unread_nodes())).into_response())
 }
 
 /// `?key=&size=&type=` of `_around`.
@@ -338,16 +334,14 @@ pub async fn around(
     let partial_nodes = reported.unread_nodes();
     let hits = RawValue::from_string(hits)
         .map_err(|e| ApiError::new(ErrorCode::Internal, format!("encoding hits: {e}")))?;
-    Ok(Json(json!({
+    let body = json!({
         "took": started.elapsed().as_millis() as u64,
         "hits": hits,
         "total": count,
         "from": 0,
         "size": size,
-        "is_partial": !partial_nodes.is_empty(),
-        "partial_nodes": partial_nodes,
-    }))
-    .into_response())
+    });
+    Ok(Json(with_partial(body, partial_nodes)).into_response())
 }
 
 /// `?format=csv|ndjson&type=` of `_download`.
@@ -482,6 +476,14 @@ async fn stream_download(
         headers.insert(PARTIAL_NODES_HEADER, value);
     }
     Ok(response)
+}
+
+/// `body` with `is_partial` and `partial_nodes`: the ingesters whose not-yet-flushed records
+/// the answer could not read (`crate::app::App::reporting_query_engine`).
+pub fn with_partial(mut body: Value, partial_nodes: Vec<String>) -> Value {
+    body["is_partial"] = json!(!partial_nodes.is_empty());
+    body["partial_nodes"] = json!(partial_nodes);
+    body
 }
 
 /// On an export, the ingesters whose not-yet-flushed records it could not read.

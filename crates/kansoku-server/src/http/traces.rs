@@ -70,10 +70,12 @@ struct Found {
 
 impl Found {
     /// `answer` with `is_partial` and `partial_nodes` added.
-    fn answer(&self, mut answer: Value) -> Response {
-        answer["is_partial"] = json!(!self.partial_nodes.is_empty());
-        answer["partial_nodes"] = json!(self.partial_nodes);
-        Json(answer).into_response()
+    fn answer(&self, answer: Value) -> Response {
+        Json(super::search::with_partial(
+            answer,
+            self.partial_nodes.clone(),
+        ))
+        .into_response()
     }
 }
 
